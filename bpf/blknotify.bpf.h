@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: (LGPL-2.1-or-later OR GPL-2.0) */
+/* Types shared by the BPF program and its loader (lib/source-bpf.c). */
+#ifndef BLKNOTIFY_BPF_H
+#define BLKNOTIFY_BPF_H
+
+#include <linux/types.h>
+
+/* Ring-buffer bytes one record takes: 8-byte header + the record. */
+#define BN_RECORD_SLOT	(8 + BLOCK_NOTIFICATION_SIZE_V1)
+#define BN_LOSS_SLOT	(8 + BLOCK_NOTIFICATION_LOSS_SIZE)
+
+/*
+ * In a storm, wake the reader at most this often (plus backlog wake-ups);
+ * the reader re-polls after this long when it has just read records.
+ */
+#define BN_WAKE_INTERVAL_NS	(250 * 1000ULL)
+
+struct bn_counters {
+	__u64 runs;		/* failed requests the program saw */
+	__u64 queued;		/* records queued */
+	__u64 lost;		/* records dropped: queue full */
+	__u64 pending_loss;	/* dropped and not yet reported in a loss record */
+	__u64 deferred_wakeups;	/* records queued without waking the reader */
+};
+
+#endif /* BLKNOTIFY_BPF_H */
