@@ -1,0 +1,488 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The queue object: options, size, filter and watches, and the dispatch to
+ * the source that fills it.  What a source has to do itself is in queue.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
+
+#include "queue.h"
+
+static const struct source_ops *source_ops_of(enum blknotify_source s)
+{
+	switch (s) {
+	case BLKNOTIFY_SOURCE_BPF:		return &source_bpf_ops;
+	case BLKNOTIFY_SOURCE_KMSG:		return &source_kmsg_ops;
+	case BLKNOTIFY_SOURCE_WATCH_QUEUE:	return &source_watch_queue_ops;
+	case BLKNOTIFY_SOURCE_DAEMON:		return &source_daemon_ops;
+	default:				return NULL;
+	}
+}
+
+int queue_set_error(struct blknotify_queue *q, int err_no, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(q->error, sizeof(q->error), fmt, ap);
+	va_end(ap);
+	return -err_no;
+}
+
+bool bpf_capable_process(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+	__u64 eff;
+
+	if (syscall(SYS_capget, &hdr, data))
+		return false;
+	eff = (__u64)data[1].effective << 32 | data[0].effective;
+#define CAP(c) (1ULL << (c))
+	if (eff & CAP(CAP_SYS_ADMIN))
+		return true;
+	/* CAP_BPF and CAP_PERFMON exist since 5.8; older kernels need SYS_ADMIN. */
+	return (eff & CAP(CAP_BPF)) && (eff & CAP(CAP_PERFMON));
+#undef CAP
+}
+
+/*
+ * Accept options structs from older callers (smaller sz) and reject bytes
+ * past the fields this library knows, unless they are zero: a newer caller
+ * asking for something we cannot do must not be silently ignored.
+ */
+static bool opts_valid(const void *opts, size_t known)
+{
+	const unsigned char *p = opts;
+	size_t sz = *(const size_t *)opts, i;
+
+	if (sz < sizeof(size_t))
+		return false;
+	for (i = known; i < sz; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+#define OPTS_KNOWN(type, field) \
+	(offsetof(struct type, field) + sizeof(((struct type *)0)->field))
+#define OPTS_GET(opts, field, def) \
+	((opts) && (opts)->sz >= OPTS_KNOWN(blknotify_queue_opts, field) ? (opts)->field : (def))
+
+static enum blknotify_source auto_source(const char *daemon_socket)
+{
+	if (bpf_capable_process())
+		return BLKNOTIFY_SOURCE_BPF;
+	/* Not privileged: the daemon if it is there, else say why BPF fails. */
+	if (access(daemon_socket, F_OK) == 0)
+		return BLKNOTIFY_SOURCE_DAEMON;
+	return BLKNOTIFY_SOURCE_BPF;
+}
+
+int blknotify_queue_new(struct blknotify_queue **ret, const struct blknotify_queue_opts *opts)
+{
+	struct blknotify_queue *q;
+	enum blknotify_source source;
+	const char *sock;
+	unsigned int flags;
+	unsigned int i;
+
+	if (!ret)
+		return -EINVAL;
+	*ret = NULL;
+	if (opts && !opts_valid(opts, OPTS_KNOWN(blknotify_queue_opts,
+						  blknotify_queue_opts__last_field)))
+		return -EINVAL;
+
+	source = OPTS_GET(opts, source, BLKNOTIFY_SOURCE_AUTO);
+	flags = OPTS_GET(opts, flags, 0);
+	sock = OPTS_GET(opts, daemon_socket, NULL);
+	if (!sock)
+		sock = BLKNOTIFY_DAEMON_SOCKET;
+	if (flags & ~(unsigned int)(BLKNOTIFY_QUEUE_BPF_COMPLETE | BLKNOTIFY_QUEUE_KMSG_REPLAY))
+		return -EINVAL;
+	if (strlen(sock) >= 108)	/* sizeof(sockaddr_un.sun_path) */
+		return -ENAMETOOLONG;
+	if (source == BLKNOTIFY_SOURCE_AUTO)
+		source = auto_source(sock);
+	if (!source_ops_of(source))
+		return -EINVAL;
+
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->ops = source_ops_of(source);
+	q->source = source;
+	q->flags = flags;
+	q->size = BLKNOTIFY_QUEUE_SIZE_DEFAULT;
+	for (i = 0; i < BN_WATCHES_MAX; i++)
+		q->config.watches[i].end = UINT64_MAX;
+	q->daemon_socket = strdup(sock);
+	q->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (!q->daemon_socket || q->epoll_fd < 0) {
+		int err = q->daemon_socket ? -errno : -ENOMEM;
+
+		blknotify_queue_free(q);
+		return err;
+	}
+	*ret = q;
+	return 0;
+}
+
+struct blknotify_queue *blknotify_queue_free(struct blknotify_queue *q)
+{
+	if (!q)
+		return NULL;
+	if (q->started || q->priv)
+		q->ops->stop(q);
+	if (q->epoll_fd >= 0)
+		close(q->epoll_fd);
+	free(q->daemon_socket);
+	free(q);
+	return NULL;
+}
+
+int blknotify_queue_set_size(struct blknotify_queue *q, unsigned int nr_records)
+{
+	if (!q || nr_records < 1 || nr_records > BLKNOTIFY_QUEUE_SIZE_MAX)
+		return -EINVAL;
+	if (q->started)
+		return -EBUSY;
+	q->size = nr_records;
+	return 0;
+}
+
+unsigned int blknotify_queue_get_size(const struct blknotify_queue *q)
+{
+	return q ? q->size : 0;
+}
+
+int blknotify_queue_set_filter(struct blknotify_queue *q,
+			       const struct watch_notification_filter *filter)
+{
+	struct bn_config old;
+	unsigned int i, n = 0;
+	int err;
+
+	if (!q)
+		return -EINVAL;
+	old = q->config;
+	if (!filter) {
+		q->config.filter_on = 0;
+		q->config.nr_filters = 0;
+	} else {
+		if (filter->nr_filters == 0 || filter->nr_filters > BN_FILTERS_MAX ||
+		    filter->__reserved)
+			return -EINVAL;
+		for (i = 0; i < filter->nr_filters; i++) {
+			const struct watch_notification_type_filter *f = &filter->filters[i];
+
+			if ((f->info_filter & ~f->info_mask) || (f->info_mask & WATCH_INFO_LENGTH))
+				return -EINVAL;
+		}
+		/* As the kernel does: keep the filter, drop types we do not know. */
+		memset(q->config.filters, 0, sizeof(q->config.filters));
+		for (i = 0; i < filter->nr_filters; i++)
+			if (filter->filters[i].type < BLOCK_NOTIFY_WATCH_TYPE__NR)
+				q->config.filters[n++] = filter->filters[i];
+		q->config.filter_on = 1;
+		q->config.nr_filters = n;
+	}
+	if (!q->started)
+		return 0;
+	err = q->ops->update(q);
+	if (err)
+		q->config = old;
+	return err;
+}
+
+static struct bn_watch *find_watch(struct blknotify_queue *q, unsigned int id)
+{
+	unsigned int i;
+
+	for (i = 0; i < BN_WATCHES_MAX; i++)
+		if (q->config.watches[i].active && q->config.watches[i].id == id)
+			return &q->config.watches[i];
+	return NULL;
+}
+
+static int add_watch(struct blknotify_queue *q, __u64 dev, __u64 start, __u64 end,
+		     unsigned int id)
+{
+	struct bn_watch *w = NULL;
+	unsigned int i;
+	int err;
+
+	if (id > BLOCK_NOTIFY_WATCH_ID_MAX)
+		return -EINVAL;
+	if (find_watch(q, id))
+		return -EEXIST;
+	for (i = 0; i < BN_WATCHES_MAX && !w; i++)
+		if (!q->config.watches[i].active)
+			w = &q->config.watches[i];
+	if (!w)
+		return -ENOSPC;
+	*w = (struct bn_watch){ .active = 1, .id = id, .dev = dev, .start = start, .end = end };
+
+	if (q->started) {
+		err = q->ops->update(q);
+	} else {
+		q->error[0] = '\0';
+		err = q->ops->start(q);
+		if (err)
+			q->ops->stop(q);
+		else
+			q->started = true;
+	}
+	if (err)
+		*w = (struct bn_watch){ .end = UINT64_MAX };
+	return err;
+}
+
+int blknotify_queue_watch_all(struct blknotify_queue *q, unsigned int id)
+{
+	if (!q)
+		return -EINVAL;
+	return add_watch(q, 0, 0, UINT64_MAX, id);
+}
+
+/* Read a small decimal sysfs attribute of block device dev. */
+static int sysfs_read_u64(dev_t dev, const char *attr, __u64 *val)
+{
+	char path[128], buf[64], *end;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/%s", major(dev), minor(dev), attr);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	errno = 0;
+	*val = strtoull(buf, &end, 10);
+	if (errno || end == buf)
+		return -EIO;
+	return 0;
+}
+
+/* The whole disk that holds partition dev (its sysfs parent). */
+static int partition_disk(dev_t dev, dev_t *disk)
+{
+	char path[128], buf[32];
+	unsigned int maj, min;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/../dev", major(dev), minor(dev));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	if (sscanf(buf, "%u:%u", &maj, &min) != 2)
+		return -EIO;
+	*disk = makedev(maj, min);
+	return 0;
+}
+
+int blknotify_queue_watch_device(struct blknotify_queue *q, dev_t dev, unsigned int id)
+{
+	char path[64];
+	__u64 start, size;
+	dev_t disk = 0;
+
+	if (!q || dev == 0)
+		return -EINVAL;
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u", major(dev), minor(dev));
+	if (access(path, F_OK))
+		return -ENODEV;
+	if (sysfs_read_u64(dev, "partition", &start) == 0) {
+		/* A partition: its disk's sectors [start, start + size). */
+		if (sysfs_read_u64(dev, "start", &start) || sysfs_read_u64(dev, "size", &size) ||
+		    partition_disk(dev, &disk))
+			return -ENODEV;
+		return add_watch(q, disk, start, start + size, id);
+	}
+	return add_watch(q, dev, 0, UINT64_MAX, id);
+}
+
+int blknotify_queue_remove_watch(struct blknotify_queue *q, unsigned int id)
+{
+	struct bn_watch *w, old;
+	int err = 0;
+
+	if (!q)
+		return -EINVAL;
+	w = find_watch(q, id);
+	if (!w)
+		return -ENOENT;
+	old = *w;
+	*w = (struct bn_watch){ .end = UINT64_MAX };
+	if (q->started)
+		err = q->ops->update(q);
+	if (err)
+		*w = old;
+	return err;
+}
+
+int blknotify_queue_get_fd(const struct blknotify_queue *q)
+{
+	return q ? q->epoll_fd : -EINVAL;
+}
+
+enum blknotify_source blknotify_queue_get_source(const struct blknotify_queue *q)
+{
+	return q ? q->source : BLKNOTIFY_SOURCE_AUTO;
+}
+
+const char *blknotify_queue_get_error(const struct blknotify_queue *q)
+{
+	return q && q->error[0] ? q->error : NULL;
+}
+
+int queue_watch_fd(struct blknotify_queue *q, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	if (epoll_ctl(q->epoll_fd, EPOLL_CTL_ADD, fd, &ev))
+		return -errno;
+	return 0;
+}
+
+ssize_t blknotify_queue_read(struct blknotify_queue *q, void *buf, size_t len, int timeout_ms)
+{
+	struct pollfd pfd;
+	ssize_t n;
+
+	if (!q || !buf || timeout_ms < -1)
+		return -EINVAL;
+	if (!q->started)
+		return -ENOTCONN;
+	for (;;) {
+		n = q->ops->read(q, buf, len);
+		if (n != -EAGAIN || timeout_ms == 0)
+			return n;
+		pfd = (struct pollfd){ .fd = q->epoll_fd, .events = POLLIN };
+		n = poll(&pfd, 1, timeout_ms);
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EAGAIN;
+		/* One wait: a wake-up without a record (a timer, a discarded
+		 * sample) is followed by one more non-blocking read. */
+		if (timeout_ms > 0)
+			timeout_ms = 0;
+	}
+}
+
+/* --- helpers for sources that filter in user space --- */
+
+void queue_make_loss(struct block_notification_loss *l, __u64 nr_lost)
+{
+	memset(l, 0, sizeof(*l));
+	l->watch.type = WATCH_TYPE_META;
+	l->watch.subtype = WATCH_META_LOSS_NOTIFICATION;
+	l->watch.info = sizeof(*l);
+	l->nr_lost = nr_lost;
+}
+
+void queue_add_loss(struct blknotify_queue *q, __u64 nr_lost)
+{
+	q->pending_loss += nr_lost;
+}
+
+static bool pending_append(struct blknotify_queue *q, const void *rec, size_t len)
+{
+	if (q->pending_off == q->pending_len)
+		q->pending_off = q->pending_len = 0;
+	if (len > sizeof(q->pending) - q->pending_len)
+		return false;
+	memcpy(q->pending + q->pending_len, rec, len);
+	q->pending_len += len;
+	return true;
+}
+
+unsigned int queue_fanout(struct blknotify_queue *q, const struct block_notification *ev)
+{
+	const struct bn_config *c = &q->config;
+	struct block_notification rec;
+	unsigned int i, n = 0;
+	size_t len = ev->watch.info & WATCH_INFO_LENGTH;
+
+	if (len < BLOCK_NOTIFICATION_SIZE_V0 || len > sizeof(rec))
+		return 0;
+	for (i = 0; i < BN_WATCHES_MAX; i++) {
+		const struct bn_watch *w = &c->watches[i];
+
+		if (!bn_watch_match(w, ev->dev, ev->sector))
+			continue;
+		memcpy(&rec, ev, len);
+		rec.watch.info = (ev->watch.info & ~WATCH_INFO_ID) |
+				 (w->id << WATCH_INFO_ID__SHIFT);
+		if (!bn_filter_match(c, rec.watch.type, rec.watch.subtype, rec.watch.info))
+			continue;
+		if (q->pending_loss) {
+			struct block_notification_loss l;
+
+			queue_make_loss(&l, q->pending_loss);
+			if (!pending_append(q, &l, sizeof(l))) {
+				q->pending_loss++;
+				continue;
+			}
+			q->pending_loss = 0;
+		}
+		if (!pending_append(q, &rec, len)) {
+			q->pending_loss++;
+			continue;
+		}
+		n++;
+	}
+	return n;
+}
+
+ssize_t queue_take_pending(struct blknotify_queue *q, void *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (q->pending_off < q->pending_len) {
+		const struct watch_notification *n = (const void *)(q->pending + q->pending_off);
+		size_t rl = n->info & WATCH_INFO_LENGTH;
+
+		if (rl > len - done)
+			return done ? (ssize_t)done : -ENOBUFS;
+		memcpy((char *)buf + done, n, rl);
+		done += rl;
+		q->pending_off += rl;
+	}
+	/* Loss at the source with no record after it yet: say so now. */
+	if (q->pending_loss && q->pending_off == q->pending_len) {
+		struct block_notification_loss l;
+
+		if (sizeof(l) > len - done)
+			return done ? (ssize_t)done : -ENOBUFS;
+		queue_make_loss(&l, q->pending_loss);
+		q->pending_loss = 0;
+		memcpy((char *)buf + done, &l, sizeof(l));
+		done += sizeof(l);
+	}
+	return done;
+}

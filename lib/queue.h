@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Inside a queue: the state every source shares, and the operations a source
+ * implements.  Private to the library (and its tests).
+ */
+#ifndef BLKNOTIFY_QUEUE_H
+#define BLKNOTIFY_QUEUE_H
+
+#include <stdbool.h>
+#include <stdarg.h>
+#include <blknotify/blknotify.h>
+#include "match.h"
+
+struct blknotify_queue;
+
+struct source_ops {
+	enum blknotify_source source;
+	/*
+	 * Start delivering (called at the first watch, with q->config holding
+	 * it): load, attach or connect, and add the source's fds to
+	 * q->epoll_fd.  On failure, explain with queue_set_error().
+	 */
+	int (*start)(struct blknotify_queue *q);
+	/* q->config changed (watch added or removed, filter set) after start. */
+	int (*update)(struct blknotify_queue *q);
+	/*
+	 * Copy whole records into buf without waiting.  Returns bytes copied,
+	 * -EAGAIN when none is ready, -ENOBUFS when the next one does not fit.
+	 */
+	ssize_t (*read)(struct blknotify_queue *q, void *buf, size_t len);
+	/* Undo start (also after a failed start).  Must accept partial state. */
+	void (*stop)(struct blknotify_queue *q);
+};
+
+/*
+ * Records a userspace source has produced but not yet handed out: one event
+ * fanned out to every matching watch can be more than the caller's buffer
+ * holds.  Bounded: one event makes at most BN_WATCHES_MAX records, plus a
+ * loss record.
+ */
+#define QUEUE_PENDING_MAX	((BN_WATCHES_MAX + 1) * BLOCK_NOTIFICATION_MAX_SIZE)
+
+struct blknotify_queue {
+	const struct source_ops *ops;
+	enum blknotify_source source;
+	unsigned int flags;		/* BLKNOTIFY_QUEUE_* */
+	char *daemon_socket;
+	unsigned int size;		/* records */
+	bool started;
+	struct bn_config config;	/* watches and filter */
+	int epoll_fd;			/* what blknotify_queue_get_fd() returns */
+	void *priv;			/* the source's state */
+
+	unsigned char pending[QUEUE_PENDING_MAX];
+	size_t pending_len, pending_off;
+	__u64 pending_loss;		/* lost, not yet reported */
+
+	char error[512];
+};
+
+/* Explain a failure (printf-style); returns -err_no so callers can "return". */
+int queue_set_error(struct blknotify_queue *q, int err_no, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
+ * For sources that deliver every event unfiltered (kmsg, daemon client
+ * tests): stamp ev with the ID of every watch that matches it, keep the
+ * copies the filter admits, and append them to the pending records.  A
+ * pending loss count is emitted first.  ev->watch.info's length must be set.
+ * Returns the number of records queued.
+ */
+unsigned int queue_fanout(struct blknotify_queue *q, const struct block_notification *ev);
+
+/* Count records lost at the source; reported before the next record. */
+void queue_add_loss(struct blknotify_queue *q, __u64 nr_lost);
+
+/*
+ * Move pending records (and a pending loss record) into buf.  Returns bytes
+ * copied, 0 when nothing is pending, -ENOBUFS when the next does not fit.
+ */
+ssize_t queue_take_pending(struct blknotify_queue *q, void *buf, size_t len);
+
+/* Fill in a loss record for nr_lost records. */
+void queue_make_loss(struct block_notification_loss *l, __u64 nr_lost);
+
+/* Add fd to the queue's epoll set (EPOLLIN). */
+int queue_watch_fd(struct blknotify_queue *q, int fd);
+
+/* Whether this process may load BPF (CAP_BPF+CAP_PERFMON, or CAP_SYS_ADMIN). */
+bool bpf_capable_process(void);
+
+extern const struct source_ops source_bpf_ops;
+extern const struct source_ops source_kmsg_ops;
+extern const struct source_ops source_watch_queue_ops;
+extern const struct source_ops source_daemon_ops;
+
+#endif /* BLKNOTIFY_QUEUE_H */

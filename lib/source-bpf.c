@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The bpf source: one instance of bpf/blknotify.bpf.c per queue.  The BPF
+ * ring buffer is the queue; watches and filter live in a map the program
+ * reads, so records the queue does not want are never queued.
+ *
+ * The ring is read here directly, not through ring_buffer__consume(), so that
+ * a read copies only as many whole records as the caller's buffer holds and
+ * leaves the rest queued.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/timerfd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "queue.h"
+#include "blknotify.bpf.h"
+#include "blknotify.skel.h"
+
+struct source_bpf {
+	struct blknotify_bpf *skel;
+	int ring_fd;
+	int timer_fd;
+	unsigned long *consumer_pos;	/* mmap'ed, ours to write */
+	const unsigned long *producer_pos;	/* mmap'ed, read-only */
+	const unsigned char *data;	/* the ring, mapped twice in a row */
+	size_t ring_size;
+	size_t page_size;
+};
+
+#define TRACEFS		"/sys/kernel/tracing"
+#define DEBUGFS_TRACING	"/sys/kernel/debug/tracing"
+
+static bool exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+/*
+ * libbpf attaches tracepoints through tracefs.  systemd mounts it at boot;
+ * minimal systems (containers, initramfs) may not.  We are privileged at
+ * this point (loading BPF needs it), so mount it where libbpf looks first.
+ */
+static const char *tracing_dir(struct blknotify_queue *q)
+{
+	if (exists(TRACEFS "/events"))
+		return TRACEFS;
+	if (exists(DEBUGFS_TRACING "/events"))
+		return DEBUGFS_TRACING;
+	if (mount("tracefs", TRACEFS, "tracefs", 0, NULL) == 0 && exists(TRACEFS "/events"))
+		return TRACEFS;
+	queue_set_error(q, ENOENT,
+			"tracefs is not mounted and could not be mounted (%s); "
+			"mount it: mount -t tracefs tracefs " TRACEFS, strerror(errno));
+	return NULL;
+}
+
+static bool tracepoint_exists(const char *dir, const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/events/block/%s", dir, name);
+	return exists(path);
+}
+
+static size_t roundup_pow2(size_t v)
+{
+	size_t r = 1;
+
+	while (r < v)
+		r <<= 1;
+	return r;
+}
+
+static int map_ring(struct blknotify_queue *q, struct source_bpf *s)
+{
+	void *p;
+
+	s->consumer_pos = mmap(NULL, s->page_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			       s->ring_fd, 0);
+	if (s->consumer_pos == MAP_FAILED) {
+		s->consumer_pos = NULL;
+		return queue_set_error(q, errno, "mapping the BPF ring buffer: %s", strerror(errno));
+	}
+	p = mmap(NULL, s->page_size + 2 * s->ring_size, PROT_READ, MAP_SHARED, s->ring_fd,
+		 s->page_size);
+	if (p == MAP_FAILED)
+		return queue_set_error(q, errno, "mapping the BPF ring buffer: %s", strerror(errno));
+	s->producer_pos = p;
+	s->data = (const unsigned char *)p + s->page_size;
+	return 0;
+}
+
+static int bpf_update(struct blknotify_queue *q)
+{
+	struct source_bpf *s = q->priv;
+	__u32 zero = 0;
+
+	if (bpf_map__update_elem(s->skel->maps.config, &zero, sizeof(zero), &q->config,
+				 sizeof(q->config), BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+static int bpf_start(struct blknotify_queue *q)
+{
+	bool use_complete = q->flags & BLKNOTIFY_QUEUE_BPF_COMPLETE;
+	struct source_bpf *s;
+	const char *tdir;
+	size_t limit;
+	int err;
+
+	if (!bpf_capable_process())
+		return queue_set_error(q, EPERM,
+			"loading BPF needs root, or CAP_BPF and CAP_PERFMON "
+			"(CAP_SYS_ADMIN before Linux 5.8): run as root, or read through "
+			"the daemon (start blknotifyd; use --source daemon)");
+	if (!exists("/sys/kernel/btf/vmlinux"))
+		return queue_set_error(q, EOPNOTSUPP,
+			"this kernel has no BTF (/sys/kernel/btf/vmlinux is missing; it "
+			"needs CONFIG_DEBUG_INFO_BTF=y), so the BPF program cannot be "
+			"relocated here: use the kmsg source (--source kmsg)");
+	tdir = tracing_dir(q);
+	if (!tdir)
+		return -ENOENT;
+	if (!tracepoint_exists(tdir, "block_rq_error"))
+		use_complete = true;
+	if (use_complete && !tracepoint_exists(tdir, "block_rq_complete"))
+		return queue_set_error(q, ENOENT,
+			"this kernel has neither block:block_rq_error nor "
+			"block:block_rq_complete under %s/events/block (block layer "
+			"tracing is off: CONFIG_BLK_DEV_IO_TRACE / CONFIG_TRACEPOINTS): "
+			"use the kmsg source (--source kmsg)", tdir);
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->ring_fd = s->timer_fd = -1;
+	s->page_size = sysconf(_SC_PAGESIZE);
+	q->priv = s;
+
+	s->skel = blknotify_bpf__open();
+	if (!s->skel) {
+		err = errno;
+		if (err == ENOSYS)
+			return queue_set_error(q, err,
+				"this kernel has no bpf() system call (CONFIG_BPF_SYSCALL): "
+				"use the kmsg source (--source kmsg)");
+		return queue_set_error(q, err, "opening the BPF program: %s", strerror(err));
+	}
+
+	/* The bound: q->size records; the ring holds that, rounded up to a
+	 * power-of-two number of pages as the kernel requires. */
+	limit = (size_t)q->size * BN_RECORD_SLOT + BN_LOSS_SLOT;
+	s->ring_size = roundup_pow2(limit > s->page_size ? limit : s->page_size);
+	s->skel->rodata->limit_bytes = limit;
+	s->skel->rodata->wake_backlog = limit / 2 < 256 * BN_RECORD_SLOT ?
+					limit / 2 : 256 * BN_RECORD_SLOT;
+	s->skel->rodata->wake_interval_ns = BN_WAKE_INTERVAL_NS;
+	bpf_map__set_max_entries(s->skel->maps.events, s->ring_size);
+	bpf_program__set_autoload(s->skel->progs.block_rq_error, !use_complete);
+	bpf_program__set_autoload(s->skel->progs.block_rq_complete, use_complete);
+
+	err = blknotify_bpf__load(s->skel);
+	if (err) {
+		err = -err;
+		if (err == EPERM || err == EACCES)
+			return queue_set_error(q, err,
+				"the kernel refused to load the BPF program (%s): it needs "
+				"root or CAP_BPF+CAP_PERFMON, and kernel.unprivileged_bpf_disabled "
+				"or a security module may forbid it; use the daemon "
+				"(--source daemon) or --source kmsg", strerror(err));
+		return queue_set_error(q, err,
+			"loading the BPF program failed: %s (libbpf said why above)", strerror(err));
+	}
+	err = bpf_update(q);
+	if (err)
+		return queue_set_error(q, -err, "configuring the BPF program: %s", strerror(-err));
+
+	s->ring_fd = bpf_map__fd(s->skel->maps.events);
+	err = map_ring(q, s);
+	if (err)
+		return err;
+	s->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (s->timer_fd < 0)
+		return queue_set_error(q, errno, "timerfd_create: %s", strerror(errno));
+	err = queue_watch_fd(q, s->ring_fd);
+	if (!err)
+		err = queue_watch_fd(q, s->timer_fd);
+	if (err)
+		return queue_set_error(q, -err, "epoll: %s", strerror(-err));
+
+	err = blknotify_bpf__attach(s->skel);
+	if (err)
+		return queue_set_error(q, -err,
+			"attaching to block:%s failed: %s", use_complete ?
+			"block_rq_complete" : "block_rq_error", strerror(-err));
+	return 0;
+}
+
+/*
+ * Records the program queued without a wake-up (a storm, see
+ * submit_flags()) are picked up by this timer: armed for a little more than
+ * the program's wake interval after every read that returned records.
+ */
+static void arm_batch_timer(struct source_bpf *s)
+{
+	struct itimerspec its = {
+		.it_value.tv_nsec = BN_WAKE_INTERVAL_NS + BN_WAKE_INTERVAL_NS / 4,
+	};
+
+	timerfd_settime(s->timer_fd, 0, &its, NULL);
+}
+
+static ssize_t bpf_read(struct blknotify_queue *q, void *buf, size_t len)
+{
+	struct source_bpf *s = q->priv;
+	unsigned long cons, prod;
+	size_t done = 0;
+	__u64 expirations;
+
+	/* Clear the timer's readiness; the ring is what we read. */
+	if (read(s->timer_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		return -errno;
+
+	cons = *s->consumer_pos;
+	prod = __atomic_load_n(s->producer_pos, __ATOMIC_ACQUIRE);
+	while (cons < prod) {
+		const __u32 *hdr = (const __u32 *)(s->data + (cons & (s->ring_size - 1)));
+		__u32 hlen = __atomic_load_n(hdr, __ATOMIC_ACQUIRE);
+		__u32 rlen = hlen & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
+
+		if (hlen & BPF_RINGBUF_BUSY_BIT)
+			break;		/* reserved, not yet submitted */
+		if (!(hlen & BPF_RINGBUF_DISCARD_BIT)) {
+			const struct watch_notification *n = (const void *)(hdr + 2);
+
+			if (rlen > len - done) {
+				if (!done)
+					return -ENOBUFS;
+				break;
+			}
+			/* Our own program wrote it; trust, but never copy a
+			 * record whose header disagrees with its sample. */
+			if ((n->info & WATCH_INFO_LENGTH) == rlen) {
+				memcpy((char *)buf + done, n, rlen);
+				done += rlen;
+			}
+		}
+		cons += (rlen + BPF_RINGBUF_HDR_SZ + 7) & ~7UL;
+		__atomic_store_n(s->consumer_pos, cons, __ATOMIC_RELEASE);
+	}
+
+	if (!done && s->skel->bss->counters.pending_loss) {
+		/*
+		 * Loss the program has not reported yet because no record
+		 * followed it: report it now, after every queued record.
+		 */
+		__u64 n = __atomic_exchange_n(&s->skel->bss->counters.pending_loss, 0,
+					      __ATOMIC_SEQ_CST);
+
+		if (n) {
+			if (len < sizeof(struct block_notification_loss)) {
+				__atomic_fetch_add(&s->skel->bss->counters.pending_loss, n,
+						   __ATOMIC_SEQ_CST);
+				return -ENOBUFS;
+			}
+			queue_make_loss(buf, n);
+			done = sizeof(struct block_notification_loss);
+		}
+	}
+	if (!done)
+		return -EAGAIN;
+	arm_batch_timer(s);
+	return done;
+}
+
+static void bpf_stop(struct blknotify_queue *q)
+{
+	struct source_bpf *s = q->priv;
+
+	if (!s)
+		return;
+	if (s->producer_pos)
+		munmap((void *)s->producer_pos, s->page_size + 2 * s->ring_size);
+	if (s->consumer_pos)
+		munmap(s->consumer_pos, s->page_size);
+	if (s->timer_fd >= 0)
+		close(s->timer_fd);
+	blknotify_bpf__destroy(s->skel);
+	free(s);
+	q->priv = NULL;
+}
+
+const struct source_ops source_bpf_ops = {
+	.source = BLKNOTIFY_SOURCE_BPF,
+	.start = bpf_start,
+	.update = bpf_update,
+	.read = bpf_read,
+	.stop = bpf_stop,
+};
