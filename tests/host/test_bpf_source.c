@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The bpf source on real errors: a blkfault device whose sectors fail inside
+ * the block layer, read and written with O_DIRECT.  Each test watches only
+ * its own device, so errors elsewhere on the machine cannot disturb it.
+ *
+ * A failed request's record is in the ring before the failed pread()
+ * returns (the tracepoint fires in blk_update_request(), before the waiter
+ * is completed), so the tests read with timeout 0 and never sleep.
+ *
+ * Needs root, /dev/fuse and /dev/loop-control.
+ */
+#include <errno.h>
+#include <time.h>
+#include <sys/sysmacros.h>
+
+#include <blknotify/blknotify.h>
+#include "faulty.h"
+
+/* Bad ranges: [1000, 1200) on reads and writes, [5000, 5008) on reads,
+ * [6000, 6008) on writes. */
+static const char *const bad_ranges[] = { "1000+200", "5000+8:r", "6000+8:w", NULL };
+static struct faulty dev;
+static int setup_err;
+
+static void teardown(void)
+{
+	faulty_stop(&dev);
+}
+
+static void setup(void)
+{
+	if (geteuid() != 0) {
+		setup_err = -EPERM;
+		return;
+	}
+	setup_err = faulty_start(&dev, bad_ranges);
+	atexit(teardown);
+}
+#define TEST_SETUP setup
+#include "../harness.h"
+
+static void need_device(void)
+{
+	if (setup_err == -EPERM)
+		SKIP("needs root");
+	if (setup_err)
+		TEST_FAIL_(1, "blkfault did not start: %s", strerror(-setup_err));
+}
+
+static __u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(BLOCK_NOTIFY_CLOCK, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static struct blknotify_queue *open_queue(unsigned int flags, unsigned int size,
+					  unsigned int id)
+{
+	BLKNOTIFY_OPTS(blknotify_queue_opts, opts, .source = BLKNOTIFY_SOURCE_BPF,
+		       .flags = flags);
+	struct blknotify_queue *q = NULL;
+	int err;
+
+	err = blknotify_queue_new(&q, &opts);
+	if (err)
+		TEST_FAIL_(1, "blknotify_queue_new: %s", strerror(-err));
+	if (size && (err = blknotify_queue_set_size(q, size)))
+		TEST_FAIL_(1, "set_size: %s", strerror(-err));
+	err = blknotify_queue_watch_device(q, dev.rdev, id);
+	if (err)
+		TEST_FAIL_(1, "watch_device: %s (%s)", strerror(-err),
+			   blknotify_queue_get_error(q) ?: "");
+	return q;
+}
+
+/* All records queued now, into recs (errors) and *lost (sum of loss). */
+static int drain(struct blknotify_queue *q, struct block_notification *recs, int max,
+		 __u64 *lost)
+{
+	static unsigned char buf[256 * 1024];
+	int n = 0;
+
+	for (;;) {
+		const struct watch_notification *w;
+		ssize_t len = blknotify_queue_read(q, buf, sizeof(buf), 0);
+
+		if (len == -EAGAIN)
+			return n;
+		if (len < 0)
+			TEST_FAIL_(1, "read: %s", strerror((int)-len));
+		for (w = (const void *)buf; BLOCK_NOTIFY_RECORD_OK(w, len);
+		     w = BLOCK_NOTIFY_RECORD_NEXT(w, len)) {
+			if (w->type == WATCH_TYPE_META) {
+				ASSERT_EQ(w->subtype, WATCH_META_LOSS_NOTIFICATION);
+				ASSERT_EQ(BLOCK_NOTIFY_RECORD_LEN(w), BLOCK_NOTIFICATION_LOSS_SIZE);
+				if (lost)
+					*lost += ((const struct block_notification_loss *)w)->nr_lost;
+				else
+					TEST_FAIL_(1, "unexpected loss of %llu records",
+						   (unsigned long long)
+						   ((const struct block_notification_loss *)w)->nr_lost);
+				continue;
+			}
+			ASSERT_EQ(w->type, WATCH_TYPE_BLOCK_NOTIFY);
+			ASSERT_EQ(BLOCK_NOTIFY_RECORD_LEN(w), BLOCK_NOTIFICATION_SIZE_V1);
+			if (n < max)
+				recs[n] = *(const struct block_notification *)w;
+			n++;
+		}
+		ASSERT_EQ(len, 0);	/* whole records only */
+	}
+}
+
+static void expect_record(const struct block_notification *r, __u64 sector, unsigned int nr,
+			  unsigned int op, unsigned int id, __u64 t0, __u64 t1)
+{
+	ASSERT_EQ(r->watch.subtype, NOTIFY_BLOCK_ERROR_IO);
+	ASSERT_EQ(r->dev, dev.rdev);
+	ASSERT_EQ(major(r->dev), major(dev.rdev));
+	ASSERT_EQ(minor(r->dev), minor(dev.rdev));
+	ASSERT_EQ(r->sector, sector);
+	ASSERT_EQ(r->nr_sectors, nr);
+	ASSERT_EQ(r->op, op);
+	ASSERT_EQ(r->error, -EIO);
+	ASSERT_EQ((r->watch.info & WATCH_INFO_ID) >> WATCH_INFO_ID__SHIFT, id);
+	ASSERT_EQ(r->__reserved, 0);
+	ASSERT_GE(r->time_ns, t0);
+	ASSERT_LE(r->time_ns, t1);
+}
+
+static void check_reads_and_writes(unsigned int flags)
+{
+	struct block_notification recs[16];
+	struct blknotify_queue *q;
+	__u64 t0, t1;
+	int i;
+
+	need_device();
+	q = open_queue(flags, 0, 7);
+	t0 = now_ns();
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(faulty_io(&dev, 1000 + 3 * i, 1, 0), -EIO);
+	ASSERT_EQ(faulty_io(&dev, 1100, 8, 0), -EIO);		/* 4 KiB */
+	ASSERT_EQ(faulty_io(&dev, 6000, 1, 1), -EIO);		/* write-bad */
+	ASSERT_EQ(faulty_io(&dev, 6000, 1, 0), 0);		/* ... readable */
+	ASSERT_EQ(faulty_io(&dev, 5000, 1, 0), -EIO);		/* read-bad */
+	t1 = now_ns();
+	ASSERT_EQ(drain(q, recs, 16, NULL), 7);
+	for (i = 0; i < 4; i++)
+		expect_record(&recs[i], 1000 + 3 * i, 1, BLOCK_NOTIFY_OP_READ, 7, t0, t1);
+	expect_record(&recs[4], 1100, 8, BLOCK_NOTIFY_OP_READ, 7, t0, t1);
+	expect_record(&recs[5], 6000, 1, BLOCK_NOTIFY_OP_WRITE, 7, t0, t1);
+	expect_record(&recs[6], 5000, 1, BLOCK_NOTIFY_OP_READ, 7, t0, t1);
+	blknotify_queue_free(q);
+}
+
+TEST(bad_reads_and_writes_give_exact_records)
+{
+	check_reads_and_writes(0);
+}
+
+TEST(fallback_attach_point_gives_the_same_records)
+{
+	check_reads_and_writes(BLKNOTIFY_QUEUE_BPF_COMPLETE);
+}
+
+TEST(good_sectors_give_no_record)
+{
+	struct block_notification recs[4];
+	struct blknotify_queue *q;
+	int i;
+
+	need_device();
+	q = open_queue(0, 0, 1);
+	for (i = 0; i < 100; i++)
+		ASSERT_EQ(faulty_io(&dev, i * 8, 8, 0), 0);
+	for (i = 0; i < 20; i++)
+		ASSERT_EQ(faulty_io(&dev, 2000 + i * 8, 8, 1), 0);
+	ASSERT_EQ(faulty_io(&dev, 999, 1, 0), 0);		/* next to a bad range */
+	ASSERT_EQ(faulty_io(&dev, 1200, 1, 0), 0);
+	ASSERT_EQ(drain(q, recs, 4, NULL), 0);
+	/* And the queue is live: one bad read is one record. */
+	ASSERT_EQ(faulty_io(&dev, 1199, 1, 0), -EIO);
+	ASSERT_EQ(drain(q, recs, 4, NULL), 1);
+	ASSERT_EQ(recs[0].sector, 1199);
+	blknotify_queue_free(q);
+}
+
+TEST(two_queues_each_get_every_record)
+{
+	struct block_notification a[64], b[64];
+	struct blknotify_queue *qa, *qb;
+	int i;
+
+	need_device();
+	qa = open_queue(0, 0, 1);
+	qb = open_queue(0, 0, 2);
+	for (i = 0; i < 50; i++)
+		ASSERT_EQ(faulty_io(&dev, 1000 + i, 1, 0), -EIO);
+	ASSERT_EQ(drain(qa, a, 64, NULL), 50);
+	ASSERT_EQ(drain(qb, b, 64, NULL), 50);
+	for (i = 0; i < 50; i++) {
+		ASSERT_EQ(a[i].sector, 1000 + i);
+		ASSERT_EQ(b[i].sector, 1000 + i);
+		ASSERT_EQ(a[i].watch.info & WATCH_INFO_ID, 1 << WATCH_INFO_ID__SHIFT);
+		ASSERT_EQ(b[i].watch.info & WATCH_INFO_ID, 2 << WATCH_INFO_ID__SHIFT);
+	}
+	blknotify_queue_free(qa);
+	blknotify_queue_free(qb);
+}
+
+TEST(subtype_filter_excludes_and_can_change_live)
+{
+	struct {
+		struct watch_notification_filter f;
+		struct watch_notification_type_filter t[1];
+	} fl = { .f.nr_filters = 1 };
+	struct block_notification recs[8];
+	struct blknotify_queue *q;
+
+	need_device();
+	q = open_queue(0, 0, 3);
+	fl.t[0].type = WATCH_TYPE_BLOCK_NOTIFY;
+	fl.t[0].subtype_filter[0] = 1U << NOTIFY_BLOCK_ERROR_CRITICAL_MEDIUM;
+	ASSERT_EQ(blknotify_queue_set_filter(q, &fl.f), 0);
+	ASSERT_EQ(faulty_io(&dev, 1010, 1, 0), -EIO);
+	ASSERT_EQ(drain(q, recs, 8, NULL), 0);
+	fl.t[0].subtype_filter[0] |= 1U << NOTIFY_BLOCK_ERROR_IO;
+	ASSERT_EQ(blknotify_queue_set_filter(q, &fl.f), 0);
+	ASSERT_EQ(faulty_io(&dev, 1011, 1, 0), -EIO);
+	ASSERT_EQ(drain(q, recs, 8, NULL), 1);
+	ASSERT_EQ(recs[0].sector, 1011);
+	blknotify_queue_free(q);
+}
+
+TEST(watch_ids_and_info_filter)
+{
+	struct {
+		struct watch_notification_filter f;
+		struct watch_notification_type_filter t[1];
+	} fl = { .f.nr_filters = 1 };
+	struct block_notification recs[8];
+	struct blknotify_queue *q;
+
+	need_device();
+	q = open_queue(0, 0, 20);
+	ASSERT_EQ(blknotify_queue_watch_all(q, 21), 0);
+	/* Two watches match: one record for each, with its own ID. */
+	ASSERT_EQ(faulty_io(&dev, 1020, 1, 0), -EIO);
+	ASSERT_EQ(drain(q, recs, 8, NULL), 2);
+	ASSERT_EQ((recs[0].watch.info & WATCH_INFO_ID) >> WATCH_INFO_ID__SHIFT, 20);
+	ASSERT_EQ((recs[1].watch.info & WATCH_INFO_ID) >> WATCH_INFO_ID__SHIFT, 21);
+	/* info_filter on the ID keeps watch 21's records only. */
+	fl.t[0].type = WATCH_TYPE_BLOCK_NOTIFY;
+	memset(fl.t[0].subtype_filter, 0xff, sizeof(fl.t[0].subtype_filter));
+	fl.t[0].info_mask = WATCH_INFO_ID;
+	fl.t[0].info_filter = 21 << WATCH_INFO_ID__SHIFT;
+	ASSERT_EQ(blknotify_queue_set_filter(q, &fl.f), 0);
+	ASSERT_EQ(faulty_io(&dev, 1021, 1, 0), -EIO);
+	ASSERT_EQ(drain(q, recs, 8, NULL), 1);
+	ASSERT_EQ((recs[0].watch.info & WATCH_INFO_ID) >> WATCH_INFO_ID__SHIFT, 21);
+	/* Removing the watch stops its records. */
+	ASSERT_EQ(blknotify_queue_remove_watch(q, 21), 0);
+	ASSERT_EQ(faulty_io(&dev, 1022, 1, 0), -EIO);
+	ASSERT_EQ(drain(q, recs, 8, NULL), 0);
+	blknotify_queue_free(q);
+}
+
+TEST(other_devices_are_not_watched)
+{
+	static const char *const other_bad[] = { "0+16", NULL };
+	struct block_notification recs[8];
+	struct blknotify_queue *q;
+	struct faulty other;
+	int err;
+
+	need_device();
+	q = open_queue(0, 0, 1);
+	err = faulty_start(&other, other_bad);
+	if (err)
+		TEST_FAIL_(1, "second blkfault: %s", strerror(-err));
+	ASSERT_EQ(faulty_io(&other, 3, 1, 0), -EIO);
+	ASSERT_EQ(faulty_io(&dev, 1030, 1, 0), -EIO);
+	ASSERT_EQ(drain(q, recs, 8, NULL), 1);
+	ASSERT_EQ(recs[0].sector, 1030);
+	faulty_stop(&other);
+	blknotify_queue_free(q);
+}
+
+TEST(tiny_queue_counts_every_loss)
+{
+	enum { ERRORS = 300 };
+	struct block_notification recs[ERRORS];
+	struct blknotify_queue *q;
+	__u64 lost = 0;
+	int i, got;
+
+	need_device();
+	q = open_queue(0, 1, 4);
+	for (i = 0; i < ERRORS; i++)
+		ASSERT_EQ(faulty_io(&dev, 1000 + i % 200, 1, 0), -EIO);
+	got = drain(q, recs, ERRORS, &lost);
+	ASSERT_GE(got, 1);
+	ASSERT_GT(lost, 0);
+	ASSERT_EQ(got + lost, ERRORS);
+	/* The first error made it; the queue holds one record. */
+	ASSERT_EQ(recs[0].sector, 1000);
+	ASSERT_EQ(got, 1);
+	/* After loss, the next record arrives behind a loss record with the count. */
+	lost = 0;
+	ASSERT_EQ(faulty_io(&dev, 1150, 1, 0), -EIO);
+	ASSERT_EQ(drain(q, recs, ERRORS, &lost), 1);
+	ASSERT_EQ(lost, 0);
+	ASSERT_EQ(recs[0].sector, 1150);
+	blknotify_queue_free(q);
+}
+
+TEST(default_queue_keeps_a_burst_whole)
+{
+	enum { ERRORS = 2000 };
+	static struct block_notification recs[ERRORS];
+	struct blknotify_queue *q;
+	int i;
+
+	need_device();
+	q = open_queue(0, 0, 5);
+	ASSERT_EQ(blknotify_queue_get_size(q), BLKNOTIFY_QUEUE_SIZE_DEFAULT);
+	for (i = 0; i < ERRORS; i++)
+		ASSERT_EQ(faulty_io(&dev, 1000 + i % 200, 1, 0), -EIO);
+	ASSERT_EQ(drain(q, recs, ERRORS, NULL), ERRORS);
+	for (i = 0; i < ERRORS; i++)
+		ASSERT_EQ(recs[i].sector, 1000 + i % 200);
+	blknotify_queue_free(q);
+}
+
+TEST(queue_fd_wakes_poll)
+{
+	struct blknotify_queue *q;
+	unsigned char buf[256];
+	ssize_t n;
+
+	need_device();
+	q = open_queue(0, 0, 6);
+	ASSERT_EQ(blknotify_queue_read(q, buf, sizeof(buf), 0), -EAGAIN);
+	ASSERT_EQ(faulty_io(&dev, 1040, 1, 0), -EIO);
+	/* Blocking read returns the record already queued. */
+	n = blknotify_queue_read(q, buf, sizeof(buf), -1);
+	ASSERT_EQ(n, BLOCK_NOTIFICATION_SIZE_V1);
+	/* Too small a buffer: -ENOBUFS, and the record stays queued. */
+	ASSERT_EQ(faulty_io(&dev, 1041, 1, 0), -EIO);
+	ASSERT_EQ(blknotify_queue_read(q, buf, BLOCK_NOTIFICATION_SIZE_V1 - 1, 0), -ENOBUFS);
+	ASSERT_EQ(blknotify_queue_read(q, buf, sizeof(buf), 0), BLOCK_NOTIFICATION_SIZE_V1);
+	ASSERT_EQ(((struct block_notification *)buf)->sector, 1041);
+	blknotify_queue_free(q);
+}
+
+TEST(size_cannot_change_after_start)
+{
+	struct blknotify_queue *q;
+
+	need_device();
+	q = open_queue(0, 0, 8);
+	ASSERT_EQ(blknotify_queue_set_size(q, 100), -EBUSY);
+	ASSERT_EQ(blknotify_queue_watch_all(q, 8), -EEXIST);
+	blknotify_queue_free(q);
+}
