@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A client's queue in the daemon: a ring of at most `size` records, and the
+ * count of records lost since the last loss record.
+ *
+ * Loss is kept beside the records, not in a slot of its own: each slot
+ * remembers how many records were lost just before it, so a full queue
+ * still reports its loss in order (before the next record that made it) and
+ * a queue of N slots always holds N records.  Loss that no record follows
+ * yet is sent on its own once everything queued before it has been sent.
+ */
+#ifndef BLKNOTIFYD_CLIENT_QUEUE_H
+#define BLKNOTIFYD_CLIENT_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <blknotify/block_notify.h>
+
+struct cq_slot {
+	__u64 loss_before;		/* records lost just before this one */
+	struct block_notification rec;	/* length in rec.watch.info */
+};
+
+struct client_queue {
+	struct cq_slot *slots;
+	unsigned int size;		/* capacity, records */
+	unsigned int head;		/* oldest */
+	unsigned int count;
+	__u64 lost;			/* lost after the newest queued record, not yet reported */
+	__u64 total_queued, total_lost, total_sent;
+};
+
+/* Allocate a queue of size records (>= 1).  Returns 0 or -ENOMEM. */
+int cq_init(struct client_queue *q, unsigned int size);
+void cq_free(struct client_queue *q);
+
+/*
+ * Queue a copy of rec (its length must be 8..sizeof(struct block_notification)).
+ * Returns true, or false when the queue is full and the record was counted as lost.
+ */
+bool cq_push(struct client_queue *q, const struct watch_notification *rec);
+
+/* Count nr records lost before reaching this queue (upstream loss). */
+void cq_add_loss(struct client_queue *q, __u64 nr);
+
+/* Whether there is anything (records or a loss report) to send. */
+bool cq_pending(const struct client_queue *q);
+
+/*
+ * Serialize what is oldest into buf (up to len bytes of whole records, each
+ * preceded by its loss record when it has one; a trailing loss record when
+ * the queue empties) without removing it.  *nr_slots and *trailing_loss say
+ * what cq_consume() must remove once buf has been sent.  Returns bytes.
+ */
+size_t cq_peek(const struct client_queue *q, void *buf, size_t len,
+	       unsigned int *nr_slots, bool *trailing_loss);
+void cq_consume(struct client_queue *q, unsigned int nr_slots, bool trailing_loss);
+
+#endif /* BLKNOTIFYD_CLIENT_QUEUE_H */

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* blknotifyd's configuration: defaults, and the parser of blknotifyd.conf(5). */
+#ifndef BLKNOTIFYD_CONFIG_H
+#define BLKNOTIFYD_CONFIG_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <blknotify/blknotify.h>
+
+#define BLKNOTIFYD_CONFIG_FILE		"/etc/blknotify/blknotifyd.conf"
+
+#define CONFIG_MAX_CLIENTS_DEFAULT	64
+#define CONFIG_MAX_QUEUE_DEFAULT	16384	/* records; 56 bytes each in the daemon */
+#define CONFIG_UPSTREAM_QUEUE_DEFAULT	65536
+#define CONFIG_GROUPS_MAX		16
+#define CONFIG_LINE_MAX			1024
+
+enum device_access {
+	DEVICE_ACCESS_READABLE,	/* a device whose node the client may read */
+	DEVICE_ACCESS_NONE,	/* only root and the privileged groups watch anything */
+};
+
+struct daemon_config {
+	enum blknotify_source source;	/* AUTO: watch_queue, else bpf, else kmsg */
+	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	mode_t socket_mode;
+	gid_t socket_gid;
+	bool socket_gid_set;
+	char socket_group[64];		/* for messages */
+	unsigned int max_clients;	/* 1 .. BND_CLIENTS_HARD_MAX */
+	unsigned int max_queue_size;	/* records, 1 .. BLKNOTIFY_QUEUE_SIZE_MAX */
+	unsigned int upstream_queue_size;
+	gid_t privileged_gids[CONFIG_GROUPS_MAX];
+	unsigned int nr_privileged_gids;
+	char privileged_groups[CONFIG_LINE_MAX];	/* as written, for messages */
+	enum device_access device_access;
+};
+
+/* Fill c with the built-in defaults (documented in blknotifyd.conf(5)). */
+void config_defaults(struct daemon_config *c);
+
+/*
+ * Read settings from f over c.  name is the file's name for messages.
+ * Returns 0, or -EINVAL with "NAME:LINE: what is wrong" in err[].
+ */
+int config_parse(struct daemon_config *c, FILE *f, const char *name, char *err, size_t err_len);
+
+/*
+ * Load path into c (defaults first).  A missing file is fine when
+ * missing_ok (the built-in defaults apply).  Returns 0 or a negative errno
+ * with a message in err[].
+ */
+int config_load(struct daemon_config *c, const char *path, bool missing_ok, char *err, size_t err_len);
+
+#endif /* BLKNOTIFYD_CONFIG_H */

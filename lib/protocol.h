@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The blknotifyd wire protocol: what a monitor and the daemon say to each
+ * other over the daemon's SOCK_SEQPACKET Unix socket.  docs/protocol.md is
+ * the specification; this header is its C form, shared by the daemon and the
+ * library's daemon source (lib/source-daemon.c).
+ *
+ * One message per datagram: a 16-byte header, then a body whose layout the
+ * type decides.  Fields are fixed-width, naturally aligned and in host byte
+ * order (the socket never leaves the machine).  Reserved fields and flags a
+ * version does not define must be zero; a receiver rejects them, so they can
+ * be given a meaning later.
+ *
+ * Both sides parse every message they receive with bnd_parse() before using
+ * any of it.  It checks the header, the exact body length for the type, and
+ * the value ranges, and explains a rejection in words.
+ */
+#ifndef BLKNOTIFY_PROTOCOL_H
+#define BLKNOTIFY_PROTOCOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include <blknotify/block_notify.h>
+
+#define BND_MAGIC	0x644e4c42U	/* "BLNd" in little-endian memory */
+#define BND_VERSION	1
+
+/*
+ * Bounds.  A request is small: the largest (a full filter) is 728 bytes.
+ * A reply or a batch of records may be up to BND_MSG_MAX bytes; the daemon
+ * keeps batches of records to BND_RECORDS_BATCH bytes so one slow send costs
+ * little latency, and a receiver needs a BND_MSG_MAX buffer.
+ */
+#define BND_REQUEST_MAX		1024
+#define BND_MSG_MAX		65536
+#define BND_RECORDS_BATCH	16384
+#define BND_ERROR_TEXT_MAX	256	/* including the terminating NUL */
+#define BND_CLIENTS_HARD_MAX	512	/* so a full STATS reply fits BND_MSG_MAX */
+
+struct bnd_hdr {
+	__u32	magic;		/* BND_MAGIC */
+	__u16	version;	/* BND_VERSION */
+	__u16	type;		/* enum bnd_type */
+	__u32	len;		/* bytes, this header included */
+	__u32	seq;		/* request: the client's; reply: the request's; else a counter */
+};
+
+enum bnd_type {
+	/* Client to daemon. */
+	BND_HELLO		= 0x01,	/* struct bnd_hello; must come first */
+	BND_SET_SIZE		= 0x02,	/* struct bnd_set_size; before the first watch */
+	BND_SET_FILTER		= 0x03,	/* struct bnd_set_filter + filters */
+	BND_ADD_WATCH		= 0x04,	/* struct bnd_add_watch */
+	BND_REMOVE_WATCH	= 0x05,	/* struct bnd_remove_watch */
+	BND_GET_STATS		= 0x06,	/* no body */
+	/* Daemon to client. */
+	BND_HELLO_REPLY		= 0x81,	/* struct bnd_hello_reply */
+	BND_OK			= 0x82,	/* struct bnd_ok */
+	BND_ERROR		= 0x83,	/* struct bnd_error + text */
+	BND_RECORDS		= 0x84,	/* records, back to back */
+	BND_STATS		= 0x85,	/* struct bnd_stats + clients */
+};
+
+struct bnd_hello {
+	__u32	version;	/* the protocol version the client speaks: BND_VERSION */
+	__u32	flags;		/* zero */
+	__u64	token;		/* 0, or the token of a previous connection to resume */
+};
+
+/* bnd_hello_reply.flags */
+#define BND_HELLO_PRIVILEGED	(1U << 0)	/* may watch every device */
+#define BND_HELLO_RESUMED	(1U << 1)	/* token known: nothing was lost across a restart */
+
+struct bnd_hello_reply {
+	__u32	version;	/* BND_VERSION */
+	__u32	flags;		/* BND_HELLO_* */
+	__u32	queue_size;	/* records; the size in effect until SET_SIZE */
+	__u32	max_queue_size;	/* the daemon's cap on SET_SIZE */
+	__u32	source;		/* enum blknotify_source the daemon reads */
+	__u32	client_id;	/* as listed in STATS */
+	__u64	token;		/* present it in a later HELLO to resume this client */
+};
+
+struct bnd_set_size {
+	__u32	nr_records;	/* 1 .. BLKNOTIFY_QUEUE_SIZE_MAX; the daemon caps it */
+	__u32	__reserved;
+};
+
+struct bnd_set_filter {
+	__u32	nr_filters;	/* 0: remove the filter; else 1 .. BN_FILTERS_MAX */
+	__u32	__reserved;
+	struct watch_notification_type_filter filters[];
+};
+
+struct bnd_add_watch {
+	__u32	id;		/* 0 .. BLOCK_NOTIFY_WATCH_ID_MAX */
+	__u32	__reserved;
+	__u64	dev;		/* whole disk, st_rdev encoding; 0: every device */
+	__u64	start;		/* first sector watched */
+	__u64	end;		/* one past the last; ~0: to the end of the disk */
+};
+
+struct bnd_remove_watch {
+	__u32	id;
+	__u32	__reserved;
+};
+
+struct bnd_ok {
+	__u64	value;		/* SET_SIZE: the size in effect; else 0 */
+};
+
+struct bnd_error {
+	__s32	error;		/* negative errno */
+	__u32	__reserved;
+	char	text[];		/* NUL-terminated, at most BND_ERROR_TEXT_MAX bytes */
+};
+
+/* bnd_client_stats.flags */
+#define BND_CLIENT_PRIVILEGED	(1U << 0)
+#define BND_CLIENT_SELF		(1U << 1)	/* the connection that asked */
+
+struct bnd_client_stats {
+	__u32	id;
+	__u32	pid;
+	__u32	uid;
+	__u32	gid;
+	__u32	queue_size;	/* records */
+	__u32	queued;		/* records waiting in the daemon now */
+	__u32	nr_watches;
+	__u32	flags;		/* BND_CLIENT_* */
+	__u64	delivered;	/* records written to the client's socket */
+	__u64	lost;		/* records the client did not get (its queue was full, or upstream loss) */
+	__u64	connected_ns;	/* how long ago it connected */
+};
+
+struct bnd_stats {
+	__u32	nr_clients;	/* entries that follow: all, or only the asker's own */
+	__u32	total_clients;	/* connected now */
+	__u32	max_clients;
+	__u32	source;		/* enum blknotify_source */
+	__u64	upstream_records; /* records the daemon read from its source */
+	__u64	upstream_lost;	/* records its source reported lost */
+	__u64	uptime_ns;
+	struct bnd_client_stats clients[];
+};
+
+/* A parsed, validated message: pointers into the buffer that was parsed. */
+struct bnd_msg {
+	const struct bnd_hdr *hdr;
+	unsigned int type;
+	__u32 seq;
+	union {
+		const struct bnd_hello *hello;
+		const struct bnd_hello_reply *hello_reply;
+		const struct bnd_set_size *set_size;
+		const struct bnd_set_filter *set_filter;
+		const struct bnd_add_watch *add_watch;
+		const struct bnd_remove_watch *remove_watch;
+		const struct bnd_ok *ok;
+		const struct bnd_error *error;
+		const struct bnd_stats *stats;
+		const void *records;
+	};
+	size_t body_len;	/* RECORDS: bytes of records */
+};
+
+enum bnd_direction {
+	BND_TO_DAEMON,		/* accept only client requests */
+	BND_TO_CLIENT,		/* accept only daemon messages */
+};
+
+/*
+ * Validate the message in buf[0 .. len) and fill *m.  Returns 0, or a
+ * negative errno with a sentence in why[]:
+ *   -EBADMSG	bad magic, length, body size, reserved bits or values
+ *   -EPROTONOSUPPORT	another protocol version
+ *   -EOPNOTSUPP	a type this version does not define (or the wrong direction)
+ * buf must stay valid while *m is used.  Alignment: buf must be 8-byte aligned.
+ */
+int bnd_parse(const void *buf, size_t len, enum bnd_direction dir, struct bnd_msg *m,
+	      char *why, size_t why_len);
+
+/* Whether the buffer of records (a RECORDS body) is well formed; why[] says what is not. */
+bool bnd_records_valid(const void *buf, size_t len, char *why, size_t why_len);
+
+/*
+ * Start a message in buf (BND_MSG_MAX bytes, 8-byte aligned): header with
+ * len = header + body_len.  Returns a pointer to the body.
+ */
+void *bnd_msg_init(void *buf, unsigned int type, __u32 seq, size_t body_len);
+
+/* Build an ERROR message in buf (BND_REQUEST_MAX bytes is enough); returns its length. */
+size_t bnd_msg_error(void *buf, __u32 seq, int error, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Name of a message type, for logs ("HELLO", ...; "unknown"). */
+const char *bnd_type_name(unsigned int type);
+
+/*
+ * Ask the daemon at path (NULL: BLKNOTIFY_DAEMON_SOCKET) for its statistics.
+ * On success *ret is a malloc'ed STATS body (free() it).  Returns 0 or a
+ * negative errno; why[] explains a failure.  For `blkwatch --stats`.
+ */
+int bnd_query_stats(const char *path, struct bnd_stats **ret, char *why, size_t why_len);
+
+#endif /* BLKNOTIFY_PROTOCOL_H */
