@@ -62,13 +62,15 @@
 #define MAX_LINE		256
 /*
  * Largest block request the loop device may send us, in KiB.  The kernel
- * splits a FUSE direct write larger than the connection's max_pages into
- * several FUSE requests; when a later one fails, the write returns short
- * and the loop driver (since Linux 6.14) completes the whole block request
- * as successful.  Capping requests well below libfuse's 1 MiB keeps one
- * block request = one FUSE request, so a bad sector always fails it.
+ * splits a FUSE direct write that needs more pages than the connection's
+ * max_pages (256 with libfuse's 1 MiB buffer) into several FUSE requests;
+ * when a later one fails, the write returns short and the loop driver
+ * (since Linux 6.14) completes the whole block request as successful.  A
+ * request of 512 KiB in at most 128 segments (loop's limit) needs at most
+ * 128 + 128 pages, so one block request stays one FUSE request and a bad
+ * sector always fails it.
  */
-#define LOOP_MAX_SECTORS_KB	256
+#define LOOP_MAX_SECTORS_KB	512
 /* How long teardown waits for the kernel to let go of the loop device. */
 #define DETACH_WAIT_MS		5000
 
@@ -126,7 +128,10 @@ static void err_msg(const char *fmt, ...)
 /* ---------------------------------------------------------------------- */
 /* Parsing: sizes and sector ranges (options and control channel share it). */
 
-/* Decimal digits only: strtoull would accept signs, spaces and wrap around. */
+/*
+ * Decimal digits only: strtoull would accept signs and spaces.  Too large a
+ * number saturates to UINT64_MAX, which every caller's range check rejects.
+ */
 static const char *parse_u64(const char *s, uint64_t *ret)
 {
 	uint64_t v = 0;
@@ -136,9 +141,7 @@ static const char *parse_u64(const char *s, uint64_t *ret)
 	for (; *s >= '0' && *s <= '9'; s++) {
 		unsigned int d = (unsigned int)(*s - '0');
 
-		if (v > (UINT64_MAX - d) / 10)
-			return NULL;
-		v = v * 10 + d;
+		v = v > (UINT64_MAX - d) / 10 ? UINT64_MAX : v * 10 + d;
 	}
 	*ret = v;
 	return s;
