@@ -129,12 +129,13 @@ static const char *find(const struct cur *c, size_t max, const char *needle)
 
 int kmsg_parse_record(const char *buf, size_t len, struct kmsg_record *rec)
 {
-	struct cur c = { buf, buf + len };
 	const char *semi, *nl;
+	struct cur c;
 
 	memset(rec, 0, sizeof(*rec));
 	if (!buf)
 		return -EINVAL;
+	c = (struct cur){ buf, buf + len };
 	if (!parse_u32(&c, &rec->prio) || !eat(&c, ",") ||
 	    !parse_u64(&c, &rec->seq) || !eat(&c, ",") ||
 	    !parse_u64(&c, &rec->usec) || !eat(&c, ","))
@@ -165,11 +166,12 @@ int kmsg_parse_record(const char *buf, size_t len, struct kmsg_record *rec)
 
 const char *kmsg_dict_get(const struct kmsg_record *rec, const char *key, size_t *value_len)
 {
-	struct cur c = { rec->dict, rec->dict + rec->dict_len };
 	size_t klen = strlen(key);
+	struct cur c;
 
 	if (!rec->dict || !klen)
 		return NULL;
+	c = (struct cur){ rec->dict, rec->dict + rec->dict_len };
 	while (c.p < c.end) {
 		const char *nl = memchr(c.p, '\n', cur_left(&c));
 		const char *eol = nl ? nl : c.end;
@@ -189,9 +191,12 @@ const char *kmsg_dict_get(const struct kmsg_record *rec, const char *key, size_t
 
 int kmsg_parse_devnum(const char *s, size_t len, __u32 *major, __u32 *minor)
 {
-	struct cur c = { s, s + len };
+	struct cur c;
 
-	if (!s || !parse_u32(&c, major) || !eat(&c, ":") || !parse_u32(&c, minor))
+	if (!s)
+		return -EINVAL;
+	c = (struct cur){ s, s + len };
+	if (!parse_u32(&c, major) || !eat(&c, ":") || !parse_u32(&c, minor))
 		return -EINVAL;
 	eat(&c, "\n");
 	return c.p == c.end ? 0 : -EINVAL;
@@ -457,11 +462,12 @@ static bool parse_suppressed(struct cur c, __u64 *nr)
 
 enum kmsg_kind kmsg_parse_message(const char *msg, size_t len, struct kmsg_message *out)
 {
-	struct cur c = { msg, msg + len };
+	struct cur c;
 
 	memset(out, 0, sizeof(*out));
 	if (!msg)
 		return KMSG_OTHER;
+	c = (struct cur){ msg, msg + len };
 	if (parse_suppressed(c, &out->nr_suppressed))
 		return out->kind = KMSG_SUPPRESSED;
 	out->nr_suppressed = 0;
