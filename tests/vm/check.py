@@ -1,0 +1,289 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""Host-side assertions of the VM tier.
+
+Reads one guest console log (see guest-lib.sh for the marker protocol), checks
+every scenario against what the kernel under test must have reported, prints
+PASS/FAIL per check with actual and expected values, and ends with
+"kernel K: N passed, N failed".  Exit status 1 when anything failed.
+"""
+import argparse
+import json
+import sys
+
+MARK = "@@BNVM@@ "
+
+SUBTYPES = {
+    "timeout": 1, "no_space": 2, "transport": 3, "target": 4, "nexus": 5,
+    "medium": 6, "protection": 7, "kernel_resource": 8, "device_resource": 9,
+    "io": 10, "not_supported": 11, "again": 12, "offline": 13,
+    "zone_open_resource": 14, "zone_active_resource": 15,
+    "duration_limit": 16, "invalid": 17,
+}
+# The errno each subtype is mapped from (DESIGN.md), as the record names it.
+ERRNO = {
+    "timeout": ("ETIMEDOUT", -110), "no_space": ("ENOSPC", -28),
+    "transport": ("ENOLINK", -67), "target": ("EREMOTEIO", -121),
+    "nexus": ("EBADE", -52), "medium": ("ENODATA", -61),
+    "protection": ("EILSEQ", -84), "io": ("EIO", -5),
+    "not_supported": ("EOPNOTSUPP", -95), "offline": ("ENODEV", -19),
+    "zone_open_resource": ("ETOOMANYREFS", -109),
+    "zone_active_resource": ("EOVERFLOW", -75),
+    "duration_limit": ("ETIME", -62), "invalid": ("EINVAL", -22),
+}
+
+
+class Scenario:
+    def __init__(self, name):
+        self.name = name
+        self.facts = {}
+        self.recs = {}
+        self.logs = []
+        self.ended = False
+
+    def fact(self, key, default=None):
+        v = self.facts.get(key)
+        return v[-1] if v else default
+
+    def errors(self, tag):
+        return [r for r in self.recs.get(tag, []) if r.get("type") == "error"]
+
+    def losses(self, tag):
+        return [r for r in self.recs.get(tag, []) if r.get("type") == "loss"]
+
+
+class Log:
+    def __init__(self, path):
+        self.scenarios = {}
+        self.order = []
+        self.boot = None
+        self.done = False
+        self.host = {}
+        self.bad_lines = []
+        with open(path, errors="replace") as f:
+            for line in f:
+                i = line.find(MARK)
+                if i >= 0:
+                    self._parse(line[i + len(MARK):].rstrip("\r\n"))
+
+    def _sc(self, name):
+        if name not in self.scenarios:
+            self.scenarios[name] = Scenario(name)
+            self.order.append(name)
+        return self.scenarios[name]
+
+    def _parse(self, text):
+        kind, _, rest = text.partition(" ")
+        if kind == "boot":
+            self.boot = rest
+        elif kind == "done":
+            self.done = True
+        elif kind == "host":
+            for kv in rest.split():
+                k, _, v = kv.partition("=")
+                self.host[k] = v
+        elif kind == "begin":
+            self._sc(rest)
+        elif kind == "end":
+            self._sc(rest).ended = True
+        elif kind == "fact":
+            name, key, value = (rest.split(" ", 2) + ["", ""])[:3]
+            self._sc(name).facts.setdefault(key, []).append(value)
+        elif kind == "rec":
+            name, tag, payload = (rest.split(" ", 2) + ["", ""])[:3]
+            try:
+                rec = json.loads(payload)
+            except ValueError:
+                rec = {"type": "unparsable", "text": payload}
+                self.bad_lines.append(payload)
+            self._sc(name).recs.setdefault(tag, []).append(rec)
+        elif kind == "log":
+            name, _, msg = rest.partition(" ")
+            self._sc(name).logs.append(msg)
+
+
+class Check:
+    """Collects the failed assertions of one scenario."""
+
+    def __init__(self):
+        self.failures = []
+
+    def eq(self, what, actual, expected):
+        if actual != expected:
+            self.failures.append(f"{what}: got {actual!r}, expected {expected!r}")
+        return actual == expected
+
+    def true(self, what, cond, detail=""):
+        if not cond:
+            self.failures.append(f"{what}{': ' + detail if detail else ''}")
+        return bool(cond)
+
+
+def kernel_at_least(kernel, major, minor):
+    parts = kernel.split(".")
+    return (int(parts[0]), int(parts[1])) >= (major, minor)
+
+
+def expect_io(c, s, *results):
+    """What the application saw: bnvm-io's outcomes, in order ("ENODATA 1", ...)."""
+    c.eq("I/O outcome seen by the application", s.facts.get("io", []), list(results))
+
+
+def expect_records(c, s, tag, n, subtype, op, sector, nr_sectors, exact=True):
+    """tag's watcher delivered n error records, each naming the scenario's
+    disk (dev as stat() shows it), the subtype and its errno, the operation
+    and the failed range."""
+    recs = s.errors(tag)
+    if exact:
+        c.eq(f"{tag}: number of error records", len(recs), n)
+    else:
+        c.true(f"{tag}: at least {n} error records", len(recs) >= n, f"got {len(recs)}")
+    c.eq(f"{tag}: watcher exit status", s.fact(f"{tag}.exit"), "0")
+    c.eq(f"{tag}: watcher had to be killed", s.fact(f"{tag}.timed_out"), None)
+    errname, errno = ERRNO[subtype]
+    ops = op if isinstance(op, list) else [op] * len(recs)
+    sectors = sector if isinstance(sector, list) else [sector] * len(recs)
+    nrs = nr_sectors if isinstance(nr_sectors, list) else [nr_sectors] * len(recs)
+    for i, r in enumerate(recs[:n]):
+        p = f"{tag} record {i}"
+        c.eq(f"{p} dev (st_rdev of /dev/{s.fact('disk')})", r.get("dev"), s.fact("dev"))
+        c.eq(f"{p} disk", r.get("disk"), s.fact("disk"))
+        c.eq(f"{p} subtype", r.get("subtype"), subtype)
+        c.eq(f"{p} subtype_nr", r.get("subtype_nr"), SUBTYPES[subtype])
+        c.eq(f"{p} error", r.get("error"), errname)
+        c.eq(f"{p} errno", r.get("errno"), errno)
+        if i < len(ops):
+            c.eq(f"{p} op", r.get("op"), ops[i])
+        if i < len(sectors) and sectors[i] is not None:
+            c.eq(f"{p} sector", r.get("sector"), sectors[i])
+        if i < len(nrs) and nrs[i] is not None:
+            c.eq(f"{p} nr_sectors", r.get("nr_sectors"), nrs[i])
+    return recs
+
+
+# --- scenarios -----------------------------------------------------------------
+# Each takes (check, scenario, kernel).  The values are what the kernel
+# reports for the I/O the guest issued; comments say why.
+
+def scsi_medium(c, s, k):
+    # One 8-sector READ(10) at 1000 hitting the bad LBA 1004: scsi_debug's
+    # sense data makes SCSI fail the whole command, so the record covers the
+    # request (the kernel's own "critical medium error" line says the same).
+    expect_io(c, s, "ENODATA 1")
+    expect_records(c, s, "bpf", 1, "medium", "read", 1000, 8)
+
+
+def scsi_timeout(c, s, k):
+    # Every try of the READ times out; after the retries SCSI completes it
+    # with DID_TIME_OUT, which becomes BLK_STS_IOERR, and sd offlines the disk
+    # after two medium-access timeouts.  The block layer never sees a
+    # timeout status from SCSI.
+    expect_io(c, s, "EIO 1")
+    expect_records(c, s, "bpf", 1, "io", "read", 2048, 8)
+    c.eq("disk state after the timeouts", s.fact("device_state"), "offline")
+
+
+def scsi_offline(c, s, k):
+    # scsi_device_state_check() rejects I/O to an SDEV_OFFLINE device with
+    # BLK_STS_IOERR on 6.1 and 6.12 alike; BLK_STS_OFFLINE is only for the
+    # transient states of a device being removed (see docs/vm-tests.md).
+    expect_io(c, s, "EIO 1")
+    expect_records(c, s, "bpf", 1, "io", "read", 4096, 8)
+
+
+def null_badblocks(c, s, k):
+    # null_blk fails the whole request that touches a bad block (2052-2053).
+    expect_io(c, s, "EIO 1", "EIO 1", "EIO 1")
+    expect_records(c, s, "bpf", 3, "io", ["read", "write", "discard"],
+                   2048, [8, 16, 8])
+
+
+def null_timeout(c, s, k):
+    c.eq("io_timeout set", s.fact("io_timeout_ms"), "500")
+    expect_io(c, s, "ETIMEDOUT 1")
+    expect_records(c, s, "bpf", 1, "timeout", "read", 64, 8)
+
+
+CHECKS = {
+    "scsi_medium": scsi_medium,
+    "scsi_timeout": scsi_timeout,
+    "scsi_offline": scsi_offline,
+    "null_badblocks": null_badblocks,
+    "null_timeout": null_timeout,
+}
+# Scenarios that need a newer kernel than the oldest one tested.
+MIN_KERNEL = {}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--kernel", required=True, help="kernel series under test, e.g. 6.12")
+    ap.add_argument("--only", action="append", default=[], help="check only this scenario")
+    ap.add_argument("--timeout", default="?", help="the VM's time limit, for messages")
+    ap.add_argument("log")
+    a = ap.parse_args()
+    k = a.kernel
+    try:
+        log = Log(a.log)
+    except OSError as e:
+        print(f"FAIL {k} console log: {e}")
+        print(f"kernel {k}: 0 passed, 1 failed")
+        return 1
+
+    passed = failed = 0
+
+    def report(name, c, logs=()):
+        nonlocal passed, failed
+        if c.failures:
+            failed += 1
+            print(f"FAIL {k} {name}")
+            for f in c.failures:
+                print(f"    {f}")
+            for line in logs[-40:]:
+                print(f"    | {line}")
+        else:
+            passed += 1
+            print(f"PASS {k} {name}")
+
+    c = Check()
+    c.true("the VM booted", log.boot is not None,
+           f"no boot marker from the guest (QEMU exit status {log.host.get('qemu_rc', '?')}, "
+           f"{log.host.get('vm_seconds', '?')} s; time limit {a.timeout} s): see {a.log}")
+    report("boot", c)
+    if log.boot is None:
+        print(f"kernel {k}: {passed} passed, {failed} failed")
+        return 1
+    c = Check()
+    c.true("the guest finished every scenario", log.done,
+           f"no done marker (QEMU exit status {log.host.get('qemu_rc', '?')} after "
+           f"{log.host.get('vm_seconds', '?')} s; 124 means killed at the {a.timeout} s limit)")
+    c.eq("QEMU exit status", log.host.get("qemu_rc"), "0")
+    c.eq("unparsable blkwatch output lines", log.bad_lines, [])
+    report("guest", c)
+
+    wanted = a.only or list(CHECKS)
+    for name in wanted:
+        fn = CHECKS.get(name)
+        c = Check()
+        if fn is None:
+            c.true(f"scenario {name} has a check", False)
+            report(name, c)
+            continue
+        mk = MIN_KERNEL.get(name)
+        if mk and not kernel_at_least(k, *mk):
+            continue
+        s = log.scenarios.get(name)
+        if s is None:
+            c.true("scenario ran", False, "no begin marker")
+            report(name, c)
+            continue
+        c.true("scenario finished", s.ended, "no end marker")
+        fn(c, s, k)
+        report(name, c, s.logs)
+
+    print(f"kernel {k}: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Guest scenarios: each makes real errors with a stock driver, watches them
+# with blkwatch and prints facts and records for check.py.  The host, not the
+# guest, decides pass or fail; a scenario only reports what happened.
+
+SD=/sys/bus/pseudo/drivers/scsi_debug
+
+# scsi_debug_up PARAMS...: one 16 MiB scsi_debug disk; sets DISK and DEV.
+scsi_debug_up() {
+	load sd_mod || return 1
+	load scsi_debug dev_size_mb=16 num_tgts=1 max_luns=1 "$@" || return 1
+	DISK=$(scsi_debug_disk) || { log "no scsi_debug disk appeared"; return 1; }
+	wait_for "/dev/$DISK" || { log "/dev/$DISK did not appear"; return 1; }
+	DEV=$(dev_of "/dev/$DISK")
+	fact disk "$DISK"
+	fact dev "$DEV"
+}
+
+scsi_debug_down() {
+	rmmod scsi_debug
+}
+
+# null_blk_up NAME ATTR=VALUE...: a configfs null_blk device; sets DISK and DEV.
+null_blk_up() {
+	_nb=$1; shift
+	[ -d /sys/module/null_blk ] || load null_blk nr_devices=0 || return 1
+	[ -d /sys/kernel/config/nullb ] || mount -t configfs configfs /sys/kernel/config || return 1
+	mkdir "/sys/kernel/config/nullb/$_nb" || return 1
+	for _a in "$@"; do
+		echo "${_a#*=}" >"/sys/kernel/config/nullb/$_nb/${_a%%=*}" ||
+			{ log "null_blk $_nb: cannot set $_a"; return 1; }
+	done
+	echo 1 >"/sys/kernel/config/nullb/$_nb/power" || return 1
+	DISK=$_nb
+	wait_for "/dev/$DISK" || { log "/dev/$DISK did not appear"; return 1; }
+	DEV=$(dev_of "/dev/$DISK")
+	fact disk "$DISK"
+	fact dev "$DEV"
+}
+
+null_blk_down() {
+	echo 0 >"/sys/kernel/config/nullb/$1/power"
+	rmdir "/sys/kernel/config/nullb/$1"
+}
+
+# io OP SECTOR COUNT [REPEAT]: bnvm-io on the scenario's disk; each distinct
+# outcome becomes a fact "io NAME TIMES" (OK or the errno name).
+io() {
+	bnvm-io "$1" "/dev/$DISK" "$2" "$3" ${4:+"$4"} |
+	while read -r _w _r _n; do
+		[ "$_w" = result ] && fact io "$_r $_n"
+	done
+}
+
+# --- scsi_debug: unrecovered read error at one LBA -> MEDIUM ----------------
+# The read covers sectors 1000..1007 and the error is at 1004: sd completes
+# the good head of the request (the sense data's INFORMATION field names the
+# bad LBA) and fails the rest, so the record starts at 1004, not 1000.
+scn_scsi_medium() {
+	scsi_debug_up opts=2 medium_error_start=1004 medium_error_count=1 || return
+	watch_start bpf --json --count 1 --device "$DISK"
+	dmesg_mark
+	io read 1000 8
+	watch_finish bpf
+	dmesg_dump
+	scsi_debug_down
+}
+
+# --- scsi_debug: dropped reads with a 1 s command timeout ---------------------
+# scsi_debug ignores every medium-access command (opts MAC_TIMEOUT, every_nth
+# 1).  SCSI error handling aborts each timed-out command and retries it; when
+# the retries are used up the command completes with DID_TIME_OUT, which SCSI
+# turns into BLK_STS_IOERR: the block layer sees an I/O error, not a timeout.
+scn_scsi_timeout() {
+	scsi_debug_up || return
+	echo 1 >"/sys/block/$DISK/device/timeout"
+	for _h in "$SD"/adapter*/host*; do
+		echo 1 >"/sys/class/scsi_host/$(basename "$_h")/eh_deadline" 2>/dev/null
+	done
+	watch_start bpf --json --count 1 --device "$DISK"
+	dmesg_mark
+	echo 1 >"$SD/every_nth"
+	echo 128 >"$SD/opts"
+	io read 2048 8
+	echo 0 >"$SD/opts"
+	echo 0 >"$SD/every_nth"
+	watch_finish bpf 60
+	fact device_state "$(cat "/sys/block/$DISK/device/state")"
+	dmesg_dump
+	scsi_debug_down
+}
+
+# --- scsi: I/O to an offline device ------------------------------------------
+# Rejected before it reaches the driver, with BLK_STS_IOERR on 6.1 and 6.12.
+scn_scsi_offline() {
+	scsi_debug_up || return
+	watch_start bpf --json --count 1 --device "$DISK"
+	dmesg_mark
+	# An offline disk cannot be opened: open it first, then take it offline.
+	exec 3<"/dev/$DISK"
+	echo offline >"/sys/block/$DISK/device/state"
+	bnvm-io read - 4096 8 <&3 | while read -r _w _r _n; do fact io "$_r $_n"; done
+	exec 3<&-
+	echo running >"/sys/block/$DISK/device/state"
+	watch_finish bpf
+	dmesg_dump
+	scsi_debug_down
+}
+
+# --- null_blk: bad blocks -> IO ------------------------------------------------
+# null_blk fails the whole request that touches a bad block.
+scn_null_badblocks() {
+	null_blk_up nullb0 size=16 memory_backed=1 discard=1 || return
+	echo "+2052-2053" >/sys/kernel/config/nullb/nullb0/badblocks
+	watch_start bpf --json --count 3 --device "$DISK"
+	dmesg_mark
+	io read 2048 8
+	io write 2048 16
+	io discard 2048 8
+	watch_finish bpf
+	dmesg_dump
+	null_blk_down nullb0
+}
+
+# --- null_blk: completion slower than the queue's timeout -> TIMEOUT -------------
+# irqmode=2 completes each request from a timer after completion_nsec; the
+# block layer's timeout (io_timeout) fires first, null_blk marks the request
+# BLK_STS_TIMEOUT and the timer then ends it with that status.
+scn_null_timeout() {
+	null_blk_up nullb1 size=16 irqmode=2 completion_nsec=3000000000 || return
+	echo 500 >"/sys/block/$DISK/queue/io_timeout"
+	fact io_timeout_ms "$(cat "/sys/block/$DISK/queue/io_timeout")"
+	watch_start bpf --json --count 1 --device "$DISK"
+	dmesg_mark
+	io read 64 8
+	watch_finish bpf
+	dmesg_dump
+	null_blk_down nullb1
+}
+
+run_scenarios() {
+	scenario scsi_medium
+	scenario scsi_timeout
+	scenario scsi_offline
+	scenario null_badblocks
+	scenario null_timeout
+}
