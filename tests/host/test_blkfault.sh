@@ -73,7 +73,7 @@ bf_start() {
 bf_stop() {
 	local rc
 	kill -"$1" "$bf_pid"
-	wait "$bf_pid"
+	wait "$bf_pid" 2>/dev/null	# bash reports a SIGKILLed job on stderr
 	rc=$?
 	bf_pid=
 	exec {bf_in}>&- {bf_out}<&-
@@ -335,6 +335,16 @@ if bf_start --control; then
 	check_gone "quit: loop device, mount and mount point gone"
 else
 	not_ok "quit: device ready" "$(cat "$work/err")"
+fi
+
+# SIGKILL: the kernel cleans up (autoclear loop device, private mount namespace).
+if bf_start --bad 100; then
+	rd 100 1 > /dev/null
+	bf_stop KILL
+	for i in $(seq 100); do loop_bound "$loopname" || break; sleep 0.05; done
+	check_gone "SIGKILL: loop device, mount and mount point gone"
+else
+	not_ok "SIGKILL: device ready" "$(cat "$work/err")"
 fi
 
 # Someone still holds the device: blkfault exits and warns, the kernel
