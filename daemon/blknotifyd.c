@@ -170,7 +170,7 @@ static void client_close(struct client *c, const char *why)
 
 	log_info("client %u (pid %d uid %u) gone: %s; delivered %llu, lost %llu",
 		 c->id, (int)c->peer.pid, c->peer.uid, why,
-		 (unsigned long long)c->q.total_sent, (unsigned long long)c->q.total_lost);
+		 (unsigned long long)c->q.total_acked, (unsigned long long)c->q.total_lost);
 	for (pp = &d.dirty; *pp; pp = &(*pp)->next_dirty) {
 		if (*pp == c) {
 			*pp = c->next_dirty;
@@ -415,11 +415,11 @@ static bool handle_get_stats(struct client *c, const struct bnd_msg *m)
 		e->uid = o->peer.uid;
 		e->gid = o->peer.gid;
 		e->queue_size = o->queue_size;
-		e->queued = o->q.count;
+		e->queued = o->q.count + o->q.in_flight;
 		e->nr_watches = o->nr_watches;
 		e->flags = (o->peer.privileged ? BND_CLIENT_PRIVILEGED : 0) |
 			   (o == c ? BND_CLIENT_SELF : 0);
-		e->delivered = o->q.total_sent;
+		e->delivered = o->q.total_acked;
 		e->lost = o->q.total_lost;
 		e->connected_ns = ns_since(&o->connected);
 	}
@@ -465,6 +465,17 @@ static bool handle_message(struct client *c, const void *buf, size_t len)
 		return handle_remove_watch(c, &m);
 	case BND_GET_STATS:
 		return handle_get_stats(c, &m);
+	case BND_ACK:
+		if (!c->q.slots || cq_ack(&c->q, m.ack->nr_records) < 0) {
+			snprintf(why, sizeof(why), "ACK of %u records, %u were sent", m.ack->nr_records,
+				 c->q.in_flight);
+			client_abort(c, m.seq, -EPROTO, why);
+			return false;
+		}
+		/* Room again: what waits (records, a held-back loss report) can go. */
+		if (cq_pending(&c->q))
+			mark_dirty(c);
+		return true;
 	}
 	return reply_error(c, m.seq, -EOPNOTSUPP, "unexpected message");
 }

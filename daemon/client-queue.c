@@ -26,7 +26,7 @@ bool cq_push(struct client_queue *q, const struct watch_notification *rec)
 	size_t len = rec->info & WATCH_INFO_LENGTH;
 	struct cq_slot *s;
 
-	if (q->count == q->size) {
+	if (q->count + q->in_flight >= q->size) {
 		q->lost++;
 		q->total_lost++;
 		return false;
@@ -52,7 +52,7 @@ void cq_add_loss(struct client_queue *q, __u64 nr)
 
 bool cq_pending(const struct client_queue *q)
 {
-	return q->count || q->lost;
+	return q->count || (q->lost && !q->in_flight);
 }
 
 static size_t put_loss(void *buf, __u64 nr)
@@ -93,7 +93,7 @@ size_t cq_peek(const struct client_queue *q, void *buf, size_t len,
 		off += s->rec.watch.info & WATCH_INFO_LENGTH;
 		(*nr_slots)++;
 	}
-	if (q->lost && off + BLOCK_NOTIFICATION_LOSS_SIZE <= len) {
+	if (q->lost && !q->in_flight && off + BLOCK_NOTIFICATION_LOSS_SIZE <= len) {
 		off += put_loss(p + off, q->lost);
 		*trailing_loss = true;
 	}
@@ -106,8 +106,18 @@ void cq_consume(struct client_queue *q, unsigned int nr_slots, bool trailing_los
 		nr_slots = q->count;
 	q->head = (q->head + nr_slots) % q->size;
 	q->count -= nr_slots;
+	q->in_flight += nr_slots;
 	q->total_sent += nr_slots;
 	/* Peek and consume run back to back, with no push between them. */
 	if (trailing_loss && !q->count)
 		q->lost = 0;
+}
+
+int cq_ack(struct client_queue *q, unsigned int nr)
+{
+	if (nr > q->in_flight)
+		return -EINVAL;
+	q->in_flight -= nr;
+	q->total_acked += nr;
+	return 0;
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * A client's queue in the daemon: a ring of at most `size` records, and the
- * count of records lost since the last loss record.
+ * A client's queue in the daemon: a ring of records not yet sent, the count
+ * of records sent and not yet acknowledged (in flight), and the count of
+ * records lost since the last loss record.  Records queued plus records in
+ * flight never exceed `size`: the client's socket is part of its queue.
  *
  * Loss is kept beside the records, not in a slot of its own: each slot
  * remembers how many records were lost just before it, so a full queue
@@ -25,9 +27,10 @@ struct client_queue {
 	struct cq_slot *slots;
 	unsigned int size;		/* capacity, records */
 	unsigned int head;		/* oldest */
-	unsigned int count;
+	unsigned int count;		/* queued, not sent */
+	unsigned int in_flight;		/* sent, not acknowledged */
 	__u64 lost;			/* lost after the newest queued record, not yet reported */
-	__u64 total_queued, total_lost, total_sent;
+	__u64 total_queued, total_lost, total_sent, total_acked;
 };
 
 /* Allocate a queue of size records (>= 1).  Returns 0 or -ENOMEM. */
@@ -43,7 +46,11 @@ bool cq_push(struct client_queue *q, const struct watch_notification *rec);
 /* Count nr records lost before reaching this queue (upstream loss). */
 void cq_add_loss(struct client_queue *q, __u64 nr);
 
-/* Whether there is anything (records or a loss report) to send. */
+/*
+ * Whether there is anything to send: records, or a loss report that no
+ * record follows (held back until the client has read everything sent, so
+ * a client that does not read gets one loss record, not one per loss).
+ */
 bool cq_pending(const struct client_queue *q);
 
 /*
@@ -55,5 +62,8 @@ bool cq_pending(const struct client_queue *q);
 size_t cq_peek(const struct client_queue *q, void *buf, size_t len,
 	       unsigned int *nr_slots, bool *trailing_loss);
 void cq_consume(struct client_queue *q, unsigned int nr_slots, bool trailing_loss);
+
+/* The client read nr records.  Returns 0, or -EINVAL if more than were in flight. */
+int cq_ack(struct client_queue *q, unsigned int nr);
 
 #endif /* BLKNOTIFYD_CLIENT_QUEUE_H */

@@ -23,6 +23,7 @@ _Static_assert(sizeof(struct watch_notification_type_filter) == 44, "wire layout
 _Static_assert(sizeof(struct bnd_add_watch) == 32, "wire layout");
 _Static_assert(sizeof(struct bnd_remove_watch) == 8, "wire layout");
 _Static_assert(sizeof(struct bnd_ok) == 8, "wire layout");
+_Static_assert(sizeof(struct bnd_ack) == 8, "wire layout");
 _Static_assert(sizeof(struct bnd_error) == 8, "wire layout");
 _Static_assert(sizeof(struct bnd_client_stats) == 56, "wire layout");
 _Static_assert(sizeof(struct bnd_stats) == 40, "wire layout");
@@ -43,6 +44,7 @@ const char *bnd_type_name(unsigned int type)
 	case BND_ADD_WATCH:	return "ADD_WATCH";
 	case BND_REMOVE_WATCH:	return "REMOVE_WATCH";
 	case BND_GET_STATS:	return "GET_STATS";
+	case BND_ACK:		return "ACK";
 	case BND_HELLO_REPLY:	return "HELLO_REPLY";
 	case BND_OK:		return "OK";
 	case BND_ERROR:		return "ERROR";
@@ -138,6 +140,7 @@ static int check_body(struct bnd_msg *m, const void *body, size_t body_len,
 	case BND_ADD_WATCH:	want = sizeof(struct bnd_add_watch); break;
 	case BND_REMOVE_WATCH:	want = sizeof(struct bnd_remove_watch); break;
 	case BND_GET_STATS:	want = 0; break;
+	case BND_ACK:		want = sizeof(struct bnd_ack); break;
 	case BND_HELLO_REPLY:	want = sizeof(struct bnd_hello_reply); break;
 	case BND_OK:		want = sizeof(struct bnd_ok); break;
 	case BND_SET_FILTER:
@@ -234,6 +237,13 @@ short_body:
 		if (m->remove_watch->id > BLOCK_NOTIFY_WATCH_ID_MAX)
 			return reject(EBADMSG, why, why_len, "REMOVE_WATCH: watch ID %u (must be 0..%d)",
 				      m->remove_watch->id, BLOCK_NOTIFY_WATCH_ID_MAX);
+		break;
+	case BND_ACK:
+		m->ack = body;
+		if (m->ack->__reserved)
+			return reject(EBADMSG, why, why_len, "ACK: reserved field is not zero");
+		if (m->ack->nr_records == 0)
+			return reject(EBADMSG, why, why_len, "ACK: zero records");
 		break;
 	case BND_HELLO_REPLY:
 		m->hello_reply = body;

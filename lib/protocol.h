@@ -54,6 +54,7 @@ enum bnd_type {
 	BND_ADD_WATCH		= 0x04,	/* struct bnd_add_watch */
 	BND_REMOVE_WATCH	= 0x05,	/* struct bnd_remove_watch */
 	BND_GET_STATS		= 0x06,	/* no body */
+	BND_ACK			= 0x07,	/* struct bnd_ack; no reply */
 	/* Daemon to client. */
 	BND_HELLO_REPLY		= 0x81,	/* struct bnd_hello_reply */
 	BND_OK			= 0x82,	/* struct bnd_ok */
@@ -106,6 +107,17 @@ struct bnd_remove_watch {
 	__u32	__reserved;
 };
 
+/*
+ * Flow control: the client's queue is the records the daemon holds for it
+ * plus those it has sent and the client has not yet handed to its caller.
+ * The client acknowledges records (not loss records) as it hands them out;
+ * the daemon never has more than the queue size outstanding.
+ */
+struct bnd_ack {
+	__u32	nr_records;	/* records handed out since the last ACK; at most those sent */
+	__u32	__reserved;
+};
+
 struct bnd_ok {
 	__u64	value;		/* SET_SIZE: the size in effect; else 0 */
 };
@@ -126,10 +138,10 @@ struct bnd_client_stats {
 	__u32	uid;
 	__u32	gid;
 	__u32	queue_size;	/* records */
-	__u32	queued;		/* records waiting in the daemon now */
+	__u32	queued;		/* records held for it now: in the daemon or unread in its socket */
 	__u32	nr_watches;
 	__u32	flags;		/* BND_CLIENT_* */
-	__u64	delivered;	/* records written to the client's socket */
+	__u64	delivered;	/* records the client has read (acknowledged) */
 	__u64	lost;		/* records the client did not get (its queue was full, or upstream loss) */
 	__u64	connected_ns;	/* how long ago it connected */
 };
@@ -157,6 +169,7 @@ struct bnd_msg {
 		const struct bnd_set_filter *set_filter;
 		const struct bnd_add_watch *add_watch;
 		const struct bnd_remove_watch *remove_watch;
+		const struct bnd_ack *ack;
 		const struct bnd_ok *ok;
 		const struct bnd_error *error;
 		const struct bnd_stats *stats;

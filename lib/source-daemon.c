@@ -41,8 +41,10 @@ struct daemon_src {
 	bool gap;			/* disconnected: report loss when reconnected */
 	struct timespec lost_at;
 	__u64 inbox_lost;		/* records dropped because the inbox was full */
+	__u32 unacked;			/* records handed out, not yet acknowledged */
 	unsigned char *inbox;		/* whole records, from off to len */
 	size_t in_off, in_len;
+	size_t in_stale;		/* inbox bytes before this came over an old connection */
 	unsigned char *msg;		/* one received message, BND_MSG_MAX bytes */
 };
 
@@ -127,7 +129,13 @@ static void inbox_add(struct daemon_src *s, const void *recs, size_t len)
 	const struct watch_notification *n;
 
 	if (s->in_off == s->in_len)
-		s->in_off = s->in_len = 0;
+		s->in_off = s->in_len = s->in_stale = 0;
+	if (len > INBOX_MAX - s->in_len && s->in_off) {
+		memmove(s->inbox, s->inbox + s->in_off, s->in_len - s->in_off);
+		s->in_len -= s->in_off;
+		s->in_stale = s->in_stale > s->in_off ? s->in_stale - s->in_off : 0;
+		s->in_off = 0;
+	}
 	if (!s->inbox_lost && len <= INBOX_MAX - s->in_len) {
 		memcpy(s->inbox + s->in_len, recs, len);
 		s->in_len += len;
@@ -374,6 +382,9 @@ static void disconnect(struct blknotify_queue *q, struct daemon_src *s)
 	close(s->fd);
 	s->fd = -1;
 	s->gap = true;
+	/* A new connection starts with nothing in flight. */
+	s->unacked = 0;
+	s->in_stale = s->in_len;
 	clock_gettime(CLOCK_MONOTONIC, &s->lost_at);
 	/* Wake the reader to retry; a closed socket alone would spin. */
 	timerfd_settime(s->timer_fd, 0, &its, NULL);
@@ -458,9 +469,31 @@ static size_t take_inbox(struct daemon_src *s, char *buf, size_t len, size_t don
 			break;
 		memcpy(buf + done, n, rl);
 		done += rl;
+		/* Records from an earlier connection are not the new daemon's to count. */
+		if (s->in_off >= s->in_stale &&
+		    (n->type != WATCH_TYPE_META || n->subtype != WATCH_META_LOSS_NOTIFICATION))
+			s->unacked++;
 		s->in_off += rl;
 	}
 	return done;
+}
+
+/*
+ * Tell the daemon how many records we handed out: its queue for us counts
+ * them until then (flow control, docs/protocol.md).  A full socket is not
+ * an error: the count is kept and sent with the next read.
+ */
+static void send_ack(struct daemon_src *s)
+{
+	unsigned char buf[32] __attribute__((aligned(8)));
+	struct bnd_ack *a;
+
+	if (!s->unacked || s->fd < 0)
+		return;
+	a = bnd_msg_init(buf, BND_ACK, ++s->seq, sizeof(*a));
+	a->nr_records = s->unacked;
+	if (send(s->fd, buf, sizeof(struct bnd_hdr) + sizeof(*a), MSG_DONTWAIT | MSG_NOSIGNAL) > 0)
+		s->unacked = 0;
 }
 
 static ssize_t daemon_read(struct blknotify_queue *q, void *buf, size_t len)
@@ -517,6 +550,7 @@ static ssize_t daemon_read(struct blknotify_queue *q, void *buf, size_t len)
 			inbox_add(s, m.records, m.body_len);
 		/* Anything else unasked for (a late reply) is dropped. */
 	}
+	send_ack(s);
 	if (done)
 		return done;
 	return s->in_off < s->in_len ? -ENOBUFS : -EAGAIN;
