@@ -781,23 +781,25 @@ static void reply_list(struct blkfault *bf)
 	reply("%s", "");
 }
 
-/* Returns false when the command asks blkfault to stop. */
-static bool control_command(struct blkfault *bf, char *line)
+/*
+ * Run one command line and print its reply line (none for an empty line).
+ * Returns NULL on success or the error text, so the fuzzer can check the
+ * effect; sets *quit when the command asks blkfault to stop.
+ */
+static const char *control_command(struct blkfault *bf, char *line, bool *quit)
 {
 	char *words[4], *save = NULL, *w;
 	unsigned int n = 0, mode;
 	struct range r;
-	const char *e;
+	const char *e = NULL;
 
 	for (w = strtok_r(line, " \t\r", &save); w; w = strtok_r(NULL, " \t\r", &save)) {
-		if (n == 4) {
-			reply("error: too many words");
-			return true;
-		}
+		if (n == 4)
+			break;	/* no command takes that many: rejected below */
 		words[n++] = w;
 	}
 	if (n == 0)
-		return true;
+		return NULL;
 
 	if (!strcmp(words[0], "bad") && (n == 2 || n == 3)) {
 		e = parse_range(words[1], true, &r);
@@ -815,17 +817,16 @@ static bool control_command(struct blkfault *bf, char *line)
 		e = e ? e : bad_clear(&bf->bad, &r);
 	} else if (!strcmp(words[0], "list") && n == 1) {
 		reply_list(bf);
-		return true;
+		return NULL;
 	} else if (!strcmp(words[0], "stats") && n == 1) {
 		reply("ok reads=%" PRIu64 " read_errors=%" PRIu64 " writes=%" PRIu64
 		      " write_errors=%" PRIu64, (uint64_t)atomic_load(&bf->stats.reads),
 		      (uint64_t)atomic_load(&bf->stats.read_errors),
 		      (uint64_t)atomic_load(&bf->stats.writes),
 		      (uint64_t)atomic_load(&bf->stats.write_errors));
-		return true;
+		return NULL;
 	} else if (!strcmp(words[0], "quit") && n == 1) {
-		reply("ok");
-		return false;
+		*quit = true;
 	} else {
 		e = "unknown command or wrong arguments (bad SPEC [MODE], clear [SPEC], list, stats, quit)";
 	}
@@ -833,7 +834,7 @@ static bool control_command(struct blkfault *bf, char *line)
 		reply("error: %s", e);
 	else
 		reply("ok");
-	return true;
+	return e;
 }
 
 struct line_reader {
@@ -847,6 +848,7 @@ static bool control_input(struct blkfault *bf, struct line_reader *lr, bool comm
 {
 	char chunk[4096];
 	ssize_t n = read(STDIN_FILENO, chunk, sizeof(chunk));
+	bool quit = false;
 	ssize_t i;
 
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
@@ -868,10 +870,12 @@ static bool control_input(struct blkfault *bf, struct line_reader *lr, bool comm
 		lr->buf[lr->len] = '\0';
 		if (lr->overlong)
 			reply("error: line longer than %d bytes", MAX_LINE);
-		else if (!control_command(bf, lr->buf))
-			return false;
+		else
+			control_command(bf, lr->buf, &quit);
 		lr->len = 0;
 		lr->overlong = false;
+		if (quit)
+			return false;
 	}
 	return true;
 }
@@ -903,6 +907,8 @@ static void usage(FILE *f)
 "Runs until SIGINT, SIGTERM or SIGHUP, then detaches the device.  Needs root,\n"
 "/dev/fuse and /dev/loop-control.  See blkfault(1).\n", MAX_RANGES);
 }
+
+#ifndef BLKFAULT_FUZZ	/* tests/fuzz/fuzz_blkfault_control.c brings its own entry point */
 
 static int open_dev(const char *path, const char *module)
 {
@@ -1098,3 +1104,5 @@ out:
 		close(sig_fd);
 	return ret;
 }
+
+#endif /* BLKFAULT_FUZZ */
