@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,10 @@
 
 #include "queue.h"
 #include "blknotify.bpf.h"
+
+#ifndef offsetofend
+#define offsetofend(TYPE, FIELD) (offsetof(TYPE, FIELD) + sizeof(((TYPE *)0)->FIELD))
+#endif
 #include "blknotify.skel.h"
 
 struct source_bpf {
@@ -33,6 +38,8 @@ struct source_bpf {
 	const unsigned char *data;	/* the ring, mapped twice in a row */
 	size_t ring_size;
 	size_t page_size;
+	int prog_fd;			/* the attached program */
+	__u64 misses;			/* its recursion misses, reported so far */
 };
 
 #define TRACEFS		"/sys/kernel/tracing"
@@ -142,7 +149,7 @@ static int bpf_start(struct blknotify_queue *q)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	s->ring_fd = s->timer_fd = -1;
+	s->ring_fd = s->timer_fd = s->prog_fd = -1;
 	s->page_size = sysconf(_SC_PAGESIZE);
 	q->priv = s;
 
@@ -197,6 +204,8 @@ static int bpf_start(struct blknotify_queue *q)
 	if (err)
 		return queue_set_error(q, -err, "epoll: %s", strerror(-err));
 
+	s->prog_fd = bpf_program__fd(use_complete ? s->skel->progs.block_rq_complete :
+						    s->skel->progs.block_rq_error);
 	err = blknotify_bpf__attach(s->skel);
 	if (err)
 		return queue_set_error(q, -err,
@@ -206,17 +215,49 @@ static int bpf_start(struct blknotify_queue *q)
 }
 
 /*
- * Records the program queued without a wake-up (a storm, see
- * submit_flags()) are picked up by this timer: armed for a little more than
- * the program's wake interval after every read that returned records.
+ * The program queues records without a wake-up while it is within
+ * wake_interval_ns of its last wake-up (a storm, see submit_flags()).  After
+ * every read, if that window is still open, a timer makes sure the reader
+ * looks again once it has closed: whatever the program deferred in the
+ * window is then read, and anything after the window wakes the reader
+ * itself.  This covers a record that was still being written when the read
+ * looked at it, too.
  */
 static void arm_batch_timer(struct source_bpf *s)
 {
-	struct itimerspec its = {
-		.it_value.tv_nsec = BN_WAKE_INTERVAL_NS + BN_WAKE_INTERVAL_NS / 4,
-	};
+	__u64 last = __atomic_load_n(&s->skel->bss->last_wake_ns, __ATOMIC_ACQUIRE);
+	__u64 when = last + BN_WAKE_INTERVAL_NS + BN_WAKE_INTERVAL_NS / 4;
+	struct itimerspec its = {};
+	struct timespec now;
 
-	timerfd_settime(s->timer_fd, 0, &its, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if ((__u64)now.tv_sec * 1000000000ULL + now.tv_nsec >= last + BN_WAKE_INTERVAL_NS)
+		return;
+	its.it_value.tv_sec = when / 1000000000ULL;
+	its.it_value.tv_nsec = when % 1000000000ULL;
+	timerfd_settime(s->timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+/*
+ * Errors the program never saw.  The kernel runs at most one tracing BPF
+ * program per CPU at a time: a completion that interrupts a BPF program (an
+ * I/O completed in softirq context while a program runs in task context on
+ * that CPU) skips every program on its tracepoint and only counts it in
+ * each program's recursion_misses.  Those are errors this queue lost, so
+ * they are reported as loss, like a full queue.
+ */
+static __u64 new_misses(struct source_bpf *s)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	__u64 n;
+
+	if (bpf_obj_get_info_by_fd(s->prog_fd, &info, &len) ||
+	    len < offsetofend(struct bpf_prog_info, recursion_misses))
+		return 0;	/* kernels before 5.12 do not count them */
+	n = info.recursion_misses - s->misses;
+	s->misses = info.recursion_misses;
+	return n;
 }
 
 static ssize_t bpf_read(struct blknotify_queue *q, void *buf, size_t len)
@@ -258,28 +299,28 @@ static ssize_t bpf_read(struct blknotify_queue *q, void *buf, size_t len)
 		__atomic_store_n(s->consumer_pos, cons, __ATOMIC_RELEASE);
 	}
 
-	if (!done && s->skel->bss->counters.pending_loss) {
+	if (!done) {
 		/*
-		 * Loss the program has not reported yet because no record
-		 * followed it: report it now, after every queued record.
+		 * The ring is empty.  Loss the program counted but could not
+		 * report in order (no record followed it), and errors it never
+		 * saw, are reported now, after every queued record.
 		 */
 		__u64 n = __atomic_exchange_n(&s->skel->bss->counters.pending_loss, 0,
 					      __ATOMIC_SEQ_CST);
 
+		n += q->pending_loss + new_misses(s);
+		q->pending_loss = 0;
 		if (n) {
 			if (len < sizeof(struct block_notification_loss)) {
-				__atomic_fetch_add(&s->skel->bss->counters.pending_loss, n,
-						   __ATOMIC_SEQ_CST);
+				q->pending_loss = n;
 				return -ENOBUFS;
 			}
 			queue_make_loss(buf, n);
 			done = sizeof(struct block_notification_loss);
 		}
 	}
-	if (!done)
-		return -EAGAIN;
 	arm_batch_timer(s);
-	return done;
+	return done ? (ssize_t)done : -EAGAIN;
 }
 
 static void bpf_stop(struct blknotify_queue *q)

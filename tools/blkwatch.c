@@ -432,6 +432,10 @@ int main(int argc, char **argv)
 		blknotify_queue_free(q);
 		return 1;
 	}
+	/* On stderr, so scripts can wait for it: the source is attached now. */
+	fprintf(stderr, "blkwatch: watching %s through the %s source\n",
+		o.nr_devices ? "the given devices" : "every block device",
+		blknotify_source_name(blknotify_queue_get_source(q)));
 	ret = run(q, &o);
 	blknotify_queue_free(q);
 	return ret;
