@@ -7,7 +7,9 @@
  *   bnvm-io OP DEVICE SECTOR COUNT [REPEAT]
  *
  * OP is read or write (O_DIRECT, one request of COUNT 512-byte sectors),
- * discard (BLKDISCARD), zeroout (BLKZEROOUT) or flush (fsync).  REPEAT issues
+ * discard (BLKDISCARD), zeroout (BLKZEROOUT), flush (fsync), or a zone
+ * operation on the zones that the range covers: zone-open, zone-close,
+ * zone-finish, zone-reset (BLK*ZONE ioctls).  REPEAT issues
  * the same I/O that many times (a burst of errors).  DEVICE "-" is standard
  * input, opened by the caller beforehand: a SCSI disk set offline can no
  * longer be opened, but I/O through an open descriptor still reaches it.  Prints one line per
@@ -19,6 +21,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/blkzoned.h>
 #include <linux/fs.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -69,10 +72,36 @@ static unsigned long parse(const char *what, const char *s, unsigned long max)
 	return v;
 }
 
+static const struct {
+	const char *name;
+	unsigned long ioctl;
+} zone_ops[] = {
+	{ "zone-open",	 BLKOPENZONE },
+	{ "zone-close",	 BLKCLOSEZONE },
+	{ "zone-finish", BLKFINISHZONE },
+	{ "zone-reset",	 BLKRESETZONE },
+};
+
+static long zone_op(const char *op)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(zone_ops) / sizeof(zone_ops[0]); i++)
+		if (!strcmp(op, zone_ops[i].name))
+			return (long)zone_ops[i].ioctl;
+	return -1;
+}
+
 static int do_io(const char *op, int fd, void *buf, uint64_t sector, uint64_t count)
 {
 	uint64_t range[2] = { sector << 9, count << 9 };
+	struct blk_zone_range zr = { .sector = sector, .nr_sectors = count };
 	ssize_t n;
+
+	if (zone_op(op) >= 0) {
+		n = ioctl(fd, (unsigned long)zone_op(op), &zr);
+		return n < 0 ? errno : 0;
+	}
 
 	if (!strcmp(op, "read"))
 		n = pread(fd, buf, count << 9, sector << 9);
@@ -99,17 +128,19 @@ int main(int argc, char **argv)
 	void *buf;
 
 	if (argc < 5 || argc > 6) {
-		fprintf(stderr, "usage: bnvm-io read|write|discard|zeroout|flush DEVICE SECTOR COUNT [REPEAT]\n");
+		fprintf(stderr, "usage: bnvm-io read|write|discard|zeroout|flush|zone-open|zone-close|"
+			"zone-finish|zone-reset DEVICE SECTOR COUNT [REPEAT]\n");
 		return 2;
 	}
 	op = argv[1];
 	if (strcmp(op, "read") && strcmp(op, "write") && strcmp(op, "discard") &&
-	    strcmp(op, "zeroout") && strcmp(op, "flush")) {
+	    strcmp(op, "zeroout") && strcmp(op, "flush") && zone_op(op) < 0) {
 		fprintf(stderr, "bnvm-io: unknown operation '%s'\n", op);
 		return 2;
 	}
 	sector = parse("sector", argv[3], 1UL << 40);
-	count = parse("count", argv[4], MAX_SECTORS);
+	/* Zone operations take whole zones, which are larger than one request. */
+	count = parse("count", argv[4], zone_op(op) >= 0 ? 1UL << 40 : MAX_SECTORS);
 	if (argc == 6)
 		repeat = parse("repeat", argv[5], MAX_REPEAT);
 

@@ -204,15 +204,77 @@ def null_timeout(c, s, k):
     expect_records(c, s, "bpf", 1, "timeout", "read", 64, 8)
 
 
+def scsi_dif(c, s, k):
+    # ABORTED COMMAND with additional sense 0x10 (DIF): no retry, PROTECTION.
+    expect_io(c, s, "EILSEQ 1")
+    expect_records(c, s, "bpf", 1, "protection", "read", 3000, 8)
+
+
+# scsi_inject: case name -> subtype; "duration" is completed with RQF_QUIET,
+# which suppresses block_rq_error (and the kernel's log line) but not
+# block_rq_complete.
+INJECT = [("nexus", "nexus"), ("transport", "transport"), ("target", "target"),
+          ("no_space", "no_space"), ("protection", "protection"),
+          ("zone_open", "zone_open_resource"), ("medium", "medium"),
+          ("duration", "duration_limit"), ("sentinel", "medium")]
+
+
+def scsi_inject(c, s, k):
+    cases = [v.split() for v in s.facts.get("case", [])]
+    c.eq("injected cases", [x[0] for x in cases], [n for n, _ in INJECT])
+    c.eq("I/O outcome seen by the application", s.facts.get("io", []),
+         [ERRNO[sub][0] + " 1" for _, sub in INJECT])
+    sectors = {x[0]: int(x[1]) for x in cases if len(x) == 2}
+    loud = [(n, sub) for n, sub in INJECT if n != "duration"]
+    for tag, want in (("bpf", loud), ("complete", INJECT)):
+        recs = s.errors(tag)
+        c.eq(f"{tag}: records (subtype, sector)",
+             [(r.get("subtype"), r.get("sector")) for r in recs],
+             [(sub, sectors.get(n)) for n, sub in want])
+        c.eq(f"{tag}: watcher exit status", s.fact(f"{tag}.exit"), "0")
+        for i, r in enumerate(recs):
+            c.eq(f"{tag} record {i} dev", r.get("dev"), s.fact("dev"))
+            c.eq(f"{tag} record {i} op/nr_sectors", (r.get("op"), r.get("nr_sectors")), ("read", 8))
+            sub = r.get("subtype")
+            if sub in ERRNO:
+                c.eq(f"{tag} record {i} errno", (r.get("error"), r.get("errno"), r.get("subtype_nr")),
+                     ERRNO[sub] + (SUBTYPES[sub],))
+
+
+def null_zone_open(c, s, k):
+    expect_io(c, s, "OK 1", "OK 1", "ETOOMANYREFS 1")
+    expect_records(c, s, "bpf", 1, "zone_open_resource", "write", 2 * 8192, 8)
+
+
+def null_zone_active(c, s, k):
+    expect_io(c, s, "OK 1", "OK 1", "EOVERFLOW 1")
+    expect_records(c, s, "bpf", 1, "zone_active_resource", "write", 2 * 8192, 8)
+
+
+def bpf_complete(c, s, k):
+    # The same four failed reads through both attach points.
+    expect_io(c, s, "EIO 4")
+    a = expect_records(c, s, "bpf", 4, "io", "read", 512, 8)
+    b = expect_records(c, s, "complete", 4, "io", "read", 512, 8)
+    strip = lambda recs: [{x: r.get(x) for x in r if x not in ("time", "time_ns")} for r in recs]
+    c.eq("block_rq_error and block_rq_complete records agree", strip(a), strip(b))
+
+
 CHECKS = {
     "scsi_medium": scsi_medium,
     "scsi_timeout": scsi_timeout,
     "scsi_offline": scsi_offline,
     "null_badblocks": null_badblocks,
     "null_timeout": null_timeout,
+    "scsi_dif": scsi_dif,
+    "scsi_inject": scsi_inject,
+    "null_zone_open": null_zone_open,
+    "null_zone_active": null_zone_active,
+    "bpf_complete": bpf_complete,
 }
-# Scenarios that need a newer kernel than the oldest one tested.
-MIN_KERNEL = {}
+# Scenarios that need a newer kernel than the oldest one tested:
+# scsi_debug's per-command error injection (debugfs "error") came in 6.7.
+MIN_KERNEL = {"scsi_inject": (6, 7)}
 
 
 def main():

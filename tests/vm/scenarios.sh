@@ -139,10 +139,118 @@ scn_null_timeout() {
 	null_blk_down nullb1
 }
 
+# --- scsi_debug: protection information error -> PROTECTION ------------------
+# opts DIF_ERR with every_nth 1 makes every read end in ABORTED COMMAND,
+# additional sense 0x10 (a DIF guard check failure); SCSI fails it at once
+# with BLK_STS_PROTECTION.
+scn_scsi_dif() {
+	scsi_debug_up || return
+	watch_start bpf --json --count 1 --device "$DISK"
+	dmesg_mark
+	echo 1 >"$SD/every_nth"
+	echo 32 >"$SD/opts"
+	io read 3000 8
+	echo 0 >"$SD/opts"
+	echo 0 >"$SD/every_nth"
+	watch_finish bpf
+	dmesg_dump
+	scsi_debug_down
+}
+
+# --- scsi_debug error injection (6.7 and later): one status per read --------------
+# Each rule fails the next READ(10) once with the given host byte, status and
+# sense (fixed format); SCSI maps them as the kernel does for real targets.
+# The last case, a command-duration-limit abort, is completed with RQF_QUIET:
+# no block_rq_error, no kernel log line, but block_rq_complete still fires,
+# so only the --bpf-complete watcher sees it.  A final medium error is the
+# sentinel that ends the other watcher.
+INJECT_CASES="
+nexus        0x00 0x18 0x0 0x00 0x00 8
+transport    0x0f 0x00 0x0 0x00 0x00 16
+target       0x00 0x02 0x4 0x44 0x00 24
+no_space     0x00 0x02 0x7 0x27 0x07 32
+protection   0x00 0x02 0xb 0x10 0x01 40
+zone_open    0x00 0x02 0x7 0x0c 0x12 48
+medium       0x00 0x02 0x3 0x11 0x00 56
+duration     0x00 0x02 0xb 0x2e 0x01 64
+sentinel     0x00 0x02 0x3 0x11 0x00 72
+"
+scn_scsi_inject() {
+	scsi_debug_up || return
+	_err=$(ls /sys/kernel/debug/scsi_debug/*/error 2>/dev/null | head -n 1)
+	[ -n "$_err" ] || { log "no scsi_debug error injection on this kernel"; scsi_debug_down; return; }
+	watch_start bpf --json --count 8 --device "$DISK"
+	watch_start complete --json --count 9 --bpf-complete --device "$DISK"
+	dmesg_mark
+	echo "$INJECT_CASES" | while read -r _case _host _status _sk _asc _ascq _blk; do
+		[ -n "$_case" ] || continue
+		echo "2 -1 0x28 $_host 0x00 $_status $_sk $_asc $_ascq" >"$_err" ||
+			{ log "cannot inject $_case"; continue; }
+		# One 8-sector read per case, each at its own sector.
+		fact case "$_case $((_blk * 64))"
+		io read $((_blk * 64)) 8
+	done
+	watch_finish bpf
+	watch_finish complete
+	dmesg_dump
+	scsi_debug_down
+}
+
+# --- null_blk zoned: open and active zone limits ---------------------------------
+# 4 MiB zones.  zone_open: zones 0 and 1 explicitly opened, zone_max_open=2,
+# a write to empty zone 2 -> BLK_STS_ZONE_OPEN_RESOURCE.  zone_active: zones 0
+# and 1 implicitly opened by writes, zone_max_active=2, a write to zone 2 ->
+# BLK_STS_ZONE_ACTIVE_RESOURCE.
+ZONE=8192
+scn_null_zone_open() {
+	null_blk_up nullz0 size=64 zoned=1 zone_size=4 zone_max_open=2 || return
+	watch_start bpf --json --count 1 --device "$DISK"
+	dmesg_mark
+	io zone-open 0 $ZONE
+	io zone-open $ZONE $ZONE
+	io write $((2 * ZONE)) 8
+	watch_finish bpf
+	dmesg_dump
+	null_blk_down nullz0
+}
+
+scn_null_zone_active() {
+	null_blk_up nullz1 size=64 zoned=1 zone_size=4 zone_max_active=2 || return
+	watch_start bpf --json --count 1 --device "$DISK"
+	dmesg_mark
+	io write 0 8
+	io write $ZONE 8
+	io write $((2 * ZONE)) 8
+	watch_finish bpf
+	dmesg_dump
+	null_blk_down nullz1
+}
+
+# --- BPF fallback attach point: block_rq_complete with error != 0 -----------------
+# Both attach points watch the same errors at once and must agree.
+scn_bpf_complete() {
+	null_blk_up nullb2 size=16 memory_backed=1 || return
+	echo "+512-519" >/sys/kernel/config/nullb/nullb2/badblocks
+	watch_start bpf --json --count 4 --device "$DISK"
+	watch_start complete --json --count 4 --bpf-complete --device "$DISK"
+	dmesg_mark
+	io read 512 8 4
+	watch_finish bpf
+	watch_finish complete
+	dmesg_dump
+	null_blk_down nullb2
+}
+
 run_scenarios() {
 	scenario scsi_medium
 	scenario scsi_timeout
 	scenario scsi_offline
 	scenario null_badblocks
 	scenario null_timeout
+	scenario scsi_dif
+	# Needs scsi_debug's error injection (6.7+); check.py knows which kernels have it.
+	case $KVER in 6.[0-6].*) ;; *) scenario scsi_inject ;; esac
+	scenario null_zone_open
+	scenario null_zone_active
+	scenario bpf_complete
 }
