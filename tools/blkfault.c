@@ -348,13 +348,6 @@ static void fill_attr(const struct blkfault *bf, fuse_ino_t ino, struct stat *st
 	st->st_blksize = 4096;
 }
 
-static void fs_init(void *userdata, struct fuse_conn_info *conn)
-{
-	(void)userdata;
-	/* The image is the only writer of its contents: no cache to revalidate. */
-	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
-}
-
 static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct blkfault *bf = fuse_req_userdata(req);
@@ -488,7 +481,6 @@ static void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
 }
 
 static const struct fuse_lowlevel_ops fs_ops = {
-	.init		= fs_init,
 	.lookup		= fs_lookup,
 	.getattr	= fs_getattr,
 	.open		= fs_open,
@@ -539,7 +531,7 @@ static void *fuse_thread_main(void *arg)
  * namespace when possible so that nobody else ever sees it, and open the
  * image.  The mount is detached as soon as the loop device holds the file.
  */
-static int fuse_start(struct blkfault *bf, int fuse_fd, int *img_fd)
+static int fuse_start(struct blkfault *bf, int *fuse_fd, int *img_fd)
 {
 	char opts[128], fdpath[32], path[PATH_MAX + 16];
 	const char *tmp = getenv("TMPDIR");
@@ -562,7 +554,7 @@ static int fuse_start(struct blkfault *bf, int fuse_fd, int *img_fd)
 		return err;
 	}
 
-	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0", fuse_fd);
+	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0", *fuse_fd);
 	if (mount("blkfault", bf->mnt, "fuse.blkfault", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts)) {
 		err = -errno;
 		if (errno == ENODEV)
@@ -580,11 +572,12 @@ static int fuse_start(struct blkfault *bf, int fuse_fd, int *img_fd)
 		return -ENOMEM;
 	}
 	/* "/dev/fd/N": libfuse adopts the already mounted descriptor. */
-	snprintf(fdpath, sizeof(fdpath), "/dev/fd/%d", fuse_fd);
+	snprintf(fdpath, sizeof(fdpath), "/dev/fd/%d", *fuse_fd);
 	if (fuse_session_mount(bf->se, fdpath)) {
 		err_msg("libfuse refused the FUSE descriptor");
 		return -EINVAL;
 	}
+	*fuse_fd = -1;	/* the session owns it now, and closes it */
 
 	bf->stop_fd = eventfd(0, EFD_CLOEXEC);
 	if (bf->stop_fd < 0) {
@@ -768,16 +761,20 @@ static void reply(const char *fmt, ...)
 
 static void reply_list(struct blkfault *bf)
 {
+	/* Print from a copy: a slow reader must not stall the FUSE thread. */
+	static struct range copy[MAX_RANGES];
+	unsigned int i, n;
 	char item[64];
-	unsigned int i;
 
 	pthread_mutex_lock(&bf->bad.lock);
+	n = bf->bad.n;
+	memcpy(copy, bf->bad.r, n * sizeof(copy[0]));
+	pthread_mutex_unlock(&bf->bad.lock);
 	fputs("ok", stdout);
-	for (i = 0; i < bf->bad.n; i++) {
-		format_range(&bf->bad.r[i], item, sizeof(item));
+	for (i = 0; i < n; i++) {
+		format_range(&copy[i], item, sizeof(item));
 		printf(" %s", item);
 	}
-	pthread_mutex_unlock(&bf->bad.lock);
 	reply("%s", "");
 }
 
@@ -1043,9 +1040,8 @@ int main(int argc, char **argv)
 	if (!unshare(CLONE_NEWNS))
 		mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
 
-	if (fuse_start(&bf, fuse_fd, &img_fd))
+	if (fuse_start(&bf, &fuse_fd, &img_fd))
 		goto out;
-	fuse_fd = -1;	/* the session owns it now */
 	if (loop_attach(&bf, ctl_fd, img_fd))
 		goto out;
 	loop_limit_request_size(bf.loop_nr);

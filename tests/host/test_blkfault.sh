@@ -126,6 +126,8 @@ trace_errors() {
 }
 
 loop_bound() { [ -e "/sys/block/$1/loop" ]; }
+# Loop devices backed by a blkfault image (other loop users do not count).
+blkfault_devices() { grep -lx /image /sys/block/loop*/loop/backing_file 2>/dev/null | wc -l; }
 
 # leftovers NAME: the device, its mount and its mount point are all gone.
 check_gone() {
@@ -160,7 +162,7 @@ bad_option() {
 		not_ok "rejects $args ($want)" "exit $rc, stderr: $out"
 	fi
 }
-bound_before=$(ls -d /sys/block/loop*/loop 2>/dev/null | wc -l)
+bound_before=$(blkfault_devices)
 bad_option "must not be zero" --size 0
 bad_option "too large" --size 17G
 bad_option "too large" --size 99999999999999999999
@@ -182,7 +184,7 @@ bad_option "too many bad ranges" "${many[@]}"
 bad_option "unexpected argument" extra
 bad_option "unrecognized option" --bogus
 check "rejected options created no loop device" \
-	"$(ls -d /sys/block/loop*/loop 2>/dev/null | wc -l)" "$bound_before"
+	"$(blkfault_devices)" "$bound_before"
 
 # Prerequisites, each with the fix in the message.
 out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$BLKFAULT" 2>&1); rc=$?
@@ -196,6 +198,12 @@ out=$(unshare -m sh -c 'mount -t tmpfs none /dev && mknod /dev/fuse c 10 229 && 
 [ $rc -ne 0 ] && [[ $out == *"/dev/loop-control is missing"*"modprobe loop"* ]] &&
 	ok "no /dev/loop-control: says modprobe loop" ||
 	not_ok "no /dev/loop-control: says modprobe loop" "exit $rc: $out"
+
+out=$(TMPDIR=$work/missing "$BLKFAULT" 2>&1); rc=$?
+[ $rc -ne 0 ] && [[ $out == *"cannot create a mount point in $work/missing"*"set TMPDIR"* ]] &&
+	ok "unusable TMPDIR: says so" || not_ok "unusable TMPDIR: says so" "exit $rc: $out"
+check "failed setups left no loop device" \
+	"$(blkfault_devices)" "$bound_before"
 
 # ---------------------------------------------------------------------------
 # Faults on a live device.
