@@ -35,12 +35,14 @@
 #define KMSG_RECORD_MAX		16384
 
 /*
- * Records examined per blknotify_queue_read() call before it returns
- * -EAGAIN, so that a flood of unrelated log lines cannot keep the caller
- * in the library.  The fd stays readable, so the caller's next poll returns
- * at once and reading carries on.
+ * Records examined per blknotify_queue_read() call.  The read goes on until
+ * /dev/kmsg has nothing more, so that "no record" (-EAGAIN) means none is
+ * ready, also for a replay of a large log full of other lines; this only
+ * stops a log that grows as fast as we read it from keeping the caller in
+ * the library.  (It then returns -EAGAIN with the fd still readable.)  The
+ * largest log (log_buf_len=32M) holds fewer records than this.
  */
-#define KMSG_RECORDS_PER_READ	256
+#define KMSG_RECORDS_PER_READ	(1U << 21)
 
 struct kmsg_source {
 	int	fd;
