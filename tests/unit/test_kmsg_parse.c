@@ -176,6 +176,29 @@ static const struct expect public_expect[] = {
 	ERR(0, "loop0", 108, IO, -EIO, RD, RAHEAD),
 };
 
+/* data/kmsg/debian-6.1.log, line by line. */
+static const struct expect debian61_expect[] = {
+	OTHER(0), OTHER(0), OTHER(0), OTHER(0),		/* sd: FAILED, sense, CDB */
+	ERR(0, "sda", 1000, MEDIUM, -ENODATA, RD, SYNC),
+	OTHER(0), OTHER(0), OTHER(0), OTHER(0), OTHER(0), OTHER(0),
+	ERR(0, "sda", 2048, IO, -EIO, RD, SYNC),	/* after a timeout offlined it */
+	OTHER(0),					/* rejecting I/O to offline device */
+	ERR(0, "sda", 4096, IO, -EIO, RD, SYNC),
+	ERR(0, "nullb0", 2048, IO, -EIO, RD, SYNC),
+	ERR(0, "nullb0", 2048, IO, -EIO, WR, SYNC),
+	ERR(0, "nullb0", 2048, IO, -EIO, DISC, SYNC),
+	OTHER(0),					/* null_blk: rq ... timed out */
+	ERR(0, "nullb1", 64, TMO, -ETIMEDOUT, RD, SYNC),
+	OTHER(0), OTHER(0), OTHER(0), OTHER(0), OTHER(0),
+	ERR(0, "sda", 3000, PROT, -EILSEQ, RD, SYNC),
+	ERR(0, "nullz0", 16384, NOTIFY_BLOCK_ERROR_ZONE_OPEN_RESOURCE, -ETOOMANYREFS, WR, SYNC),
+	ERR(0, "nullz1", 16384, NOTIFY_BLOCK_ERROR_ZONE_ACTIVE_RESOURCE, -EOVERFLOW, WR, SYNC),
+	ERR(0, "nullb2", 512, IO, -EIO, RD, SYNC),
+	ERR(0, "nullb2", 512, IO, -EIO, RD, SYNC),
+	ERR(0, "nullb2", 512, IO, -EIO, RD, SYNC),
+	ERR(0, "nullb2", 512, IO, -EIO, RD, SYNC),
+};
+
 static void check_message(const char *msg, size_t len, const struct expect *e)
 {
 	struct kmsg_message m;
@@ -285,18 +308,20 @@ static const char *strip_prefixes(const char *line)
 	return line;
 }
 
-static void test_public_corpus(const char *dir)
+/* A file of dmesg or syslog lines, each checked against exp[] in order. */
+static void test_log_corpus(const char *dir, const char *name, const struct expect *exp,
+			    size_t nexp)
 {
-	size_t len, n = 0, nexp = sizeof(public_expect) / sizeof(public_expect[0]);
-	char *buf = read_file(dir, "public-reports.log", &len), *line, *save = NULL;
-	char label[64];
+	size_t len, n = 0;
+	char *buf = read_file(dir, name, &len), *line, *save = NULL;
+	char label[96];
 
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		const char *msg;
 
 		if (*line == '#')
 			continue;
-		snprintf(label, sizeof(label), "public line %zu", n);
+		snprintf(label, sizeof(label), "%s line %zu", name, n);
 		ctx = label;
 		if (n >= nexp) {
 			fprintf(stderr, "[%s] more lines than expectations\n", ctx);
@@ -304,10 +329,10 @@ static void test_public_corpus(const char *dir)
 			break;
 		}
 		msg = strip_prefixes(line);
-		check_message(msg, strlen(msg), &public_expect[n]);
+		check_message(msg, strlen(msg), &exp[n]);
 		n++;
 	}
-	ctx = "public corpus";
+	ctx = name;
 	EXPECT_U64(n, nexp, "lines");
 	free(buf);
 }
@@ -701,7 +726,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	test_host_corpus(argv[1]);
-	test_public_corpus(argv[1]);
+	test_log_corpus(argv[1], "public-reports.log", public_expect,
+			sizeof(public_expect) / sizeof(public_expect[0]));
+	test_log_corpus(argv[1], "debian-6.1.log", debian61_expect,
+			sizeof(debian61_expect) / sizeof(debian61_expect[0]));
 	test_statuses();
 	test_ops();
 	test_flags();
