@@ -291,8 +291,8 @@ check "control: unknown command rejected" "$(ctl 'frobnicate')" \
 	"error: unknown command or wrong arguments (bad SPEC [MODE], clear [SPEC], list, stats, quit)"
 check "control: overlong line rejected" "$(ctl "bad $(printf '%0300d' 1)")" "error: line longer than 256 bytes"
 check "control: still works after that" "$(ctl list)" "ok 40000+1:rw 50000+8:w 45001+1:r 46000+4:w"
-# Every EIO above, and nothing else: 6 failed reads; 2 writes, 1 discard and
-# 1 large write failed.
+# Every EIO so far, and nothing else: 6 failed reads; 2 writes, 1 discard
+# and 1 large write failed.
 stats=$(ctl stats)
 check "control: stats counts the injected errors" \
 	"$(echo "$stats" | sed -E 's/reads=[0-9]+ /reads=N /; s/writes=[0-9]+ /writes=N /')" \
@@ -302,6 +302,24 @@ check "control: list is empty" "$(ctl list)" ok
 check "former bad sector reads after clear" "$(rd 40000 1)" ok
 check "former write-bad range writes after clear" "$(wr 50000 8)" ok
 check "no failed request after clear" "$(trace_errors)" ""
+
+# The same in buffered loop mode, blkfault's fallback where the kernel
+# refuses direct I/O on the FUSE file.
+echo "# loop direct I/O as set up: $(cat "/sys/block/$loopname/loop/dio")"
+if losetup --direct-io=off "$dev" && [ "$(cat "/sys/block/$loopname/loop/dio")" = 0 ]; then
+	check "buffered: control: bad 40000" "$(ctl 'bad 40000')" ok
+	check "buffered: bad sector fails to read" "$(rd 40000 1)" EIO
+	check "buffered: bad sector fails to write" "$(wr 40000 1)" EIO
+	check "buffered: ... as one failed request each" "$(trace_errors)" "R 40000+1;W 40000+1;"
+	check "buffered: good sector reads" "$(rd 40001 1)" ok
+	check "buffered: control: bad 2040 w" "$(ctl 'bad 2040 w')" ok
+	check "buffered: 1 MiB write with a bad sector near its end fails" \
+		"$(dd if=/dev/zero of="$dev" bs=1M count=1 oflag=direct status=none 2>/dev/null && echo ok || echo EIO)" EIO
+	check "buffered: control: clear" "$(ctl clear)" ok
+	trace_errors > /dev/null
+else
+	not_ok "switch the loop device to buffered I/O"
+fi
 echo 0 > "$instance/events/block/block_rq_error/enable"
 
 bf_stop TERM; rc=$?
