@@ -1,0 +1,249 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Scenarios run in the patched-kernel guest (sourced by guest-init, busybox
+# sh).  Each prints "@@BNK@@ PASS name" or "@@BNK@@ FAIL name detail".
+
+INJECT=/sys/kernel/debug/block/notify_inject
+WATCHES=/sys/kernel/debug/block/notify_watches
+FAKE=250:7	# a disk nobody has: injection does not need one
+
+pass() { echo "@@BNK@@ PASS $*"; }
+fail() { echo "@@BNK@@ FAIL $*"; }
+
+# The kselftest: one result per test case (a skip is a failure here: this
+# guest has everything the tests need).
+selftest() {
+	/bin/block_notify_test > /tmp/selftest.log 2>&1
+	echo "selftest exit status $?"
+	cat /tmp/selftest.log
+	grep -E '^(not )?ok [0-9]+ ' /tmp/selftest.log > /tmp/selftest.tap
+	while read -r line; do
+		name=$(echo "$line" | sed -E 's/^(not )?ok [0-9]+ ([^ ]+).*/\2/')
+		case "$line" in
+		"not ok"*) fail "selftest:$name" ;;
+		*"# SKIP"*) fail "selftest:$name skipped:${line#*# SKIP}" ;;
+		*) pass "selftest:$name" ;;
+		esac
+	done < /tmp/selftest.tap
+	[ -s /tmp/selftest.tap ] || fail "selftest:ran-no-test"
+}
+
+# Start blkwatch in the background; wait until it says it is watching.
+bw_start() {	# out blkwatch-args...
+	BW_OUT=$1
+	shift
+	blkwatch "$@" > "$BW_OUT" 2> "$BW_OUT.err" &
+	BW_PID=$!
+	i=0
+	until grep -q "watching" "$BW_OUT.err" 2>/dev/null; do
+		i=$((i + 1))
+		if [ $i -gt 300 ] || ! kill -0 $BW_PID 2>/dev/null; then
+			kill $BW_PID 2>/dev/null
+			wait $BW_PID 2>/dev/null
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# Wait (at most 30 s) for blkwatch to exit by itself (--count).
+bw_wait() {
+	i=0
+	while kill -0 $BW_PID 2>/dev/null; do
+		i=$((i + 1))
+		if [ $i -gt 300 ]; then
+			kill $BW_PID
+			wait $BW_PID
+			return 1
+		fi
+		sleep 0.1
+	done
+	wait $BW_PID
+}
+
+# Wait (at most 30 s) until the output has a line matching $1.
+bw_until() {
+	i=0
+	until grep -q "$1" "$BW_OUT"; do
+		i=$((i + 1))
+		[ $i -gt 300 ] && return 1
+		sleep 0.1
+	done
+}
+
+bw_stop() {
+	kill $BW_PID 2>/dev/null
+	wait $BW_PID 2>/dev/null
+}
+
+# Each of the ten original subtypes, injected, through blkwatch.
+bw_subtypes() {
+	errnos="110 28 67 121 52 61 84 12 16 5"	# ETIMEDOUT .. EIO on x86
+	if ! bw_start /tmp/bw-sub --source watch_queue --json --count 10 --id 17; then
+		fail "blkwatch:start $(cat /tmp/bw-sub.err)"
+		return
+	fi
+	i=0
+	for e in $errnos; do
+		echo "$FAKE $((1000 + i)) 8 -$e" > $INJECT
+		i=$((i + 1))
+	done
+	bw_wait || fail "blkwatch:ten-subtypes timed out: $(wc -l < /tmp/bw-sub) of 10 records"
+	cat /tmp/bw-sub
+	i=0
+	for e in $errnos; do
+		# Records from different CPUs may arrive in any order: find by sector.
+		line=$(grep "\"sector\":$((1000 + i))," /tmp/bw-sub)
+		case "$line" in
+		*"\"dev\":\"$FAKE\""*"\"subtype_nr\":$((i + 1)),"*"\"id\":17,"*"\"nr_sectors\":8,"*"\"errno\":-$e"*)
+			pass "blkwatch:subtype-$((i + 1))" ;;
+		*)
+			fail "blkwatch:subtype-$((i + 1)) expected dev $FAKE subtype $((i + 1)) id 17 errno -$e, got: '$line'" ;;
+		esac
+		i=$((i + 1))
+	done
+}
+
+# A subtype filter, applied by the kernel.
+bw_filter() {
+	if ! bw_start /tmp/bw-filt --source watch_queue --json --count 1 --subtype medium --id 4; then
+		fail "blkwatch:filter start: $(cat /tmp/bw-filt.err)"
+		return
+	fi
+	echo "$FAKE 1 1 -110" > $INJECT	# timeout: filtered out
+	echo "$FAKE 2 1 -61" > $INJECT		# medium
+	bw_wait || fail "blkwatch:filter timed out"
+	cat /tmp/bw-filt
+	case "$(cat /tmp/bw-filt)" in
+	*"\"subtype_nr\":6,\"sector\":2,\"id\":4,"*) pass "blkwatch:filter" ;;
+	*) fail "blkwatch:filter expected one medium record at sector 2, got: $(cat /tmp/bw-filt)" ;;
+	esac
+}
+
+# Counted loss through blkwatch, and closing the queue removes its watches.
+bw_loss_and_close() {
+	before=$(cat $WATCHES)
+	if ! bw_start /tmp/bw-loss --source watch_queue --json --id 9; then
+		fail "blkwatch:loss start: $(cat /tmp/bw-loss.err)"
+		return
+	fi
+	during=$(cat $WATCHES)
+	# One write posts 1000 with preemption off: the per-CPU buffer (64) overflows.
+	echo "$FAKE 5 1 -5 1000" > $INJECT
+	if bw_until '"type":"loss"'; then
+		records=$(grep -c '"type":"error"' /tmp/bw-loss)
+		lost=$(sed -n 's/.*"type":"loss","nr_lost":\([0-9]*\).*/\1/p' /tmp/bw-loss)
+		if [ "$records" = 64 ] && [ "$lost" = 936 ]; then
+			pass "blkwatch:counted-loss"
+		else
+			fail "blkwatch:counted-loss expected 64 records + 936 lost, got $records + $lost"
+		fi
+	else
+		fail "blkwatch:counted-loss no loss record: $(tail -n 3 /tmp/bw-loss)"
+	fi
+	bw_stop
+	after=$(cat $WATCHES)
+	if [ "$during" = $((before + 1)) ] && [ "$after" = "$before" ]; then
+		pass "blkwatch:close-removes-watch"
+	else
+		fail "blkwatch:close-removes-watch watches before/during/after: $before/$during/$after"
+	fi
+}
+
+# Two watches on one disk: the library's fanout mode, one record per watch.
+bw_fanout() {
+	dev=$(cat /sys/block/loop0/dev)
+	if ! bw_start /tmp/bw-fan --source watch_queue --json --count 2 -d loop0 -d loop0 --id 30; then
+		fail "blkwatch:fanout start: $(cat /tmp/bw-fan.err)"
+		return
+	fi
+	echo "$FAKE 7 1 -5" > $INJECT		# not watched
+	echo "$dev 8 1 -5" > $INJECT
+	bw_wait || fail "blkwatch:fanout timed out"
+	cat /tmp/bw-fan
+	if grep -q "\"dev\":\"$dev\".*\"sector\":8,\"id\":30," /tmp/bw-fan &&
+	   grep -q "\"dev\":\"$dev\".*\"sector\":8,\"id\":31," /tmp/bw-fan &&
+	   ! grep -q "\"sector\":7," /tmp/bw-fan; then
+		pass "blkwatch:fanout"
+	else
+		fail "blkwatch:fanout expected $dev sector 8 with ids 30 and 31, got: $(cat /tmp/bw-fan)"
+	fi
+}
+
+# A real medium error from scsi_debug, on a watched disk.
+bw_scsi_medium() {
+	disk=
+	for d in /sys/block/sd*; do
+		[ -e "$d" ] && grep -q scsi_debug "$d/device/model" 2>/dev/null && disk=${d##*/}
+	done
+	if [ -z "$disk" ]; then
+		fail "blkwatch:scsi-medium no scsi_debug disk"
+		return
+	fi
+	dev=$(cat /sys/block/$disk/dev)
+	if ! bw_start /tmp/bw-scsi --source watch_queue --json --count 1 -d "$disk" --id 3; then
+		fail "blkwatch:scsi-medium start: $(cat /tmp/bw-scsi.err)"
+		return
+	fi
+	echo "$FAKE 9 1 -5" > $INJECT		# another disk: not watched
+	# scsi_debug opts=2: reads of sectors 0x1234.. (4660) fail with a medium error.
+	dd if=/dev/$disk of=/dev/null bs=512 skip=4660 count=1 iflag=direct 2>/dev/null &&
+		fail "blkwatch:scsi-medium the read of sector 4660 did not fail"
+	bw_wait || fail "blkwatch:scsi-medium timed out"
+	cat /tmp/bw-scsi
+	case "$(cat /tmp/bw-scsi)" in
+	*"\"dev\":\"$dev\""*"\"subtype_nr\":6,\"sector\":4660,\"id\":3,"*"\"op\":\"read\""*)
+		pass "blkwatch:scsi-medium" ;;
+	*) fail "blkwatch:scsi-medium expected $dev medium sector 4660 id 3, got: $(cat /tmp/bw-scsi)" ;;
+	esac
+}
+
+# A flood of real errors completed in hard interrupt context (null_blk's
+# hrtimer mode) while blkwatch reads: delivered or counted, never silent.
+bw_flood() {
+	nb=/sys/kernel/config/nullb/bnflood
+	mkdir $nb && echo 64 > $nb/size && echo 512 > $nb/blocksize &&
+		echo 2 > $nb/irqmode && echo 20000 > $nb/completion_nsec &&
+		echo "+0-131071" > $nb/badblocks && echo 1 > $nb/power || {
+		fail "blkwatch:flood cannot set up null_blk"
+		return
+	}
+	i=0
+	while [ ! -b /dev/bnflood ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	if ! bw_start /tmp/bw-flood --source watch_queue --json --size 64 -d bnflood; then
+		fail "blkwatch:flood start: $(cat /tmp/bw-flood.err)"
+		return
+	fi
+	n=2000
+	dd if=/dev/bnflood of=/dev/null bs=4096 count=$n iflag=direct conv=noerror 2>/dev/null
+	bw_until '"sector":'$(( (n - 1) * 8 ))',' || true
+	sleep 1
+	bw_stop
+	records=$(grep -c '"type":"error"' /tmp/bw-flood)
+	lost=$(sed -n 's/.*"type":"loss","nr_lost":\([0-9]*\).*/\1/p' /tmp/bw-flood |
+		awk '{ s += $1 } END { print s + 0 }')
+	notes=$(grep -c '"nr_lost":null' /tmp/bw-flood)
+	echo "flood: $n errors, $records records, $lost counted lost, $notes loss notes"
+	if [ "$records" -gt 0 ] && [ $((records + lost)) -le $n ] &&
+	   { [ $((records + lost)) -eq $n ] || [ "$notes" -gt 0 ]; }; then
+		pass "blkwatch:flood-hardirq"
+	else
+		fail "blkwatch:flood-hardirq $n errors but $records records, $lost counted lost, $notes loss notes"
+	fi
+	echo 0 > $nb/power
+	rmdir $nb
+}
+
+run_all() {
+	selftest
+	if ! command -v blkwatch > /dev/null; then
+		fail "blkwatch:missing (not built into the initramfs)"
+		return
+	fi
+	bw_subtypes
+	bw_filter
+	bw_loss_and_close
+	bw_fanout
+	bw_scsi_medium
+	bw_flood
+}
