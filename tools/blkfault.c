@@ -16,7 +16,7 @@
  * separate thread because LOOP_CONFIGURE and the final close of the loop
  * device wait for FUSE requests that only this process can answer.
  *
- * See docs/blkfault.1.md for the user documentation.
+ * User documentation: docs/blkfault.1.
  */
 #define FUSE_USE_VERSION 35
 
@@ -64,11 +64,11 @@
  * Largest block request the loop device may send us, in KiB.  The kernel
  * splits a FUSE direct write that needs more pages than the connection's
  * max_pages (256 with libfuse's 1 MiB buffer) into several FUSE requests;
- * when a later one fails, the write returns short and the loop driver
- * (since Linux 6.14) completes the whole block request as successful.  A
- * request of 512 KiB in at most 128 segments (loop's limit) needs at most
- * 128 + 128 pages, so one block request stays one FUSE request and a bad
- * sector always fails it.
+ * when a later one fails, the write returns short, and the loop driver
+ * (since Linux 6.14, in buffered mode) completes the block request as
+ * successful.  512 KiB in at most 128 segments (loop's limit) needs at
+ * most 128 + 128 pages, so one block request stays one FUSE request and a
+ * bad sector always fails it.
  */
 #define LOOP_MAX_SECTORS_KB	512
 /* How long teardown waits for the kernel to let go of the loop device. */
