@@ -2,19 +2,17 @@
 /*
  * Parsing /dev/kmsg records and the block layer's request-error lines.
  *
- * The lines, by kernel generation (printk formats quoted from the sources):
+ * The lines, by kernel generation (about; printk formats from the sources):
  *
- *   2.6.x   end_request: I/O error, dev %s, sector %llu
- *           (2.4/early 2.6: "dev %02x:%02x (%s)")
- *   2.6.3x  end_request: %s error, dev %s, sector %llu   (in blk_update_request)
- *   3.x     blk_update_request: %s error, dev %s, sector %llu
- *   4.13    print_req_error: %s error, dev %s, sector %llu
- *   4.18    print_req_error: %s error, dev %s, sector %llu flags %x
- *           (flags is the whole cmd_flags: the op in its low 8 bits)
- *   5.3     blk_update_request: %s error, dev %s, sector %llu op 0x%x:(%s)
- *           flags 0x%x phys_seg %u prio class %u
- *   5.16+   %s error, dev %s, sector %llu op 0x%x:(%s) flags 0x%x
- *           phys_seg %u prio class %u          (blk_print_req_error, 6.18 too)
+ *   2.4       end_request: I/O error, dev %02x:%02x (%s), sector %llu
+ *   2.6-3.x   end_request: %s error, dev %s, sector %llu
+ *   3.x-4.12  blk_update_request: %s error, dev %s, sector %llu
+ *   4.13-5.2  print_req_error: %s error, dev %s, sector %llu[ flags %x]
+ *             (flags is the whole cmd_flags: the op in its low 8 bits)
+ *   5.3-5.13  blk_update_request: %s error, dev %s, sector %llu op 0x%x:(%s)
+ *             flags 0x%x phys_seg %u prio class %u
+ *   5.14-6.18 %s error, dev %s, sector %llu op 0x%x:(%s) flags 0x%x
+ *             phys_seg %u prio class %u      (blk_print_req_error() today)
  *
  * and the rate limiter's "%s: %d callbacks suppressed" (lib/ratelimit.c),
  * where %s is the function holding the printk_ratelimited(): block's are
