@@ -260,6 +260,62 @@ def bpf_complete(c, s, k):
     c.eq("block_rq_error and block_rq_complete records agree", strip(a), strip(b))
 
 
+def kmsg_burst(c, s, k):
+    caused = int(s.fact("caused", "0"))
+    c.eq("I/O outcome seen by the application", s.facts.get("io", []),
+         [f"EIO {caused - 1}", "EIO 1"])
+    # bpf: every error, in order.
+    expect_records(c, s, "bpf", caused, "io", "read", [512] * (caused - 1) + [4096], 8)
+    # kmsg: what the log kept, plus what it said it suppressed, is everything.
+    recs = s.recs.get("kmsg", [])
+    errors = s.errors("kmsg")
+    lost = sum(int(r.get("nr_lost", 0)) for r in s.losses("kmsg"))
+    c.eq("kmsg: watcher exit status (SIGTERM)", s.fact("kmsg.exit"), "0")
+    c.eq("kmsg: error records + reported loss", len(errors) + lost, caused)
+    c.true("kmsg: the burst overran the printk rate limit (loss reported)", lost > 0,
+           f"records {len(errors)}, loss {lost}")
+    c.eq("kmsg: record types, loss just before the last error",
+         [r.get("type") for r in recs][-2:], ["loss", "error"])
+    for i, r in enumerate(errors):
+        c.eq(f"kmsg record {i} (dev, disk, subtype, op, errno)",
+             (r.get("dev"), r.get("disk"), r.get("subtype"), r.get("op"), r.get("errno")),
+             (s.fact("dev"), s.fact("disk"), "io", "read", -5))
+        c.true(f"kmsg record {i} sector is a failed one", r.get("sector") in (512, 4096),
+               f"got {r.get('sector')}")
+    if errors:
+        c.eq("kmsg: last record is the last error", errors[-1].get("sector"), 4096)
+
+
+def daemon(c, s, k):
+    c.eq("daemon socket owner, group, mode", s.fact("socket"), "root:blknotify 660")
+    c.eq("unprivileged blkwatch --source bpf refused (exit 1)", s.fact("direct_bpf_exit"), "1")
+    expect_io(c, s, "EIO 3", "EIO 1")
+    c.eq("monitor dev fact", s.fact("dev"), s.fact("nullb4_dev"))
+    recs = expect_records(c, s, "monitor", 3, "io", "read", 512, 8)
+    c.eq("monitor: watch IDs", [r.get("id") for r in recs], [7, 7, 7])
+    c.eq("watch on unreadable nullb5 refused (exit 1)", s.fact("denied_exit"), "1")
+    c.eq("watch on unreadable nullb5: had to be killed", s.fact("denied_timed_out"), None)
+    c.eq("watch on unreadable nullb5: records", s.fact("denied_records"), "0")
+    c.eq("blknotifyd exit status on SIGTERM", s.fact("daemon_exit"), "0")
+
+
+def filters(c, s, k):
+    # io errors on nullb6, then a timeout on nullb7.
+    expect_io(c, s, "EIO 2", "ETIMEDOUT 1")
+    devs = dict(v.split() for v in s.facts.get("devof", []))
+    recs = s.errors("bydev")
+    c.eq("bydev: (disk, dev, id, subtype)",
+         [(r.get("disk"), r.get("dev"), r.get("id"), r.get("subtype")) for r in recs],
+         [("nullb6", devs.get("nullb6"), 10, "io")] * 2 +
+         [("nullb7", devs.get("nullb7"), 11, "timeout")])
+    recs = s.errors("bysubtype")
+    c.eq("bysubtype: (disk, subtype, id)",
+         [(r.get("disk"), r.get("subtype"), r.get("id")) for r in recs],
+         [("nullb7", "timeout", 0)])
+    for tag in ("bydev", "bysubtype"):
+        c.eq(f"{tag}: watcher exit status", s.fact(f"{tag}.exit"), "0")
+
+
 CHECKS = {
     "scsi_medium": scsi_medium,
     "scsi_timeout": scsi_timeout,
@@ -271,6 +327,9 @@ CHECKS = {
     "null_zone_open": null_zone_open,
     "null_zone_active": null_zone_active,
     "bpf_complete": bpf_complete,
+    "filters": filters,
+    "kmsg_burst": kmsg_burst,
+    "daemon": daemon,
 }
 # Scenarios that need a newer kernel than the oldest one tested:
 # scsi_debug's per-command error injection (debugfs "error") came in 6.7.

@@ -241,6 +241,118 @@ scn_bpf_complete() {
 	null_blk_down nullb2
 }
 
+# --- filters on real errors: devices with watch IDs, subtypes ---------------------
+# bydev watches nullb6 and nullb7 with IDs 10 and 11; bysubtype only timeouts.
+scn_filters() {
+	null_blk_up nullb6 size=16 memory_backed=1 || return
+	echo "+512-519" >/sys/kernel/config/nullb/nullb6/badblocks
+	fact devof "nullb6 $DEV"
+	null_blk_up nullb7 size=16 irqmode=2 completion_nsec=3000000000 || return
+	echo 500 >/sys/block/nullb7/queue/io_timeout
+	fact devof "nullb7 $DEV"
+	watch_start bydev --json --count 3 --id 10 --device nullb6 --device /dev/nullb7
+	watch_start bysubtype --json --count 1 --subtype timeout
+	DISK=nullb6
+	io read 512 8 2
+	DISK=nullb7
+	io read 64 8
+	watch_finish bydev
+	watch_finish bysubtype
+	null_blk_down nullb6
+	null_blk_down nullb7
+}
+
+# --- part 4: one burst through the bpf and kmsg sources side by side ------------
+# BURST failed reads in a row, then, after the block layer's printk rate
+# limit interval (5 s, fixed in the kernel: blk_print_req_error() is
+# printk_ratelimited), one more.  The kernel logs the first 10 of the burst,
+# then "blk_print_req_error: N callbacks suppressed" with the last error:
+# that line is the only way the kmsg source can count what it never saw.
+BURST=200
+scn_kmsg_burst() {
+	null_blk_up nullb3 size=16 memory_backed=1 || return
+	echo "+512-519" >/sys/kernel/config/nullb/nullb3/badblocks
+	echo "+4096-4103" >/sys/kernel/config/nullb/nullb3/badblocks
+	# Earlier scenarios' log lines must not share the rate limit interval.
+	sleep 6
+	fact caused $((BURST + 1))
+	watch_start bpf --json --count $((BURST + 1)) --device "$DISK"
+	watch_start kmsg --json --source kmsg --device "$DISK"
+	io read 512 8 $BURST
+	sleep 6
+	io read 4096 8
+	# kmsg has no count to stop at: wait for the last error's record.
+	_n=200
+	while ! grep -q '"sector":4096' "/tmp/$SCN.kmsg" && [ $_n -gt 0 ]; do
+		sleep 0.1
+		_n=$((_n - 1))
+	done
+	kill "$WPID_kmsg"
+	watch_finish bpf
+	watch_finish kmsg
+	dmesg_mark
+	dmesg | grep -e 'callbacks suppressed' -e 'nullb3' | tail -n 3 |
+	while IFS= read -r _l; do log "dmesg: $_l"; done
+	null_blk_down nullb3
+}
+
+# --- blknotifyd serving an unprivileged monitor ------------------------------------
+# The daemon (root, BPF source) owns the socket, group "blknotify".  User
+# "monitor" is in that group and may read /dev/nullb4 but not /dev/nullb5:
+# with device_access = readable it gets nullb4's errors and is refused a
+# watch on nullb5.  Direct BPF is closed to it.
+scn_daemon() {
+	command -v blknotifyd >/dev/null || { log "blknotifyd not in the initramfs"; return; }
+	null_blk_up nullb5 size=16 memory_backed=1 || return
+	echo "+512-519" >/sys/kernel/config/nullb/nullb5/badblocks
+	chmod 0600 /dev/nullb5
+	null_blk_up nullb4 size=16 memory_backed=1 || return
+	echo "+512-519" >/sys/kernel/config/nullb/nullb4/badblocks
+	chgrp blknotify /dev/nullb4
+	chmod 0640 /dev/nullb4
+	mkdir -p /run/blknotify
+	blknotifyd --source bpf --socket /run/blknotify/blknotifyd.sock -v \
+		>/tmp/daemon.log 2>&1 &
+	_dpid=$!
+	wait_for /run/blknotify/blknotifyd.sock 30 || { log "no daemon socket: $(cat /tmp/daemon.log)"; return; }
+	fact socket "$(stat -c '%U:%G %a' /run/blknotify/blknotifyd.sock)"
+
+	as_monitor() { su -s /bin/sh -c "$*" monitor; }
+	as_monitor blkwatch --source bpf --json --count 1 >/tmp/daemon.direct 2>&1
+	fact direct_bpf_exit $?
+	while IFS= read -r _l; do log "monitor, direct bpf: $_l"; done </tmp/daemon.direct
+
+	as_monitor blkwatch --source daemon --json --count 1 --device nullb5 \
+		>/tmp/daemon.denied 2>&1 </dev/null &
+	_denied=$!
+	su -s /bin/sh -c "exec blkwatch --source daemon --json --count 3 --id 7 --device nullb4" monitor \
+		>"/tmp/$SCN.monitor" 2>"/tmp/$SCN.monitor.err" &
+	WPID_monitor=$!
+	watch_wait_ready $WPID_monitor monitor
+	DISK=nullb4
+	io read 512 8 3
+	DISK=nullb5
+	io read 512 8 1
+	watch_finish monitor
+	_n=100
+	while [ -d "/proc/$_denied" ] && [ $_n -gt 0 ]; do sleep 0.1; _n=$((_n - 1)); done
+	if [ -d "/proc/$_denied" ]; then
+		kill "$_denied"
+		fact denied_timed_out 1
+	fi
+	wait "$_denied"
+	fact denied_exit $?
+	while IFS= read -r _l; do log "monitor, nullb5: $_l"; done </tmp/daemon.denied
+	grep -c '"type":"error"' /tmp/daemon.denied | while read -r _c; do fact denied_records "$_c"; done
+	fact nullb4_dev "$(dev_of /dev/nullb4)"
+	kill "$_dpid"
+	wait "$_dpid"
+	fact daemon_exit $?
+	while IFS= read -r _l; do log "blknotifyd: $_l"; done </tmp/daemon.log
+	null_blk_down nullb4
+	null_blk_down nullb5
+}
+
 run_scenarios() {
 	scenario scsi_medium
 	scenario scsi_timeout
@@ -253,4 +365,7 @@ run_scenarios() {
 	scenario null_zone_open
 	scenario null_zone_active
 	scenario bpf_complete
+	scenario filters
+	scenario kmsg_burst
+	scenario daemon
 }
