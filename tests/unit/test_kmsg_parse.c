@@ -199,6 +199,46 @@ static const struct expect debian61_expect[] = {
 	ERR(0, "nullb2", 512, IO, -EIO, RD, SYNC),
 };
 
+/* data/kmsg/debian-6.12.log, line by line.  O5: the five sd lines around a failure. */
+#define O5 OTHER(0), OTHER(0), OTHER(0), OTHER(0), OTHER(0)
+static const struct expect debian612_expect[] = {
+	OTHER(0), OTHER(0), OTHER(0), OTHER(0),
+	ERR(0, "sda", 1000, MEDIUM, -ENODATA, RD, SYNC),
+	OTHER(0), OTHER(0), OTHER(0), OTHER(0), OTHER(0), OTHER(0),
+	ERR(0, "sda", 2048, IO, -EIO, RD, SYNC),
+	OTHER(0),
+	ERR(0, "sda", 4096, IO, -EIO, RD, SYNC),
+	ERR(0, "nullb0", 2048, IO, -EIO, RD, SYNC),
+	ERR(0, "nullb0", 2048, IO, -EIO, WR, SYNC),
+	ERR(0, "nullb0", 2048, IO, -EIO, DISC, SYNC),
+	OTHER(0),
+	ERR(0, "nullb1", 64, TMO, -ETIMEDOUT, RD, SYNC),
+	O5,
+	ERR(0, "sda", 3000, PROT, -EILSEQ, RD, SYNC),
+	O5, OTHER(0),					/* + "sd 0:0:0:0: reservation conflict" */
+	ERR(0, "sda", 512, NOTIFY_BLOCK_ERROR_CRITICAL_NEXUS, -EBADE, RD, SYNC),
+	O5,
+	ERR(0, "sda", 1024, TRANSP, -ENOLINK, RD, SYNC),
+	O5,
+	ERR(0, "sda", 1536, TARGET, -EREMOTEIO, RD, SYNC),
+	O5,
+	ERR(0, "sda", 2048, NOSPC, -ENOSPC, RD, SYNC),
+	O5,
+	ERR(0, "sda", 2560, PROT, -EILSEQ, RD, SYNC),
+	O5,
+	ERR(0, "sda", 3072, NOTIFY_BLOCK_ERROR_ZONE_OPEN_RESOURCE, -ETOOMANYREFS, RD, SYNC),
+	O5,
+	ERR(0, "sda", 3584, MEDIUM, -ENODATA, RD, SYNC),
+	OTHER(0),					/* a "fail command" line alone */
+	O5,
+	ERR(0, "sda", 4608, MEDIUM, -ENODATA, RD, SYNC),
+	ERR(0, "nullz0", 16384, NOTIFY_BLOCK_ERROR_ZONE_OPEN_RESOURCE, -ETOOMANYREFS, WR, SYNC),
+	ERR(0, "nullz1", 16384, NOTIFY_BLOCK_ERROR_ZONE_ACTIVE_RESOURCE, -EOVERFLOW, WR, SYNC),
+	ERR(0, "nullb3", 512, IO, -EIO, RD, SYNC),
+	SUPP(0, 190),
+	ERR(0, "nullb3", 4096, IO, -EIO, RD, SYNC),
+};
+
 static void check_message(const char *msg, size_t len, const struct expect *e)
 {
 	struct kmsg_message m;
@@ -730,6 +770,8 @@ int main(int argc, char **argv)
 			sizeof(public_expect) / sizeof(public_expect[0]));
 	test_log_corpus(argv[1], "debian-6.1.log", debian61_expect,
 			sizeof(debian61_expect) / sizeof(debian61_expect[0]));
+	test_log_corpus(argv[1], "debian-6.12.log", debian612_expect,
+			sizeof(debian612_expect) / sizeof(debian612_expect[0]));
 	test_statuses();
 	test_ops();
 	test_flags();
