@@ -316,6 +316,23 @@ def filters(c, s, k):
         c.eq(f"{tag}: watcher exit status", s.fact(f"{tag}.exit"), "0")
 
 
+def dm_stack(c, s, k):
+    # linear, flakey, thin pool filled then out of space, sentinel
+    expect_io(c, s, "EIO 1", "EIO 1", "OK 1", "OK 1", "ENOSPC 1", "EIO 1")
+    devs = dict(v.split() for v in s.facts.get("devof", []))
+    recs = s.errors("bpf")
+    c.eq("bpf: watcher exit status", s.fact("bpf.exit"), "0")
+    # dm-linear maps sector 512 to 2048 + 512 on nullb8; dm-flakey and
+    # dm-thin's ENOSPC: nothing.
+    c.eq("records (disk, dev, sector, nr_sectors, subtype)",
+         [(r.get("disk"), r.get("dev"), r.get("sector"), r.get("nr_sectors"), r.get("subtype"))
+          for r in recs],
+         [("nullb8", devs.get("nullb8"), 2560, 8, "io"),
+          ("nullb9", devs.get("nullb9"), 512, 8, "io")])
+    c.true("no record names the device-mapper disk",
+           all(r.get("dev") != devs.get("bnlinear") for r in recs))
+
+
 CHECKS = {
     "scsi_medium": scsi_medium,
     "scsi_timeout": scsi_timeout,
@@ -328,6 +345,7 @@ CHECKS = {
     "null_zone_active": null_zone_active,
     "bpf_complete": bpf_complete,
     "filters": filters,
+    "dm_stack": dm_stack,
     "kmsg_burst": kmsg_burst,
     "daemon": daemon,
 }

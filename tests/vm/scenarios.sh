@@ -262,6 +262,56 @@ scn_filters() {
 	null_blk_down nullb7
 }
 
+# --- device-mapper: where errors of a stacked device are seen ----------------------
+# dm-linear and dm-flakey are bio-based: they have no requests of their own,
+# so block_rq_error (and the kernel's request-error log line) fires only on
+# the request-based device underneath.  A failed read through dm-linear is
+# recorded on the null_blk disk at the mapped sector; dm-flakey's own errors
+# never reach a request and produce no record at all (nor a log line).  Nor
+# does a thin pool that runs out of data space (error_if_no_space): the
+# writer gets ENOSPC from dm-thin, no request ever failed.  The sentinel
+# error on another disk ends the watcher.
+scn_dm_stack() {
+	export DM_DISABLE_UDEV=1
+	null_blk_up nullb8 size=16 memory_backed=1 || return
+	echo "+2560-2567" >/sys/kernel/config/nullb/nullb8/badblocks
+	fact devof "nullb8 $DEV"
+	null_blk_up nullb9 size=16 memory_backed=1 || return
+	echo "+512-519" >/sys/kernel/config/nullb/nullb9/badblocks
+	fact devof "nullb9 $DEV"
+	null_blk_up nullb10 size=16 memory_backed=1 || return
+	load dm-mod && load dm-flakey && load dm-thin-pool || return
+	dmsetup create bnlinear --table "0 16384 linear /dev/nullb8 2048" || return
+	dmsetup create bnflakey --table "0 16384 flakey /dev/nullb8 0 0 5" || return
+	# Pool: metadata on nullb10, data the first 1 MiB of nullb8 (bnlinear starts after it).
+	dmsetup create bnpool --table "0 2048 thin-pool /dev/nullb10 /dev/nullb8 128 0 1 error_if_no_space" ||
+		return
+	dmsetup message bnpool 0 "create_thin 0" || return
+	dmsetup create bnthin --table "0 16384 thin /dev/mapper/bnpool 0" || return
+	fact devof "bnlinear $(dev_of /dev/mapper/bnlinear)"
+	watch_start bpf --json --count 2
+	dmesg_mark
+	DISK=mapper/bnlinear
+	io read 512 8
+	DISK=mapper/bnflakey
+	io read 0 8
+	DISK=mapper/bnthin
+	io write 0 1024
+	io write 1024 1024
+	io write 2048 8
+	DISK=nullb9
+	io read 512 8
+	watch_finish bpf
+	dmesg_dump
+	dmsetup remove bnthin
+	dmsetup remove bnpool
+	dmsetup remove bnflakey
+	dmsetup remove bnlinear
+	null_blk_down nullb10
+	null_blk_down nullb8
+	null_blk_down nullb9
+}
+
 # --- part 4: one burst through the bpf and kmsg sources side by side ------------
 # BURST failed reads in a row, then, after the block layer's printk rate
 # limit interval (5 s, fixed in the kernel: blk_print_req_error() is
@@ -366,6 +416,7 @@ run_scenarios() {
 	scenario null_zone_active
 	scenario bpf_complete
 	scenario filters
+	scenario dm_stack
 	scenario kmsg_burst
 	scenario daemon
 }
