@@ -241,6 +241,19 @@ def scsi_inject(c, s, k):
                      ERRNO[sub] + (SUBTYPES[sub],))
 
 
+def scsi_zbc(c, s, k):
+    # ILLEGAL REQUEST / UNALIGNED WRITE COMMAND -> BLK_STS_TARGET, no retry;
+    # then the sentinel medium error.
+    expect_io(c, s, "EREMOTEIO 1", "ENODATA 1")
+    recs = s.errors("bpf")
+    c.eq("records (subtype, op, sector, nr_sectors, errno)",
+         [(r.get("subtype"), r.get("op"), r.get("sector"), r.get("nr_sectors"), r.get("errno"))
+          for r in recs],
+         [("target", "write", 8200, 8, -121), ("medium", "read", 4000, 8, -61)])
+    c.true("records name the disk", all(r.get("dev") == s.fact("dev") for r in recs))
+    c.eq("bpf: watcher exit status", s.fact("bpf.exit"), "0")
+
+
 def null_zone_open(c, s, k):
     expect_io(c, s, "OK 1", "OK 1", "ETOOMANYREFS 1")
     expect_records(c, s, "bpf", 1, "zone_open_resource", "write", 2 * 8192, 8)
@@ -341,6 +354,7 @@ CHECKS = {
     "null_timeout": null_timeout,
     "scsi_dif": scsi_dif,
     "scsi_inject": scsi_inject,
+    "scsi_zbc": scsi_zbc,
     "null_zone_open": null_zone_open,
     "null_zone_active": null_zone_active,
     "bpf_complete": bpf_complete,

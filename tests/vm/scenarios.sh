@@ -196,6 +196,26 @@ scn_scsi_inject() {
 	scsi_debug_down
 }
 
+# --- scsi_debug host-managed zoned disk: write off the write pointer ----------------
+# Zone 1 (sector 8192) is sequential-write-required and empty; a write at
+# 8192 + 8 is answered ILLEGAL REQUEST, UNALIGNED WRITE COMMAND (0x21/0x04),
+# which SCSI maps to BLK_STS_TARGET (6.12's zone write plugging lets a write
+# to an empty zone through and leaves the check to the device).  The medium
+# error after it is the sentinel that shows nothing else came in between.
+scn_scsi_zbc() {
+	scsi_debug_up zbc=managed zone_size_mb=4 zone_nr_conv=1 dev_size_mb=32 \
+		medium_error_start=4000 medium_error_count=8 || return
+	watch_start bpf --json --count 2 --device "$DISK"
+	dmesg_mark
+	io write $((8192 + 8)) 8
+	echo 2 >"$SD/opts"
+	io read 4000 8
+	echo 0 >"$SD/opts"
+	watch_finish bpf
+	dmesg_dump
+	scsi_debug_down
+}
+
 # --- null_blk zoned: open and active zone limits ---------------------------------
 # 4 MiB zones.  zone_open: zones 0 and 1 explicitly opened, zone_max_open=2,
 # a write to empty zone 2 -> BLK_STS_ZONE_OPEN_RESOURCE.  zone_active: zones 0
@@ -412,6 +432,7 @@ run_scenarios() {
 	scenario scsi_dif
 	# Needs scsi_debug's error injection (6.7+); check.py knows which kernels have it.
 	case $KVER in 6.[0-6].*) ;; *) scenario scsi_inject ;; esac
+	scenario scsi_zbc
 	scenario null_zone_open
 	scenario null_zone_active
 	scenario bpf_complete
