@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -83,6 +84,31 @@ struct range {
 	uint64_t start;		/* first sector */
 	uint64_t count;		/* sectors, >= 1 */
 	unsigned int mode;	/* BAD_READ | BAD_WRITE */
+	int error;		/* errno the FUSE request fails with */
+};
+
+/*
+ * The errors a range can fail with.  The loop driver hands the errno to the
+ * block layer, which turns it into the request's status (errno_to_blk_status):
+ * one for each block-layer error class a monitor distinguishes.  Left out on
+ * purpose: EAGAIN (BLK_STS_AGAIN means "retry without REQ_NOWAIT", not a
+ * failed device), ENOSYS (FUSE reads it as "not implemented") and EINTR.
+ */
+static const struct {
+	const char *name;
+	int error;
+} error_names[] = {
+	{ "EIO",	EIO },		/* BLK_STS_IOERR: the default */
+	{ "ETIMEDOUT",	ETIMEDOUT },	/* BLK_STS_TIMEOUT */
+	{ "ENOSPC",	ENOSPC },	/* BLK_STS_NOSPC */
+	{ "ENOLINK",	ENOLINK },	/* BLK_STS_TRANSPORT */
+	{ "EREMOTEIO",	EREMOTEIO },	/* BLK_STS_TARGET */
+	{ "EBADE",	EBADE },	/* BLK_STS_NEXUS / BLK_STS_RESV_CONFLICT */
+	{ "ENODATA",	ENODATA },	/* BLK_STS_MEDIUM */
+	{ "EILSEQ",	EILSEQ },	/* BLK_STS_PROTECTION */
+	{ "ENOMEM",	ENOMEM },	/* BLK_STS_RESOURCE */
+	{ "EBUSY",	EBUSY },	/* BLK_STS_DEV_RESOURCE */
+	{ "EOPNOTSUPP",	EOPNOTSUPP },	/* BLK_STS_NOTSUPP */
 };
 
 struct bad_list {
@@ -175,6 +201,29 @@ static const char *parse_size(const char *s, uint64_t *ret)
 	return NULL;
 }
 
+static const char *error_name(int error)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(error_names) / sizeof(error_names[0]); i++)
+		if (error_names[i].error == error)
+			return error_names[i].name;
+	return "?";
+}
+
+/* Case-insensitive: "ENODATA" or "enodata". */
+static bool parse_error(const char *s, int *ret)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(error_names) / sizeof(error_names[0]); i++)
+		if (!strcasecmp(s, error_names[i].name)) {
+			*ret = error_names[i].error;
+			return true;
+		}
+	return false;
+}
+
 static const char *parse_mode(const char *s, unsigned int *ret)
 {
 	if (!strcmp(s, "r"))
@@ -189,15 +238,41 @@ static const char *parse_mode(const char *s, unsigned int *ret)
 }
 
 /*
- * "START[+COUNT][:MODE]" in 512-byte sectors.  with_mode=false rejects a
- * mode (for "clear").  Range checks against the device size are the
- * caller's: --bad may come before --size.
+ * An optional word after a range: a mode or an error name, each at most
+ * once.  @seen tracks which of the two a range already has.
  */
-static const char *parse_range(const char *s, bool with_mode, struct range *ret)
-{
-	struct range r = { .count = 1, .mode = BAD_READ | BAD_WRITE };
-	const char *p = parse_u64(s, &r.start);
+enum { SEEN_MODE = 1, SEEN_ERROR = 2 };
+#define ATTR_HELP "mode must be r, w or rw, error one of EIO, ETIMEDOUT, ENOSPC, ENOLINK, " \
+	"EREMOTEIO, EBADE, ENODATA, EILSEQ, ENOMEM, EBUSY, EOPNOTSUPP"
 
+static const char *parse_attr(const char *s, struct range *r, unsigned int *seen)
+{
+	if (parse_error(s, &r->error)) {
+		if (*seen & SEEN_ERROR)
+			return "give the error once";
+		*seen |= SEEN_ERROR;
+		return NULL;
+	}
+	if (*seen & SEEN_MODE)
+		return "give the mode once";
+	*seen |= SEEN_MODE;
+	return parse_mode(s, &r->mode) ? ATTR_HELP : NULL;
+}
+
+/*
+ * "START[+COUNT][:MODE][:ERROR]" in 512-byte sectors (the mode and the
+ * error in either order).  with_attrs=false takes START[+COUNT] only (for
+ * "clear").  Range checks against the device size are the caller's: --bad
+ * may come before --size.  *seen says which attributes were given.
+ */
+static const char *parse_range(const char *s, bool with_attrs, struct range *ret,
+			       unsigned int *seen)
+{
+	struct range r = { .count = 1, .mode = BAD_READ | BAD_WRITE, .error = EIO };
+	const char *p = parse_u64(s, &r.start);
+	char attr[16];
+
+	*seen = 0;
 	if (!p)
 		return "START must be a sector number";
 	if (*p == '+') {
@@ -207,15 +282,21 @@ static const char *parse_range(const char *s, bool with_mode, struct range *ret)
 		if (r.count == 0)
 			return "COUNT must be at least 1";
 	}
-	if (*p == ':' && with_mode) {
-		const char *e = parse_mode(p + 1, &r.mode);
+	while (*p == ':' && with_attrs) {
+		size_t len = strcspn(p + 1, ":");
+		const char *e;
 
+		if (len >= sizeof(attr))
+			return ATTR_HELP;
+		memcpy(attr, p + 1, len);
+		attr[len] = '\0';
+		e = parse_attr(attr, &r, seen);
 		if (e)
 			return e;
-		p += strlen(p);
+		p += 1 + len;
 	}
 	if (*p)
-		return with_mode ? "expected START[+COUNT][:r|:w|:rw]" : "expected START[+COUNT]";
+		return with_attrs ? "expected START[+COUNT][:MODE][:ERROR]" : "expected START[+COUNT]";
 	if (r.count > UINT64_MAX - r.start)
 		return "range wraps around";
 	*ret = r;
@@ -235,7 +316,8 @@ static void format_range(const struct range *r, char *buf, size_t len)
 {
 	static const char *const modes[] = { "", "r", "w", "rw" };
 
-	snprintf(buf, len, "%" PRIu64 "+%" PRIu64 ":%s", r->start, r->count, modes[r->mode & 3]);
+	snprintf(buf, len, "%" PRIu64 "+%" PRIu64 ":%s%s%s", r->start, r->count,
+		 modes[r->mode & 3], r->error == EIO ? "" : ":", r->error == EIO ? "" : error_name(r->error));
 }
 
 /* ---------------------------------------------------------------------- */
@@ -272,9 +354,9 @@ static const char *bad_clear(struct bad_list *b, const struct range *c)
 			piece[np++] = *r;
 		} else {
 			if (r->start < c->start)
-				piece[np++] = (struct range){ r->start, c->start - r->start, r->mode };
+				piece[np++] = (struct range){ r->start, c->start - r->start, r->mode, r->error };
 			if (rend > cend)
-				piece[np++] = (struct range){ cend, rend - cend, r->mode };
+				piece[np++] = (struct range){ cend, rend - cend, r->mode, r->error };
 		}
 		for (k = 0; k < np; k++) {
 			if (n == MAX_RANGES) {
@@ -291,23 +373,26 @@ out:
 	return e;
 }
 
-static bool bad_hit(struct bad_list *b, uint64_t off, uint64_t len, unsigned int mode)
+/* The errno for a request touching [off, off + len), 0 if it succeeds. */
+static int bad_hit(struct bad_list *b, uint64_t off, uint64_t len, unsigned int mode)
 {
 	uint64_t first = off / SECTOR_SIZE, last = (off + len - 1) / SECTOR_SIZE;
-	bool hit = false;
 	unsigned int i;
+	int error = 0;
 
 	if (len == 0)
-		return false;
+		return 0;
 	pthread_mutex_lock(&b->lock);
-	for (i = 0; i < b->n && !hit; i++) {
+	/* Ranges never pass the end of the device, so start + count cannot wrap. */
+	for (i = 0; i < b->n && !error; i++) {
 		const struct range *r = &b->r[i];
 
-		/* Ranges never pass the end of the device, so start + count cannot wrap. */
-		hit = (r->mode & mode) && r->start <= last && first < r->start + r->count;
+		/* Overlapping ranges: the one added first decides. */
+		if ((r->mode & mode) && r->start <= last && first < r->start + r->count)
+			error = r->error;
 	}
 	pthread_mutex_unlock(&b->lock);
-	return hit;
+	return error;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -392,6 +477,7 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct blkfault *bf = fuse_req_userdata(req);
 	uint64_t o = (uint64_t)off;
+	int error;
 
 	(void)ino; (void)fi;
 	atomic_fetch_add(&bf->stats.reads, 1);
@@ -401,9 +487,9 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	if (size > bf->size - o)
 		size = bf->size - o;
-	if (bad_hit(&bf->bad, o, size, BAD_READ)) {
+	if ((error = bad_hit(&bf->bad, o, size, BAD_READ))) {
 		atomic_fetch_add(&bf->stats.read_errors, 1);
-		fuse_reply_err(req, EIO);
+		fuse_reply_err(req, error);
 		return;
 	}
 	fuse_reply_buf(req, bf->mem + o, size);
@@ -414,6 +500,7 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 {
 	struct blkfault *bf = fuse_req_userdata(req);
 	uint64_t o = (uint64_t)off;
+	int error;
 
 	(void)ino; (void)fi;
 	atomic_fetch_add(&bf->stats.writes, 1);
@@ -421,9 +508,9 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		fuse_reply_err(req, ENOSPC);	/* the image never grows */
 		return;
 	}
-	if (bad_hit(&bf->bad, o, size, BAD_WRITE)) {
+	if ((error = bad_hit(&bf->bad, o, size, BAD_WRITE))) {
 		atomic_fetch_add(&bf->stats.write_errors, 1);
-		fuse_reply_err(req, EIO);
+		fuse_reply_err(req, error);
 		return;
 	}
 	memcpy(bf->mem + o, buf, size);
@@ -436,6 +523,7 @@ static void fs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, of
 {
 	struct blkfault *bf = fuse_req_userdata(req);
 	uint64_t o = (uint64_t)off, l = (uint64_t)len;
+	int error;
 
 	(void)ino; (void)fi;
 	if (off < 0 || len <= 0 || (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE |
@@ -459,9 +547,9 @@ static void fs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, of
 		return;
 	}
 	atomic_fetch_add(&bf->stats.writes, 1);
-	if (bad_hit(&bf->bad, o, l, BAD_WRITE)) {
+	if ((error = bad_hit(&bf->bad, o, l, BAD_WRITE))) {
 		atomic_fetch_add(&bf->stats.write_errors, 1);
-		fuse_reply_err(req, EIO);
+		fuse_reply_err(req, error);
 		return;
 	}
 	image_zero(bf, o, l);
@@ -796,32 +884,28 @@ static void reply_list(struct blkfault *bf)
  */
 static const char *control_command(struct blkfault *bf, char *line, bool *quit)
 {
-	char *words[4], *save = NULL, *w;
-	unsigned int n = 0, mode;
+	char *words[5], *save = NULL, *w;
+	unsigned int n = 0, i, seen;
 	struct range r;
 	const char *e = NULL;
 
 	for (w = strtok_r(line, " \t\r", &save); w; w = strtok_r(NULL, " \t\r", &save)) {
-		if (n == 4)
+		if (n == 5)
 			break;	/* no command takes that many: rejected below */
 		words[n++] = w;
 	}
 	if (n == 0)
 		return NULL;
 
-	if (!strcmp(words[0], "bad") && (n == 2 || n == 3)) {
-		e = parse_range(words[1], true, &r);
-		if (!e && n == 3) {
-			if (strchr(words[1], ':'))
-				e = "give the mode once, as START+COUNT:MODE or START+COUNT MODE";
-			else if (!(e = parse_mode(words[2], &mode)))
-				r.mode = mode;
-		}
+	if (!strcmp(words[0], "bad") && n >= 2 && n <= 4) {
+		e = parse_range(words[1], true, &r, &seen);
+		for (i = 2; i < n && !e; i++)
+			e = parse_attr(words[i], &r, &seen);
 		e = e ? e : check_range(&r, bf->size);
 		e = e ? e : bad_add(&bf->bad, &r);
 	} else if (!strcmp(words[0], "clear") && n <= 2) {
-		r = (struct range){ 0, UINT64_MAX, 0 };
-		e = n == 2 ? parse_range(words[1], false, &r) : NULL;
+		r = (struct range){ .start = 0, .count = UINT64_MAX };
+		e = n == 2 ? parse_range(words[1], false, &r, &seen) : NULL;
 		e = e ? e : bad_clear(&bf->bad, &r);
 	} else if (!strcmp(words[0], "list") && n == 1) {
 		reply_list(bf);
@@ -836,7 +920,8 @@ static const char *control_command(struct blkfault *bf, char *line, bool *quit)
 	} else if (!strcmp(words[0], "quit") && n == 1) {
 		*quit = true;
 	} else {
-		e = "unknown command or wrong arguments (bad SPEC [MODE], clear [SPEC], list, stats, quit)";
+		e = "unknown command or wrong arguments (bad SPEC [MODE] [ERROR], clear [SPEC], list, "
+		    "stats, quit)";
 	}
 	if (e)
 		reply("error: %s", e);
@@ -894,18 +979,22 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "Usage: blkfault [OPTIONS]\n"
-"Create a loop block device whose chosen sectors fail with EIO.\n"
+"Create a loop block device whose chosen sectors fail with I/O errors.\n"
 "\n"
 "  -s, --size SIZE            device size, bytes with optional K, M or G suffix\n"
 "                             (default 64M, at most 16G; memory is used only\n"
 "                             for sectors written)\n"
-"  -b, --bad START[+COUNT][:r|:w|:rw]\n"
+"  -b, --bad START[+COUNT][:MODE][:ERROR]\n"
 "                             make COUNT 512-byte sectors from START fail on\n"
-"                             read, write or both (default COUNT 1, mode rw);\n"
+"                             read (MODE r), write (w) or both (rw), with\n"
+"                             ERROR: EIO, ETIMEDOUT, ENOSPC, ENOLINK, EREMOTEIO,\n"
+"                             EBADE, ENODATA, EILSEQ, ENOMEM, EBUSY, EOPNOTSUPP\n"
+"                             (default COUNT 1, MODE rw, ERROR EIO);\n"
 "                             repeatable, at most %d ranges\n"
 "      --until-stdin-eof      also stop when standard input reaches end of file\n"
 "  -c, --control              read commands from standard input, one per line:\n"
-"                             bad SPEC [MODE], clear [SPEC], list, stats, quit;\n"
+"                             bad SPEC [MODE] [ERROR], clear [SPEC], list,\n"
+"                             stats, quit;\n"
 "                             one reply line each, \"ok ...\" or \"error: ...\";\n"
 "                             end of input stops blkfault\n"
 "  -h, --help                 show this help\n"
@@ -960,6 +1049,7 @@ int main(int argc, char **argv)
 
 	bf.size = DEFAULT_SIZE;
 	while ((opt = getopt_long(argc, argv, "s:b:chV", longopts, NULL)) != -1) {
+		unsigned int seen;
 		struct range r;
 
 		switch (opt) {
@@ -970,7 +1060,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'b':
-			if ((e = parse_range(optarg, true, &r)) || (e = bad_add(&bf.bad, &r))) {
+			if ((e = parse_range(optarg, true, &r, &seen)) || (e = bad_add(&bf.bad, &r))) {
 				err_msg("invalid --bad '%s': %s", optarg, e);
 				return EXIT_FAILURE;
 			}

@@ -6,7 +6,8 @@
  * Input: command lines separated by '\n'.  Besides memory safety, checks the
  * meaning of each command on a small device, sector by sector: a successful
  * "bad" makes exactly its sectors bad for its mode and leaves the others
- * alone; a successful "clear" makes exactly its sectors good; a failed
+ * alone, with its error where no earlier range already fails them; a
+ * successful "clear" makes exactly its sectors good; a failed
  * command changes nothing; the list stays within its bound and the device.
  */
 #pragma GCC diagnostic ignored "-Wunused-function"
@@ -20,34 +21,48 @@
 
 static struct blkfault bf = { .bad = { .lock = PTHREAD_MUTEX_INITIALIZER } };
 
-static void snapshot(unsigned char *state)
+/* Per sector: the errno a read and a write of it fail with, 0 for none. */
+struct sector_state {
+	int read, write;
+};
+
+static void snapshot(struct sector_state *state)
 {
 	uint64_t s;
 
-	for (s = 0; s < FUZZ_SECTORS; s++)
-		state[s] = (bad_hit(&bf.bad, s * SECTOR_SIZE, SECTOR_SIZE, BAD_READ) ? BAD_READ : 0) |
-			   (bad_hit(&bf.bad, s * SECTOR_SIZE, SECTOR_SIZE, BAD_WRITE) ? BAD_WRITE : 0);
+	for (s = 0; s < FUZZ_SECTORS; s++) {
+		state[s].read = bad_hit(&bf.bad, s * SECTOR_SIZE, SECTOR_SIZE, BAD_READ);
+		state[s].write = bad_hit(&bf.bad, s * SECTOR_SIZE, SECTOR_SIZE, BAD_WRITE);
+	}
 }
 
 /* What a successful command must have done, from our own reading of the line. */
-static void expect(char *line, unsigned char *state)
+static void expect(char *line, struct sector_state *state)
 {
-	char *save = NULL, *cmd = strtok_r(line, " \t\r", &save);
-	char *spec = strtok_r(NULL, " \t\r", &save), *mode = strtok_r(NULL, " \t\r", &save);
-	struct range r = { 0, FUZZ_SECTORS, 0 };
-	unsigned int m;
+	char *save = NULL, *cmd = strtok_r(line, " \t\r", &save), *w;
+	struct range r = { 0, FUZZ_SECTORS, 0, 0 };
+	unsigned int seen = 0;
 	uint64_t s;
+	bool bad;
 
 	if (!cmd || (strcmp(cmd, "bad") && strcmp(cmd, "clear")))
 		return;
-	if (spec)
-		assert(!parse_range(spec, !strcmp(cmd, "bad"), &r));
-	if (mode) {
-		assert(!parse_mode(mode, &m));
-		r.mode = m;
+	bad = !strcmp(cmd, "bad");
+	if ((w = strtok_r(NULL, " \t\r", &save)))
+		assert(!parse_range(w, bad, &r, &seen));
+	while ((w = strtok_r(NULL, " \t\r", &save)))
+		assert(!parse_attr(w, &r, &seen));
+	for (s = r.start; s < FUZZ_SECTORS && s - r.start < r.count; s++) {
+		if (!bad) {
+			state[s].read = state[s].write = 0;
+			continue;
+		}
+		/* Overlapping ranges: the one added first decides. */
+		if ((r.mode & BAD_READ) && !state[s].read)
+			state[s].read = r.error;
+		if ((r.mode & BAD_WRITE) && !state[s].write)
+			state[s].write = r.error;
 	}
-	for (s = r.start; s < FUZZ_SECTORS && s - r.start < r.count; s++)
-		state[s] = !strcmp(cmd, "bad") ? state[s] | r.mode : 0;
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -63,7 +78,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static unsigned char before[FUZZ_SECTORS], after[FUZZ_SECTORS];
+	static struct sector_state before[FUZZ_SECTORS], after[FUZZ_SECTORS];
 	char line[MAX_LINE + 1], copy[MAX_LINE + 1];
 	size_t pos = 0;
 
@@ -90,6 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			assert(bf.bad.n <= MAX_RANGES);
 			for (i = 0; i < bf.bad.n; i++)
 				assert(bf.bad.r[i].count >= 1 && bf.bad.r[i].mode &&
+				       strcmp(error_name(bf.bad.r[i].error), "?") &&
 				       !check_range(&bf.bad.r[i], bf.size));
 		}
 		pos += len + 1;

@@ -174,6 +174,9 @@ bad_option "START must be" --bad abc
 bad_option "START must be" --bad -5
 bad_option "COUNT must be at least 1" --bad 5+0
 bad_option "mode must be" --bad 5:x
+bad_option "give the mode once" --bad 5:r:w
+bad_option "give the error once" --bad 5:EIO:ENODATA
+bad_option "error one of" --bad 5:EAGAIN
 bad_option "expected START" --bad "5 "
 bad_option "past the end" --bad $SECTORS
 bad_option "past the end" --bad $((SECTORS - 1))+2
@@ -282,13 +285,14 @@ check "control: list after split" "$(ctl list)" "ok 40000+1:rw 50000+8:w 60000+8
 check "control: bad 46000+4:w" "$(ctl 'bad 46000+4:w')" ok
 check "control: clear 59990+20 (cuts the front of 60000+8)" "$(ctl 'clear 59990+20')" ok
 check "control: list after cut" "$(ctl list)" "ok 40000+1:rw 50000+8:w 45001+1:r 46000+4:w"
-check "control: bad with two modes rejected" "$(ctl 'bad 1:r w')" \
-	"error: give the mode once, as START+COUNT:MODE or START+COUNT MODE"
+check "control: bad with two modes rejected" "$(ctl 'bad 1:r w')" "error: give the mode once"
+check "control: bad with two errors rejected" "$(ctl 'bad 1 EIO enodata')" "error: give the error once"
 check "control: range past the end rejected" "$(ctl "bad $SECTORS")" \
 	"error: range goes past the end of the device"
-check "control: bad mode rejected" "$(ctl 'bad 1 x')" "error: mode must be r, w or rw"
+check "control: bad mode rejected" "$(ctl 'bad 1 x')" \
+	"error: mode must be r, w or rw, error one of EIO, ETIMEDOUT, ENOSPC, ENOLINK, EREMOTEIO, EBADE, ENODATA, EILSEQ, ENOMEM, EBUSY, EOPNOTSUPP"
 check "control: unknown command rejected" "$(ctl 'frobnicate')" \
-	"error: unknown command or wrong arguments (bad SPEC [MODE], clear [SPEC], list, stats, quit)"
+	"error: unknown command or wrong arguments (bad SPEC [MODE] [ERROR], clear [SPEC], list, stats, quit)"
 check "control: overlong line rejected" "$(ctl "bad $(printf '%0300d' 1)")" "error: line longer than 256 bytes"
 check "control: still works after that" "$(ctl list)" "ok 40000+1:rw 50000+8:w 45001+1:r 46000+4:w"
 # Every EIO so far, and nothing else: 6 failed reads; 2 writes, 1 discard
@@ -326,6 +330,46 @@ bf_stop TERM; rc=$?
 check "SIGTERM: exit status 0" "$rc" 0
 check_gone "SIGTERM: loop device, mount and mount point gone"
 check "nothing on stderr" "$(cat "$work/err")" ""
+
+# ---------------------------------------------------------------------------
+# Each error a range can fail with reaches the application and the block
+# layer unchanged (errno_to_blk_status makes it the request's status).
+
+errors=(EIO:5:"Input/output error" ETIMEDOUT:110:"Connection timed out"
+	ENOSPC:28:"No space left on device" ENOLINK:67:"Link has been severed"
+	EREMOTEIO:121:"Remote I/O error" EBADE:52:"Invalid exchange"
+	ENODATA:61:"No data available" EILSEQ:84:"Invalid or incomplete multibyte or wide character"
+	ENOMEM:12:"Cannot allocate memory" EBUSY:16:"Device or resource busy"
+	EOPNOTSUPP:95:"Operation not supported")
+args=()
+want_list=ok
+for i in "${!errors[@]}"; do
+	name=${errors[i]%%:*}
+	args+=(--bad "$(((i + 1) * 1000)):r:$name")
+	want_list+=" $(((i + 1) * 1000))+1:r$([ "$name" = EIO ] || echo ":$name")"
+done
+want_list+=" 20000+1:w:ENODATA"
+if bf_start "${args[@]}" --bad 20000:w:enodata --control; then
+	trace_start
+	for i in "${!errors[@]}"; do
+		IFS=: read -r name num text <<< "${errors[i]}"
+		sector=$(((i + 1) * 1000))
+		msg=$(LC_ALL=C dd if="$dev" of=/dev/null bs=512 count=1 skip=$sector iflag=direct status=none 2>&1)
+		check "$name: the reader gets it" "${msg##*: }" "$text"
+		check "$name: one failed request with it" \
+			"$(grep -v '^#' "$instance/trace" | awk '{ for (i = 4; i < NF; i++) if ($i == "+") print $(i - 1), $NF }')" \
+			"$sector [-$num]"
+		echo > "$instance/trace"
+	done
+	msg=$(LC_ALL=C dd if=/dev/zero of="$dev" bs=512 count=1 seek=20000 oflag=direct status=none 2>&1)
+	check "ENODATA on write: the writer gets it" "${msg##*: }" "No data available"
+	check "control: list names errors other than EIO" "$(ctl list)" "$want_list"
+	echo 0 > "$instance/events/block/block_rq_error/enable"
+	bf_stop TERM; rc=$?
+	check "error codes: exit status 0" "$rc" 0
+else
+	not_ok "error codes: device ready" "$(cat "$work/err")"
+fi
 
 # ---------------------------------------------------------------------------
 # Every way of stopping cleans up.
