@@ -1,0 +1,940 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * blknotifyd end to end, on real errors, with real users.
+ *
+ * The test starts blkfault (a loop device whose chosen sectors fail inside
+ * the block layer) and blknotifyd on a private socket and configuration,
+ * waits for its sd_notify READY=1, and runs monitors as separate non-root
+ * users created here (useradd), each through the library's daemon source.
+ * A raw-socket client speaks the protocol directly to send what no library
+ * would: garbage, truncated, oversized and out-of-order messages.
+ *
+ * Every monitor watches only the test's device (or filters the rest out),
+ * so errors elsewhere on the machine cannot disturb it.  Waits have
+ * generous bounds that only decide when to give up, never what passes.
+ *
+ * Needs root, /dev/fuse, /dev/loop-control and a BPF-capable kernel.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <time.h>
+#include <sys/socket.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+
+#include <blknotify/blknotify.h>
+#include "protocol.h"
+#include "faulty.h"
+
+/* Names carry the test's pid: concurrent runs (other build directories) must not collide. */
+static char PRIV_GROUP[32];	/* may watch every device */
+static char READ_GROUP[32];	/* may read the test device */
+static char USER_PRIV[32];	/* in PRIV_GROUP */
+static char USER_READ1[32];	/* in READ_GROUP */
+static char USER_READ2[32];
+static char USER_DENIED[32];	/* in neither */
+#define MAX_CLIENTS	6
+#define MAX_QUEUE	4096
+#define WAIT_MS		30000		/* give-up bound for anything we wait for */
+
+static const char *const bad_ranges[] = { "1000+200", "5000+8:r", "6000+8:w", NULL };
+static struct faulty dev;
+static int setup_err;
+static char tmpdir[32], sock_path[96], conf_path[96], notify_path[96];
+static int notify_fd = -1;
+static pid_t daemon_pid;
+static pid_t children[64];	/* monitors, ended at exit even when a test failed */
+static int nr_children;
+
+static int run(const char *cmd)
+{
+	int st = system(cmd);
+
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void make_users(void)
+{
+	char cmd[1024];
+	int r;
+
+	snprintf(cmd, sizeof(cmd),
+		 "groupadd --system %s && groupadd --system %s && "
+		 "useradd --system --no-create-home --shell /usr/sbin/nologin -G %s %s && "
+		 "useradd --system --no-create-home --shell /usr/sbin/nologin -G %s %s && "
+		 "useradd --system --no-create-home --shell /usr/sbin/nologin -G %s %s && "
+		 "useradd --system --no-create-home --shell /usr/sbin/nologin %s",
+		 PRIV_GROUP, READ_GROUP, PRIV_GROUP, USER_PRIV, READ_GROUP, USER_READ1,
+		 READ_GROUP, USER_READ2, USER_DENIED);
+	r = run(cmd);
+	if (r != 0) {
+		fprintf(stderr, "# creating the test users failed (%d): %s\n", r, cmd);
+		setup_err = -EIO;
+	}
+}
+
+static void remove_users(void)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "for u in %s %s %s %s; do userdel $u; done 2>/dev/null; "
+		 "groupdel %s 2>/dev/null; groupdel %s 2>/dev/null; true",
+		 USER_PRIV, USER_READ1, USER_READ2, USER_DENIED, PRIV_GROUP, READ_GROUP);
+	(void)!run(cmd);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	exit(1);	/* meson's timeout: still remove the users, the device, the daemon */
+}
+
+/* Wait for the service manager message that contains want (READY=1). */
+static int wait_notify(const char *want)
+{
+	struct pollfd pfd = { .fd = notify_fd, .events = POLLIN };
+	char buf[512];
+	ssize_t n;
+
+	for (;;) {
+		if (poll(&pfd, 1, WAIT_MS) != 1)
+			return -ETIMEDOUT;
+		n = recv(notify_fd, buf, sizeof(buf) - 1, 0);
+		if (n < 0)
+			return -errno;
+		buf[n] = '\0';
+		if (strstr(buf, want))
+			return 0;
+	}
+}
+
+static int start_daemon(void)
+{
+	char notify_env[160];
+
+	daemon_pid = fork();
+	if (daemon_pid < 0)
+		return -errno;
+	if (daemon_pid == 0) {
+		snprintf(notify_env, sizeof(notify_env), "NOTIFY_SOCKET=%s", notify_path);
+		putenv(notify_env);
+		execl(getenv("BLKNOTIFYD"), "blknotifyd", "-c", conf_path, "--source", "bpf",
+		      (char *)NULL);
+		_exit(127);
+	}
+	return wait_notify("READY=1");
+}
+
+/* SIGTERM; returns the exit status (0: clean). */
+static int stop_daemon(void)
+{
+	int st;
+
+	if (daemon_pid <= 0)
+		return -1;
+	kill(daemon_pid, SIGTERM);
+	waitpid(daemon_pid, &st, 0);
+	daemon_pid = 0;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static pid_t test_pid;
+
+static void teardown(void)
+{
+	int i;
+
+	if (getpid() != test_pid)
+		return;		/* a forked monitor exiting */
+	for (i = 0; i < nr_children; i++) {
+		if (children[i] > 0) {
+			kill(children[i], SIGKILL);
+			waitpid(children[i], NULL, 0);
+		}
+	}
+	stop_daemon();
+	faulty_stop(&dev);
+	if (notify_fd >= 0)
+		close(notify_fd);
+	unlink(notify_path);
+	unlink(conf_path);
+	unlink(sock_path);
+	rmdir(tmpdir);
+	remove_users();
+}
+
+static void setup(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct group *g;
+	FILE *f;
+
+	if (geteuid() != 0) {
+		setup_err = -EPERM;
+		return;
+	}
+	if (!getenv("BLKNOTIFYD")) {
+		setup_err = -ENOENT;
+		return;
+	}
+	snprintf(PRIV_GROUP, sizeof(PRIV_GROUP), "bntd%d_priv", (int)getpid());
+	snprintf(READ_GROUP, sizeof(READ_GROUP), "bntd%d_read", (int)getpid());
+	snprintf(USER_PRIV, sizeof(USER_PRIV), "bntd%d_m1", (int)getpid());
+	snprintf(USER_READ1, sizeof(USER_READ1), "bntd%d_m2", (int)getpid());
+	snprintf(USER_READ2, sizeof(USER_READ2), "bntd%d_m3", (int)getpid());
+	snprintf(USER_DENIED, sizeof(USER_DENIED), "bntd%d_deny", (int)getpid());
+	test_pid = getpid();
+	atexit(teardown);
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	make_users();
+	if (setup_err)
+		return;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/bntd-test.XXXXXX");
+	if (!mkdtemp(tmpdir) || chmod(tmpdir, 0755)) {
+		setup_err = -errno;
+		return;
+	}
+	snprintf(sock_path, sizeof(sock_path), "%s/blknotifyd.sock", tmpdir);
+	snprintf(conf_path, sizeof(conf_path), "%s/blknotifyd.conf", tmpdir);
+	snprintf(notify_path, sizeof(notify_path), "%s/notify", tmpdir);
+	f = fopen(conf_path, "w");
+	if (!f) {
+		setup_err = -errno;
+		return;
+	}
+	fprintf(f, "# test configuration\nsocket = %s\nsocket_mode = 0666\n"
+		"privileged_groups = %s\nmax_clients = %d\nmax_queue_size = %d\n",
+		sock_path, PRIV_GROUP, MAX_CLIENTS, MAX_QUEUE);
+	fclose(f);
+
+	setup_err = faulty_start(&dev, bad_ranges);
+	if (setup_err)
+		return;
+	/* The test device is readable by READ_GROUP only (besides root). */
+	g = getgrnam(READ_GROUP);
+	if (!g || chown(dev.path, 0, g->gr_gid) || chmod(dev.path, 0640)) {
+		setup_err = -EIO;
+		return;
+	}
+
+	notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", notify_path);
+	if (notify_fd < 0 || bind(notify_fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		setup_err = -errno;
+		return;
+	}
+	setup_err = start_daemon();
+}
+#define TEST_SETUP setup
+#include "../harness.h"
+
+static void need_daemon(void)
+{
+	if (setup_err == -EPERM)
+		SKIP("needs root");
+	if (setup_err == -ENOENT)
+		SKIP("BLKNOTIFYD is not set (run through meson test)");
+	if (setup_err)
+		TEST_FAIL_(1, "setup failed: %s", strerror(-setup_err));
+	if (daemon_pid <= 0 || kill(daemon_pid, 0))
+		TEST_FAIL_(1, "blknotifyd is not running (pid %d)", (int)daemon_pid);
+}
+
+/* ---- monitors: children running as other users, through the library ---- */
+
+struct mon_spec {
+	const char *user;
+	enum blknotify_source source;
+	unsigned int size;		/* 0: default */
+	unsigned int nr_watches;
+	struct { bool all; unsigned int id; } watches[4];
+	bool filter_id;			/* admit only records of watch filter_id_value */
+	unsigned int filter_id_value;
+};
+
+struct mon_rec {
+	__u32 id;
+	__u32 op;
+	__u64 sector;
+	__s32 error;
+	__u32 len;
+};
+
+struct mon_result {
+	int err;			/* setup: 0 or -errno */
+	char text[256];			/* setup: the library's explanation */
+	int nr;				/* records of the test device */
+	struct mon_rec recs[64];
+	__u64 lost;			/* sum of counted loss */
+	int nr_loss;			/* loss records */
+	int nr_unknown_loss;		/* 8-byte loss records (count unknown) */
+	int loss_before[64];		/* loss records seen before recs[i] */
+	int extra;			/* records after the expected total */
+	unsigned int size;		/* blknotify_queue_get_size() */
+	int source;
+};
+
+struct monitor {
+	pid_t pid;
+	int to_child, from_child;
+	struct mon_result res;
+};
+
+static int become(const char *user)
+{
+	struct passwd *pw = getpwnam(user);
+
+	if (!pw)
+		return -ENOENT;
+	if (initgroups(user, pw->pw_gid) || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid))
+		return -errno;
+	return 0;
+}
+
+static void write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, p, len);
+		if (n <= 0)
+			_exit(3);
+		p += n;
+		len -= n;
+	}
+}
+
+static int read_all(int fd, void *buf, size_t len)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	char *p = buf;
+	ssize_t n;
+
+	while (len) {
+		if (poll(&pfd, 1, WAIT_MS) != 1)
+			return -ETIMEDOUT;
+		n = read(fd, p, len);
+		if (n <= 0)
+			return n ? -errno : -EPIPE;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Child: set the queue up, say so, wait for "read N", read, report, wait for EOF. */
+static void monitor_child(const struct mon_spec *spec, int in, int out)
+{
+	static struct mon_result res;
+	static unsigned char buf[64 * 1024];
+	BLKNOTIFY_OPTS(blknotify_queue_opts, opts, .source = spec->source,
+		       .daemon_socket = sock_path);
+	struct {
+		struct watch_notification_filter f;
+		struct watch_notification_type_filter t[1];
+	} filt = {
+		.f = { .nr_filters = 1 },
+		.t = { { .type = WATCH_TYPE_BLOCK_NOTIFY, .subtype_filter = { ~0U },
+			 .info_mask = WATCH_INFO_ID,
+			 .info_filter = spec->filter_id_value << WATCH_INFO_ID__SHIFT } },
+	};
+	struct blknotify_queue *q = NULL;
+	struct timespec t0;
+	int expect, total = 0, r, fd;
+	unsigned int i;
+
+	/* Other monitors' pipe ends came along with fork(): without closing
+	 * them, a monitor would never see its own pipe's end. */
+	for (fd = 3; fd < 1024; fd++)
+		if (fd != in && fd != out)
+			close(fd);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	r = become(spec->user);
+	if (!r)
+		r = blknotify_queue_new(&q, &opts);
+	if (!r && spec->size)
+		r = blknotify_queue_set_size(q, spec->size);
+	if (!r && spec->filter_id)
+		r = blknotify_queue_set_filter(q, &filt.f);
+	for (i = 0; !r && i < spec->nr_watches; i++)
+		r = spec->watches[i].all ? blknotify_queue_watch_all(q, spec->watches[i].id) :
+		    blknotify_queue_watch_device(q, dev.rdev, spec->watches[i].id);
+	res.err = r;
+	if (q && blknotify_queue_get_error(q))
+		snprintf(res.text, sizeof(res.text), "%s", blknotify_queue_get_error(q));
+	res.size = q ? blknotify_queue_get_size(q) : 0;
+	res.source = q ? (int)blknotify_queue_get_source(q) : -1;
+	write_all(out, &res, sizeof(res));
+	if (r)
+		_exit(0);
+	if (read_all(in, &expect, sizeof(expect)))
+		_exit(2);
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (total < expect) {
+		const struct watch_notification *n;
+		struct timespec now;
+		ssize_t len = blknotify_queue_read(q, buf, sizeof(buf), 1000);
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - t0.tv_sec > WAIT_MS / 1000)
+			break;
+		if (len == -EAGAIN || len == -EINTR)
+			continue;
+		if (len < 0) {
+			res.err = (int)len;
+			snprintf(res.text, sizeof(res.text), "read: %s", blknotify_queue_get_error(q) ?: "");
+			break;
+		}
+		for (n = (const void *)buf; BLOCK_NOTIFY_RECORD_OK(n, len);
+		     n = BLOCK_NOTIFY_RECORD_NEXT(n, len)) {
+			const struct block_notification *b = (const void *)n;
+
+			if (n->type == WATCH_TYPE_META) {
+				res.nr_loss++;
+				if (BLOCK_NOTIFY_RECORD_LEN(n) < BLOCK_NOTIFICATION_LOSS_SIZE) {
+					res.nr_unknown_loss++;
+				} else {
+					res.lost += ((const struct block_notification_loss *)n)->nr_lost;
+					total += ((const struct block_notification_loss *)n)->nr_lost;
+				}
+				continue;
+			}
+			if (b->dev != dev.rdev)
+				continue;	/* another device on this machine */
+			if (total >= expect)
+				res.extra++;
+			if (res.nr < 64) {
+				res.recs[res.nr] = (struct mon_rec){
+					.id = (n->info & WATCH_INFO_ID) >> WATCH_INFO_ID__SHIFT,
+					.op = b->op, .sector = b->sector, .error = b->error,
+					.len = BLOCK_NOTIFY_RECORD_LEN(n) };
+				res.loss_before[res.nr] = res.nr_loss;
+			}
+			res.nr++;
+			total++;
+		}
+	}
+	/* Nothing more may come: one short wait for records that should not exist. */
+	for (;;) {
+		const struct watch_notification *n;
+		ssize_t len = blknotify_queue_read(q, buf, sizeof(buf), 200);
+
+		if (len <= 0)
+			break;
+		for (n = (const void *)buf; BLOCK_NOTIFY_RECORD_OK(n, len);
+		     n = BLOCK_NOTIFY_RECORD_NEXT(n, len))
+			if (n->type != WATCH_TYPE_META &&
+			    ((const struct block_notification *)n)->dev == dev.rdev)
+				res.extra++;
+	}
+	write_all(out, &res, sizeof(res));
+	/* Stay connected until the parent has looked at the statistics. */
+	(void)!read(in, &expect, sizeof(expect));
+	blknotify_queue_free(q);
+	_exit(0);
+}
+
+static void monitor_start(struct monitor *m, const struct mon_spec *spec)
+{
+	int down[2], up[2];
+
+	memset(m, 0, sizeof(*m));
+	ASSERT_EQ(pipe2(down, O_CLOEXEC), 0);
+	ASSERT_EQ(pipe2(up, O_CLOEXEC), 0);
+	m->pid = fork();
+	ASSERT_GE(m->pid, 0);
+	if (m->pid == 0) {
+		close(down[1]);
+		close(up[0]);
+		monitor_child(spec, down[0], up[1]);
+	}
+	if (nr_children < 64)
+		children[nr_children++] = m->pid;
+	close(down[0]);
+	close(up[1]);
+	m->to_child = down[1];
+	m->from_child = up[0];
+	ASSERT_EQ(read_all(m->from_child, &m->res, sizeof(m->res)), 0);
+}
+
+static void monitor_go(struct monitor *m, int expect)
+{
+	ASSERT_EQ(write(m->to_child, &expect, sizeof(expect)), (ssize_t)sizeof(expect));
+}
+
+static void monitor_result(struct monitor *m)
+{
+	ASSERT_EQ(read_all(m->from_child, &m->res, sizeof(m->res)), 0);
+}
+
+static void monitor_end(struct monitor *m)
+{
+	int st;
+
+	if (m->pid <= 0)
+		return;
+	close(m->to_child);
+	close(m->from_child);
+	waitpid(m->pid, &st, 0);
+	for (int i = 0; i < nr_children; i++)
+		if (children[i] == m->pid)
+			children[i] = 0;
+	m->pid = 0;
+}
+
+/* The errors every scenario causes: reads, writes, more reads (18 in all). */
+struct io { __u64 sector; int write; };
+static const struct io ios[] = {
+	{ 1000, 0 }, { 1001, 0 }, { 1002, 0 }, { 1003, 0 }, { 1004, 0 },
+	{ 1005, 0 }, { 1006, 0 }, { 1007, 0 }, { 1008, 0 }, { 1009, 0 },
+	{ 6000, 1 }, { 6001, 1 }, { 6002, 1 }, { 6003, 1 }, { 6004, 1 },
+	{ 5000, 0 }, { 5001, 0 }, { 5002, 0 },
+};
+#define NR_IOS ((int)(sizeof(ios) / sizeof(ios[0])))
+
+static void cause_errors(int from, int to)
+{
+	int i;
+
+	/* A good request first: it must produce nothing. */
+	ASSERT_EQ(faulty_io(&dev, 0, 8, 0), 0);
+	for (i = from; i < to; i++)
+		ASSERT_EQ(faulty_io(&dev, ios[i].sector, 1, ios[i].write), -EIO);
+}
+
+static void expect_all(const struct monitor *m, unsigned int id, const char *who)
+{
+	int i;
+
+	printf("# %s: %d records, %llu lost, %d extra\n", who, m->res.nr,
+	       (unsigned long long)m->res.lost, m->res.extra);
+	ASSERT_EQ(m->res.err, 0);
+	ASSERT_EQ(m->res.nr, NR_IOS);
+	ASSERT_EQ(m->res.nr_loss, 0);
+	ASSERT_EQ(m->res.extra, 0);
+	for (i = 0; i < NR_IOS; i++) {
+		EXPECT_EQ(m->res.recs[i].sector, ios[i].sector);
+		EXPECT_EQ(m->res.recs[i].op, ios[i].write ? BLOCK_NOTIFY_OP_WRITE : BLOCK_NOTIFY_OP_READ);
+		EXPECT_EQ(m->res.recs[i].id, id);
+		EXPECT_EQ(m->res.recs[i].error, -EIO);
+		EXPECT_EQ(m->res.recs[i].len, BLOCK_NOTIFICATION_SIZE_V1);
+	}
+}
+
+static const struct bnd_client_stats *stats_for(const struct bnd_stats *s, pid_t pid)
+{
+	__u32 i;
+
+	for (i = 0; i < s->nr_clients; i++)
+		if ((pid_t)s->clients[i].pid == pid)
+			return &s->clients[i];
+	return NULL;
+}
+
+/*
+ * Three monitors, three users, three set-ups:
+ *  1. privileged (by group), watch ID 1, no filter;
+ *  2. group-readable device, two watches (IDs 2 and 3) on it, a filter
+ *     admitting only watch 3's copies, source "auto" (cannot load BPF: the daemon);
+ *  3. group-readable device, watch ID 200, a queue of 4, and not reading
+ *     until the other two have everything.
+ */
+TEST(three_users_filters_sizes_and_a_stalled_reader)
+{
+	const struct mon_spec specs[3] = {
+		{ .user = USER_PRIV, .source = BLKNOTIFY_SOURCE_DAEMON, .size = MAX_QUEUE,
+		  .nr_watches = 1, .watches = { { .id = 1 } } },
+		{ .user = USER_READ1, .source = BLKNOTIFY_SOURCE_AUTO, .size = 64,
+		  .nr_watches = 2, .watches = { { .id = 2 }, { .id = 3 } },
+		  .filter_id = true, .filter_id_value = 3 },
+		{ .user = USER_READ2, .source = BLKNOTIFY_SOURCE_DAEMON, .size = 4,
+		  .nr_watches = 1, .watches = { { .id = 200 } } },
+	};
+	struct monitor mons[3];
+	struct bnd_stats *stats = NULL;
+	const struct bnd_client_stats *cs;
+	char why[256];
+	int i;
+
+	need_daemon();
+	for (i = 0; i < 3; i++) {
+		monitor_start(&mons[i], &specs[i]);
+		if (mons[i].res.err)
+			TEST_FAIL_(1, "monitor %d (%s): %s: %s", i + 1, specs[i].user,
+				   strerror(-mons[i].res.err), mons[i].res.text);
+	}
+	ASSERT_EQ(mons[1].res.source, BLKNOTIFY_SOURCE_DAEMON);	/* auto, unprivileged */
+	ASSERT_EQ(mons[2].res.size, 4);
+
+	cause_errors(0, NR_IOS);
+	/* Monitors 1 and 2 get everything while monitor 3 is not reading. */
+	monitor_go(&mons[0], NR_IOS);
+	monitor_go(&mons[1], NR_IOS);
+	monitor_result(&mons[0]);
+	monitor_result(&mons[1]);
+	expect_all(&mons[0], 1, "privileged");
+	expect_all(&mons[1], 3, "two watches, filter on watch 3");
+
+	/* Monitor 3: the first four, then exactly the loss of the rest. */
+	monitor_go(&mons[2], NR_IOS);
+	monitor_result(&mons[2]);
+	printf("# queue of 4: %d records, %llu lost in %d loss records, %d extra\n",
+	       mons[2].res.nr, (unsigned long long)mons[2].res.lost, mons[2].res.nr_loss,
+	       mons[2].res.extra);
+	ASSERT_EQ(mons[2].res.err, 0);
+	ASSERT_EQ(mons[2].res.nr, 4);
+	ASSERT_EQ(mons[2].res.lost, NR_IOS - 4);
+	ASSERT_EQ(mons[2].res.nr_unknown_loss, 0);
+	ASSERT_EQ(mons[2].res.extra, 0);
+	for (i = 0; i < 4; i++) {
+		EXPECT_EQ(mons[2].res.recs[i].sector, ios[i].sector);
+		EXPECT_EQ(mons[2].res.recs[i].id, 200);
+		EXPECT_EQ(mons[2].res.loss_before[i], 0);	/* loss comes after them */
+	}
+
+	/* The operator's view (what blkwatch --stats shows). */
+	ASSERT_EQ(bnd_query_stats(sock_path, &stats, why, sizeof(why)), 0);
+	ASSERT_EQ(stats->source, BLKNOTIFY_SOURCE_BPF);
+	ASSERT_GE(stats->upstream_records, NR_IOS);
+	cs = stats_for(stats, mons[2].pid);
+	if (!cs)
+		TEST_FAIL_(1, "no statistics for monitor 3 (pid %d)", (int)mons[2].pid);
+	EXPECT_EQ(cs->lost, NR_IOS - 4);
+	EXPECT_EQ(cs->delivered, 4);
+	EXPECT_EQ(cs->queue_size, 4);
+	cs = stats_for(stats, mons[1].pid);
+	if (!cs)
+		TEST_FAIL_(1, "no statistics for monitor 2 (pid %d)", (int)mons[1].pid);
+	/* Two watches match each error; the filter keeps one copy. */
+	EXPECT_EQ(cs->delivered, NR_IOS);
+	EXPECT_EQ(cs->lost, 0);
+	EXPECT_EQ(cs->nr_watches, 2);
+	free(stats);
+	for (i = 0; i < 3; i++)
+		monitor_end(&mons[i]);
+}
+
+TEST(policy_refusals_are_clear)
+{
+	const struct mon_spec denied = {
+		.user = USER_DENIED, .source = BLKNOTIFY_SOURCE_DAEMON,
+		.nr_watches = 1, .watches = { { .id = 5 } } };
+	const struct mon_spec not_all = {
+		.user = USER_READ1, .source = BLKNOTIFY_SOURCE_DAEMON,
+		.nr_watches = 1, .watches = { { .all = true, .id = 5 } } };
+	const struct mon_spec all = {
+		.user = USER_PRIV, .source = BLKNOTIFY_SOURCE_DAEMON, .size = MAX_QUEUE,
+		.nr_watches = 1, .watches = { { .all = true, .id = 5 } } };
+	struct monitor m;
+
+	need_daemon();
+	monitor_start(&m, &denied);
+	printf("# %s: %s\n", USER_DENIED, m.res.text);
+	EXPECT_EQ(m.res.err, -EACCES);
+	EXPECT_TRUE(strstr(m.res.text, dev.path) != NULL);
+	EXPECT_TRUE(strstr(m.res.text, "may not read") != NULL);
+	monitor_end(&m);
+
+	monitor_start(&m, &not_all);
+	printf("# %s, every device: %s\n", USER_READ1, m.res.text);
+	EXPECT_EQ(m.res.err, -EACCES);
+	EXPECT_TRUE(strstr(m.res.text, "watching every device needs root or membership in "
+				       "privileged_groups") != NULL);
+	EXPECT_TRUE(strstr(m.res.text, PRIV_GROUP) != NULL);
+	monitor_end(&m);
+
+	/* A member of a privileged group may watch every device. */
+	monitor_start(&m, &all);
+	ASSERT_EQ(m.res.err, 0);
+	ASSERT_EQ(faulty_io(&dev, 1120, 1, 0), -EIO);
+	monitor_go(&m, 1);
+	monitor_result(&m);
+	ASSERT_EQ(m.res.err, 0);
+	if (m.res.nr_loss) {
+		/* Errors elsewhere on the machine overflowed the queue: loss was reported. */
+		printf("# every device: %llu lost to other devices' errors\n",
+		       (unsigned long long)m.res.lost);
+	} else {
+		ASSERT_EQ(m.res.nr, 1);
+		EXPECT_EQ(m.res.recs[0].sector, 1120);
+		EXPECT_EQ(m.res.recs[0].id, 5);
+	}
+	monitor_end(&m);
+}
+
+/* ---- the raw client ---- */
+
+static int raw_connect(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock_path);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Receive one message; returns its length, 0 on EOF, -ETIMEDOUT. */
+static ssize_t raw_recv(int fd, void *buf, size_t len)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	if (poll(&pfd, 1, WAIT_MS) != 1)
+		return -ETIMEDOUT;
+	return recv(fd, buf, len, 0);
+}
+
+static size_t raw_msg(void *buf, unsigned int type, __u32 seq, const void *body, size_t body_len)
+{
+	memcpy(bnd_msg_init(buf, type, seq, body_len), body, body_len);
+	return sizeof(struct bnd_hdr) + body_len;
+}
+
+static void raw_hello(int fd)
+{
+	unsigned char buf[BND_MSG_MAX] __attribute__((aligned(8)));
+	struct bnd_hello h = { .version = BND_VERSION };
+	struct bnd_msg m;
+	char why[256];
+	ssize_t n;
+
+	ASSERT_GT(send(fd, buf, raw_msg(buf, BND_HELLO, 1, &h, sizeof(h)), 0), 0);
+	n = raw_recv(fd, buf, sizeof(buf));
+	ASSERT_GT(n, 0);
+	ASSERT_EQ(bnd_parse(buf, n, BND_TO_CLIENT, &m, why, sizeof(why)), 0);
+	ASSERT_EQ(m.type, BND_HELLO_REPLY);
+}
+
+/*
+ * Send msg (len bytes) and expect an ERROR with error, then (if hangup) the
+ * end of the connection.
+ */
+static void expect_error(int fd, const void *msg, size_t len, int error, bool hangup,
+			 const char *what)
+{
+	unsigned char buf[BND_MSG_MAX] __attribute__((aligned(8)));
+	struct bnd_msg m;
+	char why[256];
+	ssize_t n;
+
+	ASSERT_EQ(send(fd, msg, len, MSG_NOSIGNAL), (ssize_t)len);
+	n = raw_recv(fd, buf, sizeof(buf));
+	if (n <= 0)
+		TEST_FAIL_(1, "%s: no ERROR reply (%zd)", what, n);
+	ASSERT_EQ(bnd_parse(buf, n, BND_TO_CLIENT, &m, why, sizeof(why)), 0);
+	if (m.type != BND_ERROR)
+		TEST_FAIL_(1, "%s: got %s, not ERROR", what, bnd_type_name(m.type));
+	printf("# %s: %s (%s)\n", what, strerror(-m.error->error), m.error->text);
+	EXPECT_EQ(m.error->error, error);
+	if (hangup)
+		EXPECT_EQ(raw_recv(fd, buf, sizeof(buf)), 0);
+}
+
+TEST(malformed_messages_leave_the_daemon_and_others_running)
+{
+	const struct mon_spec spec = {
+		.user = USER_READ1, .source = BLKNOTIFY_SOURCE_DAEMON,
+		.nr_watches = 1, .watches = { { .id = 7 } } };
+	unsigned char msg[4096] __attribute__((aligned(8)));
+	struct bnd_add_watch w = { .id = 1, .dev = dev.rdev, .end = ~0ULL };
+	struct bnd_set_size sz = { .nr_records = 8 };
+	struct bnd_ack ack = { .nr_records = 1 };
+	struct bnd_hello hello = { .version = BND_VERSION };
+	struct monitor m;
+	size_t len;
+	int fd, i;
+
+	need_daemon();
+	monitor_start(&m, &spec);
+	ASSERT_EQ(m.res.err, 0);
+
+	/* Garbage: bad magic. */
+	fd = raw_connect();
+	ASSERT_GE(fd, 0);
+	memset(msg, 0xa5, 64);
+	expect_error(fd, msg, 64, -EBADMSG, true, "garbage");
+	close(fd);
+	/* Shorter than a header. */
+	fd = raw_connect();
+	len = raw_msg(msg, BND_HELLO, 1, &hello, sizeof(hello));
+	expect_error(fd, msg, 8, -EBADMSG, true, "truncated header");
+	close(fd);
+	/* Header longer than the message (truncated body). */
+	fd = raw_connect();
+	expect_error(fd, msg, len - 4, -EBADMSG, true, "truncated body");
+	close(fd);
+	/* Over the request limit. */
+	fd = raw_connect();
+	memset(msg, 0, sizeof(msg));
+	raw_msg(msg, BND_HELLO, 1, &hello, sizeof(hello));
+	expect_error(fd, msg, 2000, -EMSGSIZE, true, "oversized");
+	close(fd);
+	/* Another protocol version. */
+	fd = raw_connect();
+	len = raw_msg(msg, BND_HELLO, 1, &hello, sizeof(hello));
+	((struct bnd_hdr *)msg)->version = 99;
+	expect_error(fd, msg, len, -EPROTONOSUPPORT, true, "version 99");
+	close(fd);
+	/* Out of order: a watch before HELLO. */
+	fd = raw_connect();
+	len = raw_msg(msg, BND_ADD_WATCH, 1, &w, sizeof(w));
+	expect_error(fd, msg, len, -EPROTO, true, "ADD_WATCH before HELLO");
+	close(fd);
+	/* HELLO twice. */
+	fd = raw_connect();
+	raw_hello(fd);
+	len = raw_msg(msg, BND_HELLO, 2, &hello, sizeof(hello));
+	expect_error(fd, msg, len, -EPROTO, true, "second HELLO");
+	close(fd);
+	/* Acknowledging records never sent. */
+	fd = raw_connect();
+	raw_hello(fd);
+	len = raw_msg(msg, BND_ACK, 2, &ack, sizeof(ack));
+	expect_error(fd, msg, len, -EPROTO, true, "ACK of unsent records");
+	close(fd);
+	/* Recoverable: an unknown type, a size after a watch; the connection stays. */
+	fd = raw_connect();
+	raw_hello(fd);
+	len = raw_msg(msg, 0x50, 2, "", 0);
+	expect_error(fd, msg, len, -EOPNOTSUPP, false, "unknown type");
+	len = raw_msg(msg, BND_ADD_WATCH, 3, &w, sizeof(w));
+	ASSERT_EQ(send(fd, msg, len, 0), (ssize_t)len);
+	ASSERT_GT(raw_recv(fd, msg, sizeof(msg)), 0);
+	ASSERT_EQ(((struct bnd_hdr *)msg)->type, BND_OK);
+	len = raw_msg(msg, BND_SET_SIZE, 4, &sz, sizeof(sz));
+	expect_error(fd, msg, len, -EBUSY, false, "SET_SIZE after a watch");
+	len = raw_msg(msg, BND_GET_STATS, 5, "", 0);
+	ASSERT_EQ(send(fd, msg, len, 0), (ssize_t)len);
+	ASSERT_GT(raw_recv(fd, msg, sizeof(msg)), 0);
+	ASSERT_EQ(((struct bnd_hdr *)msg)->type, BND_STATS);
+	close(fd);
+
+	/* The daemon is still up and the monitor still gets new errors. */
+	ASSERT_EQ(kill(daemon_pid, 0), 0);
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(faulty_io(&dev, 1100 + i, 1, 0), -EIO);
+	monitor_go(&m, 2);
+	monitor_result(&m);
+	ASSERT_EQ(m.res.err, 0);
+	ASSERT_EQ(m.res.nr, 2);
+	EXPECT_EQ(m.res.recs[0].sector, 1100);
+	EXPECT_EQ(m.res.recs[1].sector, 1101);
+	EXPECT_EQ(m.res.recs[0].id, 7);
+	EXPECT_EQ(m.res.nr_loss, 0);
+	monitor_end(&m);
+}
+
+TEST(client_limit_is_refused_clearly)
+{
+	unsigned char buf[BND_MSG_MAX] __attribute__((aligned(8)));
+	int fds[MAX_CLIENTS + 1], i, nr = 0;
+	struct bnd_msg m;
+	char why[256];
+	ssize_t n;
+
+	need_daemon();
+	/* Earlier tests' monitors have exited; wait until the daemon has seen them go. */
+	for (i = 0; i < WAIT_MS / 100; i++) {
+		struct bnd_stats *s = NULL;
+		unsigned int total;
+
+		if (bnd_query_stats(sock_path, &s, why, sizeof(why)))
+			TEST_FAIL_(1, "stats: %s", why);
+		total = s->total_clients;
+		free(s);
+		if (total == 1)		/* the query's own connection */
+			break;
+		usleep(100 * 1000);
+	}
+	/* Each connection is accepted in order; once HELLO is answered it counts. */
+	for (i = 0; i < MAX_CLIENTS; i++) {
+		fds[nr] = raw_connect();
+		ASSERT_GE(fds[nr], 0);
+		nr++;
+		raw_hello(fds[i]);
+	}
+	/* One too many: the refusal comes unasked, as soon as it is accepted. */
+	fds[nr] = raw_connect();
+	ASSERT_GE(fds[nr], 0);
+	n = raw_recv(fds[nr], buf, sizeof(buf));
+	ASSERT_GT(n, 0);
+	ASSERT_EQ(bnd_parse(buf, n, BND_TO_CLIENT, &m, why, sizeof(why)), 0);
+	ASSERT_EQ(m.type, BND_ERROR);
+	printf("# client %d: %s\n", MAX_CLIENTS + 1, m.error->text);
+	EXPECT_EQ(m.error->error, -EUSERS);
+	EXPECT_TRUE(strstr(m.error->text, "at most 6 clients") != NULL);
+	nr++;
+	for (i = 0; i < nr; i++)
+		close(fds[i]);
+}
+
+/*
+ * The daemon stops and comes back while a monitor runs: the monitor's
+ * library reconnects by itself and never has a silent gap.  Errors before the
+ * stop arrive; the time the daemon was away is reported as loss (its count
+ * unknown: this daemon does not keep its source across restarts yet); errors
+ * after the restart arrive.
+ */
+TEST(restart_is_reported_not_silent)
+{
+	const struct mon_spec spec = {
+		.user = USER_READ2, .source = BLKNOTIFY_SOURCE_DAEMON,
+		.nr_watches = 1, .watches = { { .id = 9 } } };
+	struct monitor m;
+
+	need_daemon();
+	monitor_start(&m, &spec);
+	ASSERT_EQ(m.res.err, 0);
+	ASSERT_EQ(faulty_io(&dev, 1150, 1, 0), -EIO);
+	ASSERT_EQ(stop_daemon(), 0);		/* SIGTERM: a clean exit */
+	ASSERT_EQ(access(sock_path, F_OK), -1);	/* and its socket removed */
+	ASSERT_EQ(faulty_io(&dev, 1151, 1, 0), -EIO);
+	ASSERT_EQ(faulty_io(&dev, 1152, 1, 0), -EIO);
+	ASSERT_EQ(start_daemon(), 0);
+	/* The monitor's first read after the restart reconnects; wait until it has. */
+	monitor_go(&m, 2);
+	for (int i = 0; i < WAIT_MS / 100; i++) {
+		struct bnd_stats *s = NULL;
+		char why[256];
+		bool back;
+
+		if (bnd_query_stats(sock_path, &s, why, sizeof(why)))
+			TEST_FAIL_(1, "stats: %s", why);
+		back = stats_for(s, m.pid) && stats_for(s, m.pid)->nr_watches == 1;
+		free(s);
+		if (back)
+			break;
+		usleep(100 * 1000);
+	}
+	ASSERT_EQ(faulty_io(&dev, 1153, 1, 0), -EIO);
+	monitor_result(&m);
+	printf("# across a restart: %d records, %d loss records (%d of unknown count)\n",
+	       m.res.nr, m.res.nr_loss, m.res.nr_unknown_loss);
+	ASSERT_EQ(m.res.err, 0);
+	ASSERT_EQ(m.res.nr, 2);
+	EXPECT_EQ(m.res.recs[0].sector, 1150);
+	EXPECT_EQ(m.res.recs[1].sector, 1153);
+	EXPECT_EQ(m.res.loss_before[0], 0);
+	EXPECT_EQ(m.res.loss_before[1], 1);	/* the gap, reported before what came after it */
+	EXPECT_EQ(m.res.nr_unknown_loss, 1);
+	monitor_end(&m);
+}
+
+TEST(sigterm_is_a_clean_exit)
+{
+	need_daemon();
+	ASSERT_EQ(stop_daemon(), 0);
+	ASSERT_EQ(access(sock_path, F_OK), -1);
+}
