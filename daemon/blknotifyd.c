@@ -83,6 +83,7 @@ static struct {
 	__u64 upstream_records, upstream_lost;
 	struct timespec started;
 	bool stopping;
+	bool failed;			/* stopping because the source failed: exit non-zero */
 } d;
 
 static unsigned char upstream_buf[1 << 16] __attribute__((aligned(8)));
@@ -622,7 +623,10 @@ static void upstream_loss(__u64 nr)
 	}
 }
 
-/* Returns 0, or a negative errno when the source failed for good. */
+/*
+ * Returns the number of reads that returned records (so a caller can tell
+ * whether more may wait), or a negative errno when the source failed for good.
+ */
 static int upstream_readable(void)
 {
 	int i;
@@ -632,7 +636,7 @@ static int upstream_readable(void)
 		ssize_t len = blknotify_queue_read(d.upstream, upstream_buf, sizeof(upstream_buf), 0);
 
 		if (len == -EAGAIN || len == -EINTR)
-			return 0;
+			return i;
 		if (len < 0)
 			return (int)len;
 		for (n = (const void *)upstream_buf; BLOCK_NOTIFY_RECORD_OK(n, len);
@@ -649,7 +653,7 @@ static int upstream_readable(void)
 			}
 		}
 	}
-	return 0;
+	return i;
 }
 
 static int open_source(enum blknotify_source src, struct blknotify_queue **ret, const char **why)
@@ -859,7 +863,7 @@ static void dispatch(const struct epoll_event *ev)
 		if (r < 0) {
 			log_err("source %s failed: %s", blknotify_source_name(d.source),
 				blknotify_queue_get_error(d.upstream) ?: strerror(-r));
-			d.stopping = true;
+			d.stopping = d.failed = true;
 		}
 		return;
 	}
@@ -1026,8 +1030,19 @@ int main(int argc, char **argv)
 	}
 	sd_notify_send("STOPPING=1");
 	r = r < 0 ? r : 0;
-	/* Hand out what fits in the sockets; a client that is not reading loses the rest. */
-	flush_dirty();
+	/*
+	 * Errors that happened before the signal are in the source already:
+	 * read them all and hand out what fits in the clients' sockets.  A
+	 * client is told of what did not fit when it reconnects (a gap).
+	 */
+	if (d.upstream) {
+		int reads;
+
+		do
+			reads = upstream_readable();
+		while (reads == UPSTREAM_READS_PER_WAKEUP);
+		flush_dirty();
+	}
 out:
 	for (s = 0; s < BND_CLIENTS_HARD_MAX; s++)
 		if (d.clients[s])
@@ -1041,5 +1056,5 @@ out:
 		close(d.signal_fd);
 	if (d.epoll_fd >= 0)
 		close(d.epoll_fd);
-	return r < 0 ? 1 : 0;
+	return r < 0 || d.failed ? 1 : 0;
 }

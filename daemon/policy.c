@@ -201,12 +201,17 @@ int policy_check_watch(const struct daemon_config *c, const struct peer *p,
 		return 0;
 	if ((w->start || w->end != ~0ULL) && partition_allows(p, sysdir, w->start, w->end))
 		return 0;
-	if (S_ISBLK(st.st_mode))
+	if (S_ISBLK(st.st_mode) && !w->start && w->end == ~0ULL)
 		snprintf(why, why_len,
-			 "uid %u may not read %s (mode %04o, owner %u, group %u) nor a partition covering "
-			 "sectors %llu..%llu; get read access to it, or membership in %s",
+			 "uid %u may not read %s (mode %04o, owner %u, group %u); get read access "
+			 "to it, or membership in %s", p->uid, node, st.st_mode & 07777, st.st_uid,
+			 st.st_gid, groups);
+	else if (S_ISBLK(st.st_mode))
+		snprintf(why, why_len,
+			 "uid %u may not read %s (mode %04o, owner %u, group %u) nor a partition "
+			 "holding sectors %llu..%llu; get read access to one, or membership in %s",
 			 p->uid, node, st.st_mode & 07777, st.st_uid, st.st_gid,
-			 (unsigned long long)w->start, (unsigned long long)w->end, groups);
+			 (unsigned long long)w->start, (unsigned long long)w->end - 1, groups);
 	else
 		snprintf(why, why_len, "%s; only root and members of %s may watch %u:%u",
 			 node, groups, maj, min);

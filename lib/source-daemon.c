@@ -171,9 +171,17 @@ static int request(struct daemon_src *s, const void *req, size_t len, struct bnd
 			n = send(s->fd, req, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 	}
 	if (n < 0) {
+		int err = errno;
+
 		snprintf(why, why_len, "cannot send %s to blknotifyd: %s", bnd_type_name(h->type),
-			 strerror(errno));
-		return errno == EAGAIN ? -ETIMEDOUT : -errno;
+			 strerror(err));
+		/* Refused at once (too many clients): the daemon said why before closing. */
+		if ((err == EPIPE || err == ECONNRESET) &&
+		    recv_msg(s->fd, s->msg, 0, m, why, why_len) > 0 && m->type == BND_ERROR) {
+			snprintf(why, why_len, "blknotifyd: %s", m->error->text);
+			return m->error->error;
+		}
+		return err == EAGAIN ? -ETIMEDOUT : -err;
 	}
 	for (;;) {
 		n = recv_msg(s->fd, s->msg, BND_REPLY_TIMEOUT_MS, m, why, why_len);
