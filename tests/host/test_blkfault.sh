@@ -126,6 +126,8 @@ trace_errors() {
 }
 
 loop_bound() { [ -e "/sys/block/$1/loop" ]; }
+# ASan, LSan and UBSan reports (the test also runs against sanitizer builds).
+sanitizer_report() { [[ $1 == *Sanitizer* || $1 == *"runtime error:"* ]]; }
 # Loop devices backed by a blkfault image (other loop users do not count).
 blkfault_devices() { grep -lx /image /sys/block/loop*/loop/backing_file 2>/dev/null | wc -l; }
 
@@ -136,6 +138,7 @@ check_gone() {
 	losetup -a | grep -q "^$dev:" && what="$what losetup -a lists $dev;"
 	grep -q blkfault /proc/mounts && what="$what blkfault mount in /proc/mounts;"
 	[ -z "$(ls -A "$TMPDIR")" ] || what="$what left in TMPDIR: $(ls -A "$TMPDIR");"
+	sanitizer_report "$(cat "$work/err")" && what="$what sanitizer report: $(cat "$work/err");"
 	if [ -z "$what" ]; then ok "$name"; else not_ok "$name" "$what"; fi
 }
 
@@ -156,7 +159,7 @@ bad_option() {
 	args="$*"
 	[ ${#args} -gt 50 ] && args="${args:0:47}..."
 	out=$("$BLKFAULT" "$@" < /dev/null 2>&1 >/dev/null); rc=$?
-	if [ $rc -ne 0 ] && [[ $out == *"$want"* ]]; then
+	if [ $rc -ne 0 ] && [[ $out == *"$want"* ]] && ! sanitizer_report "$out"; then
 		ok "rejects $args ($want)"
 	else
 		not_ok "rejects $args ($want)" "exit $rc, stderr: $out"
