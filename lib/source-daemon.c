@@ -185,6 +185,12 @@ static int request(struct daemon_src *s, const void *req, size_t len, struct bnd
 	}
 	for (;;) {
 		n = recv_msg(s->fd, s->msg, BND_REPLY_TIMEOUT_MS, m, why, why_len);
+		/* A reset is reported before what was queued: the reason may still be there. */
+		if (n == -ECONNRESET && recv_msg(s->fd, s->msg, 0, m, why, why_len) > 0 &&
+		    m->type == BND_ERROR) {
+			snprintf(why, why_len, "blknotifyd: %s", m->error->text);
+			return m->error->error;
+		}
 		if (n < 0)
 			return n;
 		if (m->type == BND_RECORDS) {

@@ -232,6 +232,29 @@ static void setup(void)
 #define TEST_SETUP setup
 #include "../harness.h"
 
+static const struct bnd_client_stats *stats_for(const struct bnd_stats *s, pid_t pid);
+
+/* Earlier tests' clients have gone; wait until the daemon has seen them go. */
+static void wait_for_no_clients(void)
+{
+	char why[256];
+	int i;
+
+	for (i = 0; i < WAIT_MS / 50; i++) {
+		struct bnd_stats *s = NULL;
+		unsigned int total;
+
+		if (bnd_query_stats(sock_path, &s, why, sizeof(why)))
+			TEST_FAIL_(1, "stats: %s", why);
+		total = s->total_clients;
+		free(s);
+		if (total == 1)		/* the query's own connection */
+			return;
+		usleep(50 * 1000);
+	}
+	TEST_FAIL_(1, "clients of earlier tests are still connected after %d ms", WAIT_MS);
+}
+
 static void need_daemon(void)
 {
 	if (setup_err == -EPERM)
@@ -242,6 +265,7 @@ static void need_daemon(void)
 		TEST_FAIL_(1, "setup failed: %s", strerror(-setup_err));
 	if (daemon_pid <= 0 || kill(daemon_pid, 0))
 		TEST_FAIL_(1, "blknotifyd is not running (pid %d)", (int)daemon_pid);
+	wait_for_no_clients();
 }
 
 /* ---- monitors: children running as other users, through the library ---- */
@@ -845,19 +869,6 @@ TEST(client_limit_is_refused_clearly)
 	ssize_t n;
 
 	need_daemon();
-	/* Earlier tests' monitors have exited; wait until the daemon has seen them go. */
-	for (i = 0; i < WAIT_MS / 100; i++) {
-		struct bnd_stats *s = NULL;
-		unsigned int total;
-
-		if (bnd_query_stats(sock_path, &s, why, sizeof(why)))
-			TEST_FAIL_(1, "stats: %s", why);
-		total = s->total_clients;
-		free(s);
-		if (total == 1)		/* the query's own connection */
-			break;
-		usleep(100 * 1000);
-	}
 	/* Each connection is accepted in order; once HELLO is answered it counts. */
 	for (i = 0; i < MAX_CLIENTS; i++) {
 		fds[nr] = raw_connect();
