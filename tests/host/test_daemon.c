@@ -948,6 +948,47 @@ TEST(restart_is_reported_not_silent)
 	monitor_end(&m);
 }
 
+/*
+ * Socket activation as systemd does it (systemd-socket-activate passes a
+ * listening SOCK_SEQPACKET socket as fd 3 and starts the daemon on the first
+ * connection): the first client's request is answered by the daemon it woke.
+ */
+TEST(socket_activation)
+{
+	static const char *const tool = "/usr/bin/systemd-socket-activate";
+	char path[128], why[256];
+	struct bnd_stats *s = NULL;
+	struct stat st;
+	pid_t pid;
+	int i, status, r;
+
+	need_daemon();
+	if (access(tool, X_OK))
+		SKIP("no systemd-socket-activate (package systemd)");
+	snprintf(path, sizeof(path), "%s/activated.sock", tmpdir);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		execl(tool, tool, "--seqpacket", "-l", path, getenv("BLKNOTIFYD"), "-c", conf_path,
+		      "--source", "bpf", (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; i < WAIT_MS / 20 && stat(path, &st); i++)
+		usleep(20 * 1000);
+	ASSERT_TRUE(S_ISSOCK(st.st_mode));
+	r = bnd_query_stats(path, &s, why, sizeof(why));
+	if (r)
+		TEST_FAIL_(0, "stats through the activated socket: %s", why);
+	else
+		EXPECT_EQ(s->source, BLKNOTIFY_SOURCE_BPF);
+	free(s);
+	kill(pid, SIGTERM);
+	waitpid(pid, &status, 0);
+	unlink(path);
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(WEXITSTATUS(status), 0);
+}
+
 TEST(sigterm_is_a_clean_exit)
 {
 	need_daemon();
