@@ -17,9 +17,27 @@
 #include <blknotify/blknotify.h>
 #include "faulty.h"
 
-/* Bad ranges: [1000, 1200) on reads and writes, [5000, 5008) on reads,
- * [6000, 6008) on writes. */
-static const char *const bad_ranges[] = { "1000+200", "5000+8:r", "6000+8:w", NULL };
+/*
+ * Bad ranges: [1000, 1200) on reads and writes, [5000, 5008) on reads,
+ * [6000, 6008) on writes; from 8000, one sector per errno the loop driver
+ * passes through (as its blk_status_t), for every subtype a host can make.
+ */
+static const struct { const char *name; int err; unsigned int subtype; } errnos[] = {
+	{ "ETIMEDOUT",	ETIMEDOUT,	NOTIFY_BLOCK_ERROR_TIMEOUT },
+	{ "ENOSPC",	ENOSPC,		NOTIFY_BLOCK_ERROR_NO_SPACE },
+	{ "ENOLINK",	ENOLINK,	NOTIFY_BLOCK_ERROR_RECOVERABLE_TRANSPORT },
+	{ "EREMOTEIO",	EREMOTEIO,	NOTIFY_BLOCK_ERROR_CRITICAL_TARGET },
+	{ "EBADE",	EBADE,		NOTIFY_BLOCK_ERROR_CRITICAL_NEXUS },
+	{ "ENODATA",	ENODATA,	NOTIFY_BLOCK_ERROR_CRITICAL_MEDIUM },
+	{ "EILSEQ",	EILSEQ,		NOTIFY_BLOCK_ERROR_PROTECTION },
+	{ "ENOMEM",	ENOMEM,		NOTIFY_BLOCK_ERROR_KERNEL_RESOURCE },
+	{ "EBUSY",	EBUSY,		NOTIFY_BLOCK_ERROR_DEVICE_RESOURCE },
+	{ "EIO",	EIO,		NOTIFY_BLOCK_ERROR_IO },
+	{ "EOPNOTSUPP",	EOPNOTSUPP,	NOTIFY_BLOCK_ERROR_NOT_SUPPORTED },
+};
+#define NR_ERRNOS (sizeof(errnos) / sizeof(errnos[0]))
+static char errno_ranges[NR_ERRNOS][32];
+static const char *bad_ranges[4 + NR_ERRNOS] = { "1000+200", "5000+8:r", "6000+8:w" };
 static struct faulty dev;
 static int setup_err;
 
@@ -34,6 +52,11 @@ static void setup(void)
 		setup_err = -EPERM;
 		return;
 	}
+	for (unsigned int i = 0; i < NR_ERRNOS; i++) {
+		snprintf(errno_ranges[i], sizeof(errno_ranges[i]), "%u+1:r:%s", 8000 + i,
+			 errnos[i].name);
+		bad_ranges[3 + i] = errno_ranges[i];
+	}
 	setup_err = faulty_start(&dev, bad_ranges);
 	atexit(teardown);
 }
@@ -44,6 +67,8 @@ static void need_device(void)
 {
 	if (setup_err == -EPERM)
 		SKIP("needs root");
+	if (!getenv("BLKFAULT"))
+		TEST_FAIL_(1, "%s", "BLKFAULT names no blkfault binary: run through meson test");
 	if (setup_err)
 		TEST_FAIL_(1, "blkfault did not start: %s", strerror(-setup_err));
 }
@@ -165,6 +190,26 @@ TEST(bad_reads_and_writes_give_exact_records)
 TEST(fallback_attach_point_gives_the_same_records)
 {
 	check_reads_and_writes(BLKNOTIFY_QUEUE_BPF_COMPLETE);
+}
+
+TEST(every_errno_gives_its_subtype)
+{
+	struct block_notification recs[NR_ERRNOS];
+	struct blknotify_queue *q;
+	unsigned int i;
+
+	need_device();
+	q = open_queue(0, 0, 9);
+	for (i = 0; i < NR_ERRNOS; i++)
+		ASSERT_EQ(faulty_io(&dev, 8000 + i, 1, 0), -errnos[i].err);
+	ASSERT_EQ(drain(q, recs, NR_ERRNOS, NULL), NR_ERRNOS);
+	for (i = 0; i < NR_ERRNOS; i++) {
+		printf("# %s -> %s\n", errnos[i].name, blknotify_subtype_name(recs[i].watch.subtype));
+		ASSERT_EQ(recs[i].sector, 8000 + i);
+		ASSERT_EQ(recs[i].error, -errnos[i].err);
+		ASSERT_EQ(recs[i].watch.subtype, errnos[i].subtype);
+	}
+	blknotify_queue_free(q);
 }
 
 TEST(good_sectors_give_no_record)
