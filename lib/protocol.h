@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <linux/types.h>
 #include <blknotify/block_notify.h>
 
@@ -216,5 +217,11 @@ const char *bnd_type_name(unsigned int type);
  * negative errno; why[] explains a failure.  For `blkwatch --stats`.
  */
 int bnd_query_stats(const char *path, struct bnd_stats **ret, char *why, size_t why_len);
+
+/*
+ * Print statistics for an operator: the daemon's source and totals, then one
+ * line per client (pid, uid, watches, queue size, held, delivered, lost).
+ */
+void bnd_print_stats(FILE *f, const struct bnd_stats *s);
 
 #endif /* BLKNOTIFY_PROTOCOL_H */

@@ -619,3 +619,29 @@ out:
 	free(s.inbox);
 	return r;
 }
+
+void bnd_print_stats(FILE *f, const struct bnd_stats *s)
+{
+	__u32 i;
+
+	fprintf(f, "source %s, up %llu s, %u of at most %u clients; read %llu records, "
+		"source lost %llu\n",
+		blknotify_source_name(s->source), (unsigned long long)(s->uptime_ns / 1000000000ULL),
+		s->total_clients, s->max_clients, (unsigned long long)s->upstream_records,
+		(unsigned long long)s->upstream_lost);
+	if (s->nr_clients < s->total_clients)
+		fprintf(f, "(showing your own %u; root and privileged_groups see all)\n",
+			s->nr_clients);
+	fprintf(f, "%6s %8s %8s %7s %9s %9s %12s %12s %10s\n", "CLIENT", "PID", "UID",
+		"WATCHES", "SIZE", "HELD", "DELIVERED", "LOST", "CONNECTED");
+	for (i = 0; i < s->nr_clients; i++) {
+		const struct bnd_client_stats *c = &s->clients[i];
+
+		fprintf(f, "%6u %8u %8u %7u %9u %9u %12llu %12llu %9llus%s%s\n", c->id, c->pid,
+			c->uid, c->nr_watches, c->queue_size, c->queued,
+			(unsigned long long)c->delivered, (unsigned long long)c->lost,
+			(unsigned long long)(c->connected_ns / 1000000000ULL),
+			c->flags & BND_CLIENT_PRIVILEGED ? " privileged" : "",
+			c->flags & BND_CLIENT_SELF ? " (this query)" : "");
+	}
+}
