@@ -89,6 +89,9 @@ int queue_watch_fd(struct blknotify_queue *q, int fd);
 /* Whether this process may load BPF (CAP_BPF+CAP_PERFMON, or CAP_SYS_ADMIN). */
 bool bpf_capable_process(void);
 
+/* The bpf source's attached program (tests and benchmarks); -1 otherwise. */
+int source_bpf_prog_fd(const struct blknotify_queue *q);
+
 extern const struct source_ops source_bpf_ops;
 extern const struct source_ops source_kmsg_ops;
 extern const struct source_ops source_watch_queue_ops;

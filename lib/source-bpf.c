@@ -340,6 +340,13 @@ static void bpf_stop(struct blknotify_queue *q)
 	q->priv = NULL;
 }
 
+int source_bpf_prog_fd(const struct blknotify_queue *q)
+{
+	const struct source_bpf *s = q->priv;
+
+	return q->ops == &source_bpf_ops && s ? s->prog_fd : -1;
+}
+
 const struct source_ops source_bpf_ops = {
 	.source = BLKNOTIFY_SOURCE_BPF,
 	.start = bpf_start,

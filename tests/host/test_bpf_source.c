@@ -14,7 +14,9 @@
 #include <time.h>
 #include <sys/sysmacros.h>
 
+#include <bpf/bpf.h>
 #include <blknotify/blknotify.h>
+#include "queue.h"
 #include "faulty.h"
 
 /*
@@ -210,6 +212,38 @@ TEST(every_errno_gives_its_subtype)
 		ASSERT_EQ(recs[i].watch.subtype, errnos[i].subtype);
 	}
 	blknotify_queue_free(q);
+}
+
+static __u64 run_count(struct blknotify_queue *q)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	ASSERT_EQ(bpf_obj_get_info_by_fd(source_bpf_prog_fd(q), &info, &len), 0);
+	return info.run_cnt;
+}
+
+/* The default attach point costs successful I/O nothing: it never runs. */
+TEST(healthy_io_runs_no_program)
+{
+	struct blknotify_queue *q, *qc;
+	int stats_fd, i;
+
+	need_device();
+	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);	/* counts while open */
+	ASSERT_GE(stats_fd, 0);
+	q = open_queue(0, 0, 1);
+	qc = open_queue(BLKNOTIFY_QUEUE_BPF_COMPLETE, 0, 1);
+	for (i = 0; i < 2000; i++)
+		ASSERT_EQ(faulty_io(&dev, (i % 100) * 8, 8, 0), 0);
+	ASSERT_EQ(run_count(q), 0);
+	/* The fallback runs on every completion of every disk (ours at least). */
+	ASSERT_GE(run_count(qc), 2000);
+	ASSERT_EQ(faulty_io(&dev, 1060, 1, 0), -EIO);
+	ASSERT_EQ(run_count(q), 1);
+	close(stats_fd);
+	blknotify_queue_free(q);
+	blknotify_queue_free(qc);
 }
 
 TEST(good_sectors_give_no_record)
