@@ -76,9 +76,19 @@ static int fail_io(struct faulty *f, unsigned long long sector, unsigned int cou
  * pending "callbacks suppressed" line is printed before the caller opens a
  * queue.
  */
+static __u64 last_foreign_ns;
+
 static void fresh_window(bool flush)
 {
-	sleep_until(window_start + RATELIMIT_INTERVAL_NS + WINDOW_SLACK_NS);
+	/*
+	 * A window begins with a line the kernel prints, so the current one
+	 * began no later than the last line printed, ours or another's.
+	 * (Others' come stamped with the printk clock, within a millisecond
+	 * of CLOCK_MONOTONIC here: the slack covers it.)
+	 */
+	__u64 start = window_start > last_foreign_ns ? window_start : last_foreign_ns;
+
+	sleep_until(start + RATELIMIT_INTERVAL_NS + WINDOW_SLACK_NS);
 	window_start = 0;
 	window_used = 0;
 	if (flush)
@@ -145,6 +155,8 @@ static bool foreign_errors(void)
 				continue;
 			for (i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
 				mine |= ours[i] && r->dev == ours[i];
+			if (!mine && r->time_ns > last_foreign_ns)
+				last_foreign_ns = r->time_ns;
 			if (!mine && !seen) {
 				printf("# another process made a request error (%u:%u sector %llu) "
 				       "during the test; it shares the kernel's rate limit\n",
@@ -289,8 +301,10 @@ static bool run_quiet(bool (*body)(void))
 	int attempt;
 
 	for (attempt = 0; attempt < 3; attempt++) {
-		/* Others' errors in the window we would start in: wait it out. */
-		if (foreign_errors()) {
+		/* Others' lines may have begun the window we would run in:
+		 * wait it out (and check nobody began another meanwhile). */
+		foreign_errors();
+		if (now_ns() < last_foreign_ns + RATELIMIT_INTERVAL_NS + WINDOW_SLACK_NS) {
 			fresh_window(true);
 			if (foreign_errors())
 				continue;
@@ -414,6 +428,7 @@ static bool per_device(void)
 	struct block_notification recs[8];
 	struct blknotify_queue *mine, *all;
 	struct faulty other;
+	bool disturbed;
 	int err, n, m;
 
 	need_lines(2);
@@ -427,12 +442,18 @@ static bool per_device(void)
 	ASSERT_EQ(fail_io(&other, 3, 1, 0), -EIO);
 	ASSERT_EQ(fail_io(&dev, 1030, 1, 0), -EIO);
 	faulty_stop(&other);
+	disturbed = foreign_errors();	/* while the other device still counts as ours */
+	ours[1] = 0;
 	n = drain(mine, recs, 8, NULL, NULL);
+	if (n != 1 && disturbed)
+		return true;
 	DISTURBED_IF(n != 1);
 	ASSERT_EQ(n, 1);
 	expect_record(&recs[0], dev.rdev, 1030, BLOCK_NOTIFY_OP_READ, 1);
 	/* The whole-machine watch sees both, each with its own device. */
 	m = drain(all, recs, 8, NULL, NULL);
+	if (m != 2 && disturbed)
+		return true;
 	DISTURBED_IF(m != 2);
 	ASSERT_EQ(m, 2);
 	expect_record(&recs[0], other.rdev, 3, BLOCK_NOTIFY_OP_READ, 9);
@@ -472,6 +493,12 @@ static bool storm(void)
 	fresh_window(false);
 	ASSERT_EQ(fail_io(&dev, 1150, 1, 0), -EIO);
 	n = drain(q, recs, STORM, &lost, &loss_at);
+	/* More suppressed than we caused: others' errors fell in our window. */
+	if (lost > STORM - (RATELIMIT_BURST - 1)) {
+		printf("# %llu lines suppressed, %d of them ours\n", (unsigned long long)lost,
+		       STORM - (RATELIMIT_BURST - 1));
+		return true;
+	}
 	DISTURBED_IF(n != 1 || lost != STORM - (RATELIMIT_BURST - 1));
 	ASSERT_EQ(n, 1);
 	ASSERT_EQ(lost, STORM - (RATELIMIT_BURST - 1));
@@ -503,6 +530,7 @@ static bool overrun(void)
 	struct block_notification recs[8];
 	struct blknotify_queue *q;
 	char line[900];
+	bool disturbed = false;
 	__u64 lost = 0;
 	int i, n, size, lines, loss_at;
 
@@ -521,11 +549,18 @@ static bool overrun(void)
 	line[sizeof(line) - 1] = '\0';
 	memcpy(line, "blknotify test_kmsg_source: overrun filler ", 43);
 	lines = 2 * size / (int)(sizeof(line) - 1) + 1;
-	for (i = 0; i < lines; i++)
+	for (i = 0; i < lines; i++) {
 		log_line(line);
+		/* Keep the watch for others' errors current: the filler
+		 * would overwrite them before the end. */
+		if (i % 16 == 0)
+			disturbed |= foreign_errors();
+	}
 	ASSERT_EQ(fail_io(&dev, 1041, 1, 0), -EIO);
 
 	n = drain(q, recs, 8, &lost, &loss_at);
+	if (n != 1 && disturbed)
+		return true;
 	DISTURBED_IF(n != 1);
 	ASSERT_EQ(n, 1);
 	expect_record(&recs[0], dev.rdev, 1041, BLOCK_NOTIFY_OP_READ, 5);
