@@ -95,7 +95,7 @@ int blknotify_queue_new(struct blknotify_queue **ret, const struct blknotify_que
 {
 	struct blknotify_queue *q;
 	enum blknotify_source source;
-	const char *sock;
+	const char *sock, *pin;
 	unsigned int flags;
 	unsigned int i;
 
@@ -109,6 +109,7 @@ int blknotify_queue_new(struct blknotify_queue **ret, const struct blknotify_que
 	source = OPTS_GET(opts, source, BLKNOTIFY_SOURCE_AUTO);
 	flags = OPTS_GET(opts, flags, 0);
 	sock = OPTS_GET(opts, daemon_socket, NULL);
+	pin = OPTS_GET(opts, bpf_pin_path, NULL);
 	if (!sock)
 		sock = BLKNOTIFY_DAEMON_SOCKET;
 	if (flags & ~(unsigned int)(BLKNOTIFY_QUEUE_BPF_COMPLETE | BLKNOTIFY_QUEUE_KMSG_REPLAY))
@@ -130,9 +131,10 @@ int blknotify_queue_new(struct blknotify_queue **ret, const struct blknotify_que
 	for (i = 0; i < BN_WATCHES_MAX; i++)
 		q->config.watches[i].end = UINT64_MAX;
 	q->daemon_socket = strdup(sock);
+	q->pin_path = pin ? strdup(pin) : NULL;
 	q->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-	if (!q->daemon_socket || q->epoll_fd < 0) {
-		int err = q->daemon_socket ? -errno : -ENOMEM;
+	if (!q->daemon_socket || (pin && !q->pin_path) || q->epoll_fd < 0) {
+		int err = q->epoll_fd < 0 ? -errno : -ENOMEM;
 
 		blknotify_queue_free(q);
 		return err;
@@ -150,6 +152,7 @@ struct blknotify_queue *blknotify_queue_free(struct blknotify_queue *q)
 	if (q->epoll_fd >= 0)
 		close(q->epoll_fd);
 	free(q->daemon_socket);
+	free(q->pin_path);
 	free(q);
 	return NULL;
 }

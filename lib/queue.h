@@ -45,6 +45,7 @@ struct blknotify_queue {
 	enum blknotify_source source;
 	unsigned int flags;		/* BLKNOTIFY_QUEUE_* */
 	char *daemon_socket;
+	char *pin_path;			/* bpf: pinned at this bpffs directory */
 	unsigned int size;		/* records */
 	bool started;
 	struct bn_config config;	/* watches and filter */

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,8 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/timerfd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -30,7 +33,10 @@
 #include "blknotify.skel.h"
 
 struct source_bpf {
-	struct blknotify_bpf *skel;
+	struct blknotify_bpf *skel;	/* NULL when resumed from pins */
+	struct blknotify_bpf__bss *bss;	/* counters shared with the program */
+	size_t bss_map_size;		/* mmap'ed by us (resumed), else 0 */
+	int config_fd;
 	int ring_fd;
 	int timer_fd;
 	unsigned long *consumer_pos;	/* mmap'ed, ours to write */
@@ -39,6 +45,7 @@ struct source_bpf {
 	size_t ring_size;
 	size_t page_size;
 	int prog_fd;			/* the attached program */
+	bool own_fds;			/* resumed: ring, config and prog fds are ours */
 	__u64 misses;			/* its recursion misses, reported so far */
 };
 
@@ -110,48 +117,16 @@ static int bpf_update(struct blknotify_queue *q)
 	struct source_bpf *s = q->priv;
 	__u32 zero = 0;
 
-	if (bpf_map__update_elem(s->skel->maps.config, &zero, sizeof(zero), &q->config,
-				 sizeof(q->config), BPF_ANY))
+	if (bpf_map_update_elem(s->config_fd, &zero, &q->config, BPF_ANY))
 		return -errno;
 	return 0;
 }
 
-static int bpf_start(struct blknotify_queue *q)
+/* Load and attach a fresh instance of the program, sized for q. */
+static int load_fresh(struct blknotify_queue *q, struct source_bpf *s, bool use_complete)
 {
-	bool use_complete = q->flags & BLKNOTIFY_QUEUE_BPF_COMPLETE;
-	struct source_bpf *s;
-	const char *tdir;
 	size_t limit;
 	int err;
-
-	if (!bpf_capable_process())
-		return queue_set_error(q, EPERM,
-			"loading BPF needs root, or CAP_BPF and CAP_PERFMON "
-			"(CAP_SYS_ADMIN before Linux 5.8): run as root, or read through "
-			"the daemon (start blknotifyd; use --source daemon)");
-	if (!exists("/sys/kernel/btf/vmlinux"))
-		return queue_set_error(q, EOPNOTSUPP,
-			"this kernel has no BTF (/sys/kernel/btf/vmlinux is missing; it "
-			"needs CONFIG_DEBUG_INFO_BTF=y), so the BPF program cannot be "
-			"relocated here: use the kmsg source (--source kmsg)");
-	tdir = tracing_dir(q);
-	if (!tdir)
-		return -ENOENT;
-	if (!tracepoint_exists(tdir, "block_rq_error"))
-		use_complete = true;
-	if (use_complete && !tracepoint_exists(tdir, "block_rq_complete"))
-		return queue_set_error(q, ENOENT,
-			"this kernel has neither block:block_rq_error nor "
-			"block:block_rq_complete under %s/events/block (block layer "
-			"tracing is off: CONFIG_BLK_DEV_IO_TRACE / CONFIG_TRACEPOINTS): "
-			"use the kmsg source (--source kmsg)", tdir);
-
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		return -ENOMEM;
-	s->ring_fd = s->timer_fd = s->prog_fd = -1;
-	s->page_size = sysconf(_SC_PAGESIZE);
-	q->priv = s;
 
 	s->skel = blknotify_bpf__open();
 	if (!s->skel) {
@@ -187,11 +162,197 @@ static int bpf_start(struct blknotify_queue *q)
 		return queue_set_error(q, err,
 			"loading the BPF program failed: %s (libbpf said why above)", strerror(err));
 	}
+	s->bss = s->skel->bss;
+	s->config_fd = bpf_map__fd(s->skel->maps.config);
+	s->ring_fd = bpf_map__fd(s->skel->maps.events);
+	s->prog_fd = bpf_program__fd(use_complete ? s->skel->progs.block_rq_complete :
+						    s->skel->progs.block_rq_error);
 	err = bpf_update(q);
 	if (err)
 		return queue_set_error(q, -err, "configuring the BPF program: %s", strerror(-err));
+	err = blknotify_bpf__attach(s->skel);
+	if (err)
+		return queue_set_error(q, -err,
+			"attaching to block:%s failed: %s", use_complete ?
+			"block_rq_complete" : "block_rq_error", strerror(-err));
+	return 0;
+}
 
-	s->ring_fd = bpf_map__fd(s->skel->maps.events);
+/* --- pinning: the queue outlives its process (blknotifyd restarts) --- */
+
+#define BPFFS		"/sys/fs/bpf"
+#define BPF_FS_MAGIC_	0xcafe4a11
+
+static int pin_file(char *buf, size_t len, const char *dir, const char *name)
+{
+	return (size_t)snprintf(buf, len, "%s/%s", dir, name) >= len ? -ENAMETOOLONG : 0;
+}
+
+static int ensure_bpffs(struct blknotify_queue *q, const char *dir)
+{
+	struct statfs st;
+
+	if (statfs(BPFFS, &st) == 0 && st.f_type == BPF_FS_MAGIC_)
+		return 0;
+	if (strncmp(dir, BPFFS "/", strlen(BPFFS "/")))
+		return 0;	/* elsewhere: the caller mounted it, or mkdir says */
+	if (mount("bpf", BPFFS, "bpf", 0, NULL))
+		return queue_set_error(q, errno, "bpffs is not mounted at " BPFFS " and could "
+				       "not be mounted (%s): mount -t bpf bpf " BPFFS,
+				       strerror(errno));
+	return 0;
+}
+
+/* Pin maps and link under q->pin_path, and leave the program attached at exit. */
+static int pin(struct blknotify_queue *q, struct source_bpf *s, bool use_complete)
+{
+	struct bpf_link *link = use_complete ? s->skel->links.block_rq_complete :
+					       s->skel->links.block_rq_error;
+	char path[PATH_MAX];
+	int err;
+
+	if (mkdir(q->pin_path, 0700) && errno != EEXIST)
+		return queue_set_error(q, errno, "creating %s: %s", q->pin_path, strerror(errno));
+	if ((err = pin_file(path, sizeof(path), q->pin_path, "events")) ||
+	    (err = bpf_map__pin(s->skel->maps.events, path)) ||
+	    (err = pin_file(path, sizeof(path), q->pin_path, "config")) ||
+	    (err = bpf_map__pin(s->skel->maps.config, path)) ||
+	    (err = pin_file(path, sizeof(path), q->pin_path, "bss")) ||
+	    (err = bpf_map__pin(s->skel->maps.bss, path)) ||
+	    /* The link last: its presence says the directory is complete. */
+	    (err = pin_file(path, sizeof(path), q->pin_path, "link")) ||
+	    (err = bpf_link__pin(link, path)))
+		return queue_set_error(q, -err, "pinning the BPF queue at %s: %s (pinning a "
+				       "tracepoint link needs Linux 5.15 or later)",
+				       q->pin_path, strerror(-err));
+	bpf_link__disconnect(link);	/* destroy must not detach it */
+	return 0;
+}
+
+static int pinned_fd(struct blknotify_queue *q, const char *name)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (pin_file(path, sizeof(path), q->pin_path, name))
+		return -ENAMETOOLONG;
+	fd = bpf_obj_get(path);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Take over a queue pinned by an earlier process (it may have records). */
+static int resume(struct blknotify_queue *q, struct source_bpf *s)
+{
+	struct bpf_map_info ring = {}, config = {}, bss = {};
+	struct bpf_link_info link = {};
+	__u32 len;
+	int link_fd, bss_fd, err;
+
+	s->own_fds = true;
+	s->ring_fd = pinned_fd(q, "events");
+	s->config_fd = pinned_fd(q, "config");
+	bss_fd = pinned_fd(q, "bss");
+	link_fd = pinned_fd(q, "link");
+	err = s->ring_fd < 0 ? s->ring_fd : s->config_fd < 0 ? s->config_fd :
+	      bss_fd < 0 ? bss_fd : link_fd < 0 ? link_fd : 0;
+	if (!err) {
+		len = sizeof(ring);
+		err = bpf_obj_get_info_by_fd(s->ring_fd, &ring, &len);
+		len = sizeof(config);
+		err = err ?: bpf_obj_get_info_by_fd(s->config_fd, &config, &len);
+		len = sizeof(bss);
+		err = err ?: bpf_obj_get_info_by_fd(bss_fd, &bss, &len);
+		len = sizeof(link);
+		err = err ?: bpf_obj_get_info_by_fd(link_fd, &link, &len);
+		err = err ? -errno : 0;
+	}
+	if (!err && (ring.type != BPF_MAP_TYPE_RINGBUF ||
+		     config.value_size != sizeof(struct bn_config) ||
+		     bss.value_size != sizeof(struct blknotify_bpf__bss)))
+		err = -ESTALE;
+	if (!err) {
+		s->ring_size = ring.max_entries;
+		s->bss_map_size = (bss.value_size + s->page_size - 1) & ~(s->page_size - 1);
+		s->bss = mmap(NULL, s->bss_map_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			      bss_fd, 0);
+		if (s->bss == MAP_FAILED) {
+			s->bss = NULL;
+			err = -errno;
+		}
+	}
+	if (!err) {
+		s->prog_fd = bpf_prog_get_fd_by_id(link.prog_id);
+		err = s->prog_fd < 0 ? -errno : bpf_update(q);
+	}
+	if (bss_fd >= 0)
+		close(bss_fd);
+	if (link_fd >= 0)
+		close(link_fd);	/* the pin keeps it attached */
+	if (err == -ESTALE)
+		return queue_set_error(q, ESTALE,
+			"the BPF queue pinned at %s was made by an incompatible version "
+			"of blknotify: remove it (rm -r %s) to start afresh; the records "
+			"still queued in it are then lost", q->pin_path, q->pin_path);
+	if (err)
+		return queue_set_error(q, -err, "taking over the BPF queue pinned at %s: %s",
+				       q->pin_path, strerror(-err));
+	return 0;
+}
+
+static int bpf_start(struct blknotify_queue *q)
+{
+	bool use_complete = q->flags & BLKNOTIFY_QUEUE_BPF_COMPLETE;
+	char link_path[PATH_MAX];
+	struct source_bpf *s;
+	const char *tdir;
+	int err;
+
+	if (!bpf_capable_process())
+		return queue_set_error(q, EPERM,
+			"loading BPF needs root, or CAP_BPF and CAP_PERFMON "
+			"(CAP_SYS_ADMIN before Linux 5.8): run as root, or read through "
+			"the daemon (start blknotifyd; use --source daemon)");
+	if (!exists("/sys/kernel/btf/vmlinux"))
+		return queue_set_error(q, EOPNOTSUPP,
+			"this kernel has no BTF (/sys/kernel/btf/vmlinux is missing; it "
+			"needs CONFIG_DEBUG_INFO_BTF=y), so the BPF program cannot be "
+			"relocated here: use the kmsg source (--source kmsg)");
+	tdir = tracing_dir(q);
+	if (!tdir)
+		return -ENOENT;
+	if (!tracepoint_exists(tdir, "block_rq_error"))
+		use_complete = true;
+	if (use_complete && !tracepoint_exists(tdir, "block_rq_complete"))
+		return queue_set_error(q, ENOENT,
+			"this kernel has neither block:block_rq_error nor "
+			"block:block_rq_complete under %s/events/block (block layer "
+			"tracing is off: CONFIG_BLK_DEV_IO_TRACE / CONFIG_TRACEPOINTS): "
+			"use the kmsg source (--source kmsg)", tdir);
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->ring_fd = s->config_fd = s->timer_fd = s->prog_fd = -1;
+	s->page_size = sysconf(_SC_PAGESIZE);
+	q->priv = s;
+
+	if (q->pin_path) {
+		err = ensure_bpffs(q, q->pin_path);
+		if (err)
+			return err;
+		if (pin_file(link_path, sizeof(link_path), q->pin_path, "link"))
+			return queue_set_error(q, ENAMETOOLONG, "pin path too long");
+	}
+	if (q->pin_path && exists(link_path)) {
+		err = resume(q, s);
+	} else {
+		err = load_fresh(q, s, use_complete);
+		if (!err && q->pin_path)
+			err = pin(q, s, use_complete);
+	}
+	if (err)
+		return err;
+
 	err = map_ring(q, s);
 	if (err)
 		return err;
@@ -203,14 +364,6 @@ static int bpf_start(struct blknotify_queue *q)
 		err = queue_watch_fd(q, s->timer_fd);
 	if (err)
 		return queue_set_error(q, -err, "epoll: %s", strerror(-err));
-
-	s->prog_fd = bpf_program__fd(use_complete ? s->skel->progs.block_rq_complete :
-						    s->skel->progs.block_rq_error);
-	err = blknotify_bpf__attach(s->skel);
-	if (err)
-		return queue_set_error(q, -err,
-			"attaching to block:%s failed: %s", use_complete ?
-			"block_rq_complete" : "block_rq_error", strerror(-err));
 	return 0;
 }
 
@@ -225,7 +378,7 @@ static int bpf_start(struct blknotify_queue *q)
  */
 static void arm_batch_timer(struct source_bpf *s)
 {
-	__u64 last = __atomic_load_n(&s->skel->bss->last_wake_ns, __ATOMIC_ACQUIRE);
+	__u64 last = __atomic_load_n(&s->bss->last_wake_ns, __ATOMIC_ACQUIRE);
 	__u64 when = last + BN_WAKE_INTERVAL_NS + BN_WAKE_INTERVAL_NS / 4;
 	struct itimerspec its = {};
 	struct timespec now;
@@ -305,7 +458,7 @@ static ssize_t bpf_read(struct blknotify_queue *q, void *buf, size_t len)
 		 * report in order (no record followed it), and errors it never
 		 * saw, are reported now, after every queued record.
 		 */
-		__u64 n = __atomic_exchange_n(&s->skel->bss->counters.pending_loss, 0,
+		__u64 n = __atomic_exchange_n(&s->bss->counters.pending_loss, 0,
 					      __ATOMIC_SEQ_CST);
 
 		n += q->pending_loss + new_misses(s);
@@ -335,6 +488,17 @@ static void bpf_stop(struct blknotify_queue *q)
 		munmap(s->consumer_pos, s->page_size);
 	if (s->timer_fd >= 0)
 		close(s->timer_fd);
+	if (s->own_fds) {
+		if (s->bss)
+			munmap(s->bss, s->bss_map_size);
+		if (s->ring_fd >= 0)
+			close(s->ring_fd);
+		if (s->config_fd >= 0)
+			close(s->config_fd);
+		if (s->prog_fd >= 0)
+			close(s->prog_fd);
+	}
+	/* Detaches the program unless it was pinned (pin() disconnected it). */
 	blknotify_bpf__destroy(s->skel);
 	free(s);
 	q->priv = NULL;

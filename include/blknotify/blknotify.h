@@ -67,9 +67,19 @@ struct blknotify_queue_opts {
 	enum blknotify_source source;	/* default BLKNOTIFY_SOURCE_AUTO */
 	unsigned int flags;		/* BLKNOTIFY_QUEUE_* */
 	const char *daemon_socket;	/* NULL: BLKNOTIFY_DAEMON_SOCKET */
+	/*
+	 * bpf: a bpffs directory (for example BLKNOTIFY_BPF_PIN_PATH) where the
+	 * queue is pinned, so that it outlives this process: the program stays
+	 * attached and keeps queueing (and counting loss) after
+	 * blknotify_queue_free() or a crash, and the next queue opened with
+	 * the same path takes it over and reads what was queued meanwhile.
+	 * The size and attach point are those it was created with.  Remove
+	 * the directory (rm -r) to detach it.  For blknotifyd; NULL: none.
+	 */
+	const char *bpf_pin_path;
 	size_t :0;
 };
-#define blknotify_queue_opts__last_field daemon_socket
+#define blknotify_queue_opts__last_field bpf_pin_path
 
 #define BLKNOTIFY_OPTS(TYPE, NAME, ...)					\
 	struct TYPE NAME = ({						\
@@ -81,6 +91,7 @@ struct blknotify_queue_opts {
 	})
 
 #define BLKNOTIFY_DAEMON_SOCKET	"/run/blknotify/blknotifyd.sock"
+#define BLKNOTIFY_BPF_PIN_PATH	"/sys/fs/bpf/blknotify"
 
 /* Queue sizes, in records. */
 #define BLKNOTIFY_QUEUE_SIZE_DEFAULT	4096

@@ -436,6 +436,76 @@ TEST(queue_fd_wakes_poll)
 	blknotify_queue_free(q);
 }
 
+static struct blknotify_queue *open_pinned(const char *pin, unsigned int size)
+{
+	BLKNOTIFY_OPTS(blknotify_queue_opts, opts, .source = BLKNOTIFY_SOURCE_BPF,
+		       .bpf_pin_path = pin);
+	struct blknotify_queue *q = NULL;
+	int err;
+
+	ASSERT_EQ(blknotify_queue_new(&q, &opts), 0);
+	if (size)
+		ASSERT_EQ(blknotify_queue_set_size(q, size), 0);
+	err = blknotify_queue_watch_device(q, dev.rdev, 2);
+	if (err)
+		TEST_FAIL_(1, "watch_device: %s (%s)", strerror(-err),
+			   blknotify_queue_get_error(q) ?: "");
+	return q;
+}
+
+static void remove_pins(const char *pin)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", pin);
+	ASSERT_EQ(system(cmd), 0);
+}
+
+/* A pinned queue outlives its process: what fails meanwhile is read later. */
+TEST(pinned_queue_keeps_records_across_owners)
+{
+	struct block_notification recs[16];
+	struct blknotify_queue *q;
+	char pin[64];
+	__u64 lost = 0;
+	int i;
+
+	need_device();
+	snprintf(pin, sizeof(pin), "/sys/fs/bpf/blknotify-test-%d", getpid());
+	remove_pins(pin);
+	q = open_pinned(pin, 0);
+	ASSERT_EQ(faulty_io(&dev, 1070, 1, 0), -EIO);
+	ASSERT_EQ(drain(q, recs, 16, NULL), 1);
+	blknotify_queue_free(q);		/* the owner goes away ... */
+	for (i = 0; i < 5; i++)			/* ... errors go on ... */
+		ASSERT_EQ(faulty_io(&dev, 1071 + i, 1, 0), -EIO);
+	q = open_pinned(pin, 0);		/* ... and the next owner reads them */
+	ASSERT_EQ(drain(q, recs, 16, NULL), 5);
+	for (i = 0; i < 5; i++)
+		ASSERT_EQ(recs[i].sector, 1071 + i);
+	blknotify_queue_free(q);
+	remove_pins(pin);
+
+	/* Errors beyond the queue's bound while nobody reads: counted. */
+	q = open_pinned(pin, 1);
+	blknotify_queue_free(q);
+	for (i = 0; i < 10; i++)
+		ASSERT_EQ(faulty_io(&dev, 1080 + i, 1, 0), -EIO);
+	q = open_pinned(pin, 0);
+	ASSERT_EQ(drain(q, recs, 16, &lost) + lost, 10);
+	ASSERT_GT(lost, 0);
+	ASSERT_EQ(recs[0].sector, 1080);
+	blknotify_queue_free(q);
+	remove_pins(pin);
+
+	/* Removing the pins detaches the program: a new queue is fresh. */
+	ASSERT_EQ(faulty_io(&dev, 1090, 1, 0), -EIO);
+	q = open_pinned(pin, 0);
+	ASSERT_EQ(drain(q, recs, 16, NULL), 0);
+	blknotify_queue_free(q);
+	remove_pins(pin);
+}
+
 TEST(size_cannot_change_after_start)
 {
 	struct blknotify_queue *q;
