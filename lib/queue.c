@@ -261,10 +261,10 @@ int blknotify_queue_watch_all(struct blknotify_queue *q, unsigned int id)
 	return add_watch(q, 0, 0, UINT64_MAX, id);
 }
 
-/* Read a small decimal sysfs attribute of block device dev. */
-static int sysfs_read_u64(dev_t dev, const char *attr, __u64 *val)
+/* Read a small sysfs attribute of block device dev ("../dev": its parent's). */
+static int sysfs_read(dev_t dev, const char *attr, char *buf, size_t len)
 {
-	char path[128], buf[64], *end;
+	char path[128];
 	ssize_t n;
 	int fd;
 
@@ -272,35 +272,35 @@ static int sysfs_read_u64(dev_t dev, const char *attr, __u64 *val)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
+	n = read(fd, buf, len - 1);
 	close(fd);
 	if (n <= 0)
 		return -EIO;
 	buf[n] = '\0';
+	return 0;
+}
+
+static int sysfs_read_u64(dev_t dev, const char *attr, __u64 *val)
+{
+	char buf[64], *end;
+	int err = sysfs_read(dev, attr, buf, sizeof(buf));
+
+	if (err)
+		return err;
 	errno = 0;
 	*val = strtoull(buf, &end, 10);
-	if (errno || end == buf)
-		return -EIO;
-	return 0;
+	return errno || end == buf ? -EIO : 0;
 }
 
 /* The whole disk that holds partition dev (its sysfs parent). */
 static int partition_disk(dev_t dev, dev_t *disk)
 {
-	char path[128], buf[32];
 	unsigned int maj, min;
-	ssize_t n;
-	int fd;
+	char buf[32];
+	int err = sysfs_read(dev, "../dev", buf, sizeof(buf));
 
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/../dev", major(dev), minor(dev));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -EIO;
-	buf[n] = '\0';
+	if (err)
+		return err;
 	if (sscanf(buf, "%u:%u", &maj, &min) != 2)
 		return -EIO;
 	*disk = makedev(maj, min);
