@@ -4,7 +4,8 @@
  *
  * The corpus in data/kmsg/ holds real kernel log lines; the expected value
  * of every line is written out below, read off the line by hand (not taken
- * from running the parser).  Usage: test_kmsg_parse DATA_DIR
+ * from running the parser).  KMSG_CORPUS in the environment names that
+ * directory (meson sets it).  Output is TAP (tests/harness.h).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -14,38 +15,35 @@
 
 #include <blknotify/block_notify.h>
 #include "kmsg-parse.h"
+#include "../harness.h"
 
-static int failures, checks;
 static const char *ctx = "";	/* what is being checked, for messages */
 
 #define EXPECT_U64(actual, expected, what) do {					\
 	unsigned long long a_ = (unsigned long long)(actual);			\
 	unsigned long long e_ = (unsigned long long)(expected);			\
-	checks++;								\
 	if (a_ != e_) {								\
-		fprintf(stderr, "%s:%d: [%s] %s: got %llu (%#llx), expected %llu (%#llx)\n", \
+		printf("# %s:%d: [%s] %s: got %llu (%#llx), expected %llu (%#llx)\n", \
 			__FILE__, __LINE__, ctx, what, a_, a_, e_, e_);		\
-		failures++;							\
+		test_failed = true;						\
 	}									\
 } while (0)
 
 #define EXPECT_S64(actual, expected, what) do {					\
 	long long a_ = (long long)(actual), e_ = (long long)(expected);		\
-	checks++;								\
 	if (a_ != e_) {								\
-		fprintf(stderr, "%s:%d: [%s] %s: got %lld, expected %lld\n",	\
+		printf("# %s:%d: [%s] %s: got %lld, expected %lld\n",	\
 			__FILE__, __LINE__, ctx, what, a_, e_);			\
-		failures++;							\
+		test_failed = true;						\
 	}									\
 } while (0)
 
 #define EXPECT_STR(actual, expected, what) do {					\
 	const char *a_ = (actual), *e_ = (expected);				\
-	checks++;								\
 	if (strcmp(a_, e_)) {							\
-		fprintf(stderr, "%s:%d: [%s] %s: got \"%s\", expected \"%s\"\n", \
+		printf("# %s:%d: [%s] %s: got \"%s\", expected \"%s\"\n", \
 			__FILE__, __LINE__, ctx, what, a_, e_);			\
-		failures++;							\
+		test_failed = true;						\
 	}									\
 } while (0)
 
@@ -265,6 +263,16 @@ static void check_message(const char *msg, size_t len, const struct expect *e)
 	}
 }
 
+/* The corpus directory, from the environment. */
+static const char *corpus_dir(void)
+{
+	const char *dir = getenv("KMSG_CORPUS");
+
+	if (!dir)
+		TEST_FAIL_(1, "%s", "KMSG_CORPUS is not set: it names tests/unit/data/kmsg");
+	return dir;
+}
+
 static char *read_file(const char *dir, const char *name, size_t *len)
 {
 	char path[4096];
@@ -275,16 +283,14 @@ static char *read_file(const char *dir, const char *name, size_t *len)
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	f = fopen(path, "rb");
 	if (!f) {
-		fprintf(stderr, "cannot open %s: %s\n", path, strerror(errno));
-		exit(1);
+		TEST_FAIL_(1, "cannot open %s: %s", path, strerror(errno));
 	}
 	fseek(f, 0, SEEK_END);
 	n = ftell(f);
 	rewind(f);
 	buf = malloc((size_t)n + 1);
 	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		fprintf(stderr, "cannot read %s\n", path);
-		exit(1);
+		TEST_FAIL_(1, "cannot read %s", path);
 	}
 	buf[n] = '\0';
 	fclose(f);
@@ -315,8 +321,7 @@ static void test_host_corpus(const char *dir)
 		snprintf(label, sizeof(label), "host record %zu", n);
 		ctx = label;
 		if (n >= nexp) {
-			fprintf(stderr, "[%s] more records than expectations\n", ctx);
-			failures++;
+			TEST_FAIL_(0, "[%s] more records than expectations", ctx);
 			break;
 		}
 		EXPECT_S64(kmsg_parse_record(rec, (size_t)(p - rec), &r), 0, "kmsg_parse_record");
@@ -364,8 +369,7 @@ static void test_log_corpus(const char *dir, const char *name, const struct expe
 		snprintf(label, sizeof(label), "%s line %zu", name, n);
 		ctx = label;
 		if (n >= nexp) {
-			fprintf(stderr, "[%s] more lines than expectations\n", ctx);
-			failures++;
+			TEST_FAIL_(0, "[%s] more lines than expectations", ctx);
 			break;
 		}
 		msg = strip_prefixes(line);
@@ -758,27 +762,60 @@ static void test_records(void)
 	EXPECT_S64(kmsg_parse_devnum("", 0, &maj, &min), -EINVAL, "empty");
 }
 
-int main(int argc, char **argv)
+TEST(host_6_18_records)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s DATA_DIR (the directory holding host-6.18.kmsg)\n",
-			argv[0]);
-		return 2;
-	}
-	test_host_corpus(argv[1]);
-	test_log_corpus(argv[1], "public-reports.log", public_expect,
+	test_host_corpus(corpus_dir());
+}
+
+TEST(public_reports_of_older_kernels)
+{
+	test_log_corpus(corpus_dir(), "public-reports.log", public_expect,
 			sizeof(public_expect) / sizeof(public_expect[0]));
-	test_log_corpus(argv[1], "debian-6.1.log", debian61_expect,
+}
+
+TEST(debian_6_1_lines)
+{
+	test_log_corpus(corpus_dir(), "debian-6.1.log", debian61_expect,
 			sizeof(debian61_expect) / sizeof(debian61_expect[0]));
-	test_log_corpus(argv[1], "debian-6.12.log", debian612_expect,
+}
+
+TEST(debian_6_12_lines)
+{
+	test_log_corpus(corpus_dir(), "debian-6.12.log", debian612_expect,
 			sizeof(debian612_expect) / sizeof(debian612_expect[0]));
+}
+
+TEST(every_status_name)
+{
 	test_statuses();
+}
+
+TEST(every_op_name)
+{
 	test_ops();
+}
+
+TEST(request_flags)
+{
 	test_flags();
+}
+
+TEST(suppression_lines)
+{
 	test_suppressed();
+}
+
+TEST(garbage_is_not_an_error)
+{
 	test_garbage();
+}
+
+TEST(truncated_lines)
+{
 	test_truncations();
+}
+
+TEST(record_framing_and_dictionary)
+{
 	test_records();
-	printf("%d checks, %d failed\n", checks, failures);
-	return failures ? 1 : 0;
 }
