@@ -12,6 +12,8 @@
  */
 #include <errno.h>
 #include <time.h>
+#include <sys/ioctl.h>
+#include <linux/blkpg.h>
 #include <sys/sysmacros.h>
 
 #include <bpf/bpf.h>
@@ -326,7 +328,7 @@ TEST(watch_ids_and_info_filter)
 
 	need_device();
 	q = open_queue(0, 0, 20);
-	ASSERT_EQ(blknotify_queue_watch_all(q, 21), 0);
+	ASSERT_EQ(blknotify_queue_watch_device(q, dev.rdev, 21), 0);
 	/* Two watches match: one record for each, with its own ID. */
 	ASSERT_EQ(faulty_io(&dev, 1020, 1, 0), -EIO);
 	ASSERT_EQ(drain(q, recs, 8, NULL), 2);
@@ -504,6 +506,63 @@ TEST(pinned_queue_keeps_records_across_owners)
 	ASSERT_EQ(drain(q, recs, 16, NULL), 0);
 	blknotify_queue_free(q);
 	remove_pins(pin);
+}
+
+/* Add partition 1 = disk sectors [start, start + size), without a table. */
+static int add_partition(struct faulty *f, long long start, long long size)
+{
+	struct blkpg_partition part = {
+		.start = start * 512, .length = size * 512, .pno = 1,
+	};
+	struct blkpg_ioctl_arg arg = {
+		.op = BLKPG_ADD_PARTITION, .datalen = sizeof(part), .data = &part,
+	};
+
+	return ioctl(f->fd, BLKPG, &arg) ? -errno : 0;
+}
+
+/* A partition is watched as its sectors of the disk; records name the disk. */
+TEST(partition_watch_is_its_range_of_the_disk)
+{
+	BLKNOTIFY_OPTS(blknotify_queue_opts, opts, .source = BLKNOTIFY_SOURCE_BPF);
+	struct block_notification recs[8];
+	struct blknotify_queue *q;
+	struct stat st;
+	char part[80];
+	int i, pfd, err;
+
+	need_device();
+	/* Partition 1: disk sectors [4096, 8192): holds 5000 and 6000, not 1000. */
+	ASSERT_EQ(add_partition(&dev, 4096, 4096), 0);
+	snprintf(part, sizeof(part), "%sp1", dev.path);
+	for (i = 0; i < 100 && stat(part, &st); i++)	/* devtmpfs makes the node */
+		usleep(20000);
+	ASSERT_EQ(stat(part, &st), 0);
+	ASSERT_TRUE(S_ISBLK(st.st_mode));
+
+	ASSERT_EQ(blknotify_queue_new(&q, &opts), 0);
+	err = blknotify_queue_watch_device(q, st.st_rdev, 12);
+	if (err)
+		TEST_FAIL_(1, "watch_device(partition): %s (%s)", strerror(-err),
+			   blknotify_queue_get_error(q) ?: "");
+	ASSERT_EQ(faulty_io(&dev, 1000, 1, 0), -EIO);	/* the disk, outside p1 */
+	pfd = open(part, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	ASSERT_GE(pfd, 0);
+	{
+		static unsigned char buf[512] __attribute__((aligned(4096)));
+
+		/* Partition sector 904 is disk sector 5000. */
+		ASSERT_EQ(pread(pfd, buf, 512, 904 * 512), -1);
+		ASSERT_EQ(errno, EIO);
+	}
+	close(pfd);
+	ASSERT_EQ(faulty_io(&dev, 5001, 1, 0), -EIO);	/* the disk, inside p1 */
+	ASSERT_EQ(drain(q, recs, 8, NULL), 2);
+	ASSERT_EQ(recs[0].dev, dev.rdev);		/* the whole disk ... */
+	ASSERT_EQ(recs[0].sector, 5000);		/* ... and its sectors */
+	ASSERT_EQ(recs[1].sector, 5001);
+	ASSERT_EQ((recs[0].watch.info & WATCH_INFO_ID) >> WATCH_INFO_ID__SHIFT, 12);
+	blknotify_queue_free(q);
 }
 
 TEST(size_cannot_change_after_start)
