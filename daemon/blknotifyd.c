@@ -22,6 +22,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -81,6 +82,14 @@ static struct {
 	__u32 next_id, next_gen;
 	struct client *dirty;
 	__u64 upstream_records, upstream_lost;
+	/*
+	 * The source's own watches: the disks some client watches (at most
+	 * BN_WATCHES_MAX), or every device.  Errors on disks nobody watches
+	 * never reach the daemon, so a storm there cannot fill its queue.
+	 */
+	struct { bool active, all; __u64 dev; unsigned int id; } up[BN_WATCHES_MAX];
+	__u64 recent[8][5];		/* last records' contents, to drop duplicates */
+	unsigned int recent_next;
 	struct timespec started;
 	bool stopping;
 	bool failed;			/* stopping because the source failed: exit non-zero */
@@ -165,9 +174,12 @@ static void client_set_events(struct client *c, __u32 events)
 		c->events = events;
 }
 
+static void upstream_update(void);
+
 static void client_close(struct client *c, const char *why)
 {
 	struct client **pp;
+	bool had_watches = c->nr_watches > 0;
 
 	log_info("client %u (pid %d uid %u) gone: %s; delivered %llu, lost %llu",
 		 c->id, (int)c->peer.pid, c->peer.uid, why,
@@ -184,6 +196,8 @@ static void client_close(struct client *c, const char *why)
 	d.clients[c->slot] = NULL;
 	d.nr_clients--;
 	free(c);
+	if (had_watches && d.upstream && !d.stopping)
+		upstream_update();
 }
 
 /*
@@ -375,6 +389,7 @@ static bool handle_add_watch(struct client *c, const struct bnd_msg *m)
 	free_slot->end = w->end;
 	c->nr_watches++;
 	c->ever_watched = true;
+	upstream_update();	/* before the reply: errors after it are seen */
 	return reply_ok(c, m->seq, 0);
 }
 
@@ -386,6 +401,7 @@ static bool handle_remove_watch(struct client *c, const struct bnd_msg *m)
 		if (c->cfg.watches[i].active && c->cfg.watches[i].id == m->remove_watch->id) {
 			memset(&c->cfg.watches[i], 0, sizeof(c->cfg.watches[i]));
 			c->nr_watches--;
+			upstream_update();
 			return reply_ok(c, m->seq, 0);
 		}
 	}
@@ -577,6 +593,153 @@ static void accept_clients(void)
 	}
 }
 
+/*
+ * While the source's watches change (a new one is added before the old one
+ * goes, so nothing is missed), one error can match two of them and come
+ * twice.  The copies are identical but for the watch ID and adjacent in the
+ * source's queue: drop a record identical to one of the last few.  Records
+ * with a timestamp only: two distinct errors never share time, disk, sector
+ * and operation.
+ */
+static bool duplicate(const struct block_notification *b, size_t len)
+{
+	__u64 key[5];
+	unsigned int i;
+
+	if (len < BLOCK_NOTIFICATION_SIZE_V1)
+		return false;
+	key[0] = b->time_ns;
+	key[1] = b->dev;
+	key[2] = b->sector;
+	key[3] = (__u64)b->nr_sectors << 32 | (__u32)b->error;
+	key[4] = (__u64)b->op << 32 | (__u64)b->flags << 16 | b->watch.subtype;
+	for (i = 0; i < 8; i++)
+		if (!memcmp(d.recent[i], key, sizeof(key)))
+			return true;
+	memcpy(d.recent[d.recent_next++ % 8], key, sizeof(key));
+	return false;
+}
+
+/*
+ * The source's watches for the clients' watches now: whole disks, or every
+ * device.  At most UPSTREAM_DISKS_MAX disks, so that one watch is always free
+ * at the source for the next change (new watches go in before old ones go).
+ */
+#define UPSTREAM_DISKS_MAX	(BN_WATCHES_MAX - 1)
+
+static void upstream_wanted(bool *all, __u64 *devs, unsigned int *nr)
+{
+	unsigned int i, j, k;
+
+	*all = false;
+	*nr = 0;
+	for (i = 0; i < BND_CLIENTS_HARD_MAX; i++) {
+		const struct client *c = d.clients[i];
+
+		for (j = 0; c && j < BN_WATCHES_MAX; j++) {
+			const struct bn_watch *w = &c->cfg.watches[j];
+
+			if (!w->active)
+				continue;
+			for (k = 0; k < *nr && devs[k] != w->dev; k++)
+				;
+			if (k < *nr)
+				continue;
+			if (!w->dev || *nr == UPSTREAM_DISKS_MAX) {
+				*all = true;
+				return;
+			}
+			devs[(*nr)++] = w->dev;
+		}
+	}
+}
+
+static int upstream_find(bool all, __u64 dev)
+{
+	unsigned int k;
+
+	for (k = 0; k < BN_WATCHES_MAX; k++)
+		if (d.up[k].active && d.up[k].all == all && (all || d.up[k].dev == dev))
+			return k;
+	return -1;
+}
+
+static int upstream_add(bool all, __u64 dev)
+{
+	unsigned int slot, id, k;
+	bool used = true;
+	int r;
+
+	for (slot = 0; slot < BN_WATCHES_MAX && d.up[slot].active; slot++)
+		;
+	if (slot == BN_WATCHES_MAX)
+		return -ENOSPC;
+	for (id = 0; used; id++)
+		for (used = false, k = 0; k < BN_WATCHES_MAX && !used; k++)
+			used = d.up[k].active && d.up[k].id == id;
+	id--;
+	r = all ? blknotify_queue_watch_all(d.upstream, id) :
+	    blknotify_queue_watch_device(d.upstream, (dev_t)dev, id);
+	if (r < 0)
+		return r;
+	d.up[slot].active = true;
+	d.up[slot].all = all;
+	d.up[slot].dev = dev;
+	d.up[slot].id = id;
+	return 0;
+}
+
+/*
+ * Bring the source's watches to what the clients watch.  New watches go in
+ * before old ones go out, so no error falls between them; duplicate() drops
+ * what comes twice meanwhile.  If a disk cannot be watched, every device is.
+ */
+static void upstream_update(void)
+{
+	__u64 devs[UPSTREAM_DISKS_MAX];
+	unsigned int nr, i, k;
+	bool all;
+	int r;
+
+	upstream_wanted(&all, devs, &nr);
+	for (i = 0; !all && i < nr; i++) {
+		if (upstream_find(false, devs[i]) >= 0)
+			continue;
+		r = upstream_add(false, devs[i]);
+		if (r < 0) {
+			log_warn("cannot watch %u:%u at the source (%s): watching every device",
+				 major(devs[i]), minor(devs[i]), strerror(-r));
+			all = true;
+		}
+	}
+	if (all && upstream_find(true, 0) < 0) {
+		r = upstream_add(true, 0);
+		if (r < 0) {
+			/* Keep what is there rather than open a gap. */
+			log_err("cannot watch every device at the source: %s", strerror(-r));
+			return;
+		}
+	}
+	for (k = 0; k < BN_WATCHES_MAX; k++) {
+		bool wanted = false;
+
+		if (!d.up[k].active)
+			continue;
+		if (all)
+			wanted = d.up[k].all;
+		else
+			for (i = 0; i < nr && !wanted; i++)
+				wanted = !d.up[k].all && d.up[k].dev == devs[i];
+		if (wanted)
+			continue;
+		r = blknotify_queue_remove_watch(d.upstream, d.up[k].id);
+		if (r < 0)
+			log_err("cannot remove a watch at the source: %s", strerror(-r));
+		else
+			d.up[k].active = false;
+	}
+}
+
 /* Give one upstream record to every client watch that matches it and whose filter admits it. */
 static void fan_out(const struct watch_notification *n, size_t len)
 {
@@ -586,6 +749,8 @@ static void fan_out(const struct watch_notification *n, size_t len)
 
 	if (len > sizeof(copy))
 		len = sizeof(copy);
+	if (duplicate(b, len))
+		return;
 	for (i = 0; i < BND_CLIENTS_HARD_MAX; i++) {
 		struct client *c = d.clients[i];
 
@@ -996,6 +1161,9 @@ int main(int argc, char **argv)
 	r = start_source();
 	if (r < 0)
 		goto out;
+	/* open_source() watched every device, to start the source; nobody asks yet. */
+	d.up[0].active = d.up[0].all = true;
+	upstream_update();
 	r = listen_fds();
 	if (r == 0)
 		r = make_socket();

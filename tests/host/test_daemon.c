@@ -949,6 +949,75 @@ TEST(restart_is_reported_not_silent)
 }
 
 /*
+ * The daemon's source watches only the disks its clients watch, and every
+ * device while someone watches every device.  Across those changes a
+ * monitor gets each of its errors exactly once.
+ */
+TEST(source_follows_the_watches)
+{
+	const struct mon_spec spec = {
+		.user = USER_READ1, .source = BLKNOTIFY_SOURCE_DAEMON,
+		.nr_watches = 1, .watches = { { .id = 4 } } };
+	unsigned char msg[BND_MSG_MAX] __attribute__((aligned(8)));
+	struct bnd_hello h = { .version = BND_VERSION };
+	struct bnd_add_watch all = { .id = 1, .dev = 0, .start = 0, .end = ~0ULL };
+	struct bnd_remove_watch rm = { .id = 1 };
+	struct bnd_stats *s = NULL;
+	char why[256];
+	__u64 before;
+	struct monitor m;
+	size_t len;
+	int fd, i;
+
+	need_daemon();
+	monitor_start(&m, &spec);
+	ASSERT_EQ(m.res.err, 0);
+	ASSERT_EQ(bnd_query_stats(sock_path, &s, why, sizeof(why)), 0);
+	before = s->upstream_records;
+	free(s);
+
+	fd = raw_connect();
+	ASSERT_GE(fd, 0);
+	len = raw_msg(msg, BND_HELLO, 1, &h, sizeof(h));
+	ASSERT_EQ(send(fd, msg, len, 0), (ssize_t)len);
+	ASSERT_GT(raw_recv(fd, msg, sizeof(msg)), 0);
+	len = raw_msg(msg, BND_ADD_WATCH, 2, &all, sizeof(all));
+	ASSERT_EQ(send(fd, msg, len, 0), (ssize_t)len);
+	ASSERT_GT(raw_recv(fd, msg, sizeof(msg)), 0);
+	ASSERT_EQ(((struct bnd_hdr *)msg)->type, BND_OK);
+	ASSERT_EQ(faulty_io(&dev, 1160, 1, 0), -EIO);
+	len = raw_msg(msg, BND_REMOVE_WATCH, 3, &rm, sizeof(rm));
+	ASSERT_EQ(send(fd, msg, len, 0), (ssize_t)len);
+	for (i = 0; i < 1000; i++) {	/* records may come before the OK */
+		ASSERT_GT(raw_recv(fd, msg, sizeof(msg)), 0);
+		if (((struct bnd_hdr *)msg)->type != BND_RECORDS)
+			break;
+	}
+	ASSERT_EQ(((struct bnd_hdr *)msg)->type, BND_OK);
+	close(fd);
+	ASSERT_EQ(faulty_io(&dev, 1161, 1, 0), -EIO);
+
+	monitor_go(&m, 2);
+	monitor_result(&m);
+	ASSERT_EQ(m.res.err, 0);
+	ASSERT_EQ(m.res.nr, 2);
+	EXPECT_EQ(m.res.recs[0].sector, 1160);
+	EXPECT_EQ(m.res.recs[1].sector, 1161);
+	EXPECT_EQ(m.res.recs[0].id, 4);
+	EXPECT_EQ(m.res.recs[1].id, 4);
+	EXPECT_EQ(m.res.extra, 0);
+	EXPECT_EQ(m.res.nr_loss, 0);
+	monitor_end(&m);
+
+	/* With only the test device watched, the daemon read our two and
+	 * whatever else failed on it: nothing of other disks' storms. */
+	ASSERT_EQ(bnd_query_stats(sock_path, &s, why, sizeof(why)), 0);
+	printf("# source records while watching one disk (and briefly all): %llu\n",
+	       (unsigned long long)(s->upstream_records - before));
+	free(s);
+}
+
+/*
  * Socket activation as systemd does it (systemd-socket-activate passes a
  * listening SOCK_SEQPACKET socket as fd 3 and starts the daemon on the first
  * connection): the first client's request is answered by the daemon it woke.
