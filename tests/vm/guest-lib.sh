@@ -93,17 +93,14 @@ watch_start() {
 	watch_wait_ready $! "$_tag"
 }
 
-# Attached means: the BPF link exists, or /dev/kmsg (or the daemon's socket) is open.
+# watch_wait_ready PID TAG: blkwatch says on stderr when its source is
+# attached and its watches are set ("blkwatch: watching ..."); until then an
+# error could be missed.
 watch_wait_ready() {
 	_n=300
 	while [ $_n -gt 0 ]; do
+		grep -q '^blkwatch: watching ' "/tmp/$SCN.$2.err" 2>/dev/null && return 0
 		[ -d "/proc/$1" ] || { log "blkwatch $2 exited early: $(cat "/tmp/$SCN.$2.err")"; return 1; }
-		if ls -l "/proc/$1/fd" 2>/dev/null | grep -q -e 'bpf_link' -e 'bpf-link' -e '/dev/kmsg' -e 'socket:'; then
-			# A link fd exists once the program is attached; give the reader
-			# a moment to reach its first poll.
-			sleep 0.2
-			return 0
-		fi
 		sleep 0.1
 		_n=$((_n - 1))
 	done
@@ -113,6 +110,7 @@ watch_wait_ready() {
 
 # watch_finish TAG [SECONDS]: wait for the watcher (it exits after --count
 # records), kill it after SECONDS, emit its records and exit status.
+# shellcheck disable=SC2154 # _pid is set by eval
 watch_finish() {
 	_tag=$1
 	eval "_pid=\$WPID_$_tag"

@@ -357,6 +357,7 @@ scn_kmsg_burst() {
 		sleep 0.1
 		_n=$((_n - 1))
 	done
+	# shellcheck disable=SC2154 # set by watch_start
 	kill "$WPID_kmsg"
 	watch_finish bpf
 	watch_finish kmsg
