@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * bench-monitor: a monitor against libblknotify that counts what it receives
+ * and how late.
+ *
+ * Opens one or more queues (one per simulated client), watches a device or
+ * everything, and reads until told to stop.  For each record it takes
+ * CLOCK_MONOTONIC right after blknotify_queue_read() returned and subtracts
+ * the record's time_ns (when the error completed in the kernel): that is the
+ * latency from the error to the monitor's read.  Prints "ready" on stdout
+ * once every queue is attached, and one JSON object when it stops.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <blknotify/blknotify.h>
+
+#define CLIENTS_MAX	1024
+/* Latency samples kept (8 bytes each); later records are counted, not sampled. */
+#define SAMPLES_MAX	(1U << 22)
+
+struct client {
+	struct blknotify_queue *q;
+	uint64_t received;	/* block error records */
+	uint64_t sectors;	/* sectors they cover (a merged request covers several reads) */
+	uint64_t lost;		/* records the loss records say were lost */
+	uint64_t loss_records;
+	uint64_t first_ns, last_ns;	/* monotonic time of the first and last read record */
+};
+
+static struct client clients[CLIENTS_MAX];
+static unsigned int nr_clients = 1;
+static uint64_t *samples;
+static size_t nr_samples;
+static uint64_t samples_dropped;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double pct(double p)
+{
+	size_t i;
+
+	if (!nr_samples)
+		return 0;
+	i = (size_t)(p / 100.0 * (double)(nr_samples - 1) + 0.5);
+	return samples[i] / 1000.0;
+}
+
+/* Drain one queue without waiting.  Returns 0 or a negative errno. */
+static int drain(struct client *c, bool latency)
+{
+	static char buf[65536];
+	ssize_t n;
+
+	while ((n = blknotify_queue_read(c->q, buf, sizeof(buf), 0)) > 0) {
+		uint64_t t = now_ns();
+		size_t len = n;
+		const struct watch_notification *w;
+
+		for (w = (const void *)buf; BLOCK_NOTIFY_RECORD_OK(w, len);
+		     w = BLOCK_NOTIFY_RECORD_NEXT(w, len)) {
+			if (w->type == WATCH_TYPE_META && w->subtype == WATCH_META_LOSS_NOTIFICATION) {
+				const struct block_notification_loss *l = (const void *)w;
+
+				c->loss_records++;
+				c->lost += BLOCK_NOTIFY_RECORD_LEN(w) >= BLOCK_NOTIFICATION_LOSS_SIZE ?
+					   l->nr_lost : 1;
+				continue;
+			}
+			if (w->type != WATCH_TYPE_BLOCK_NOTIFY)
+				continue;
+			c->received++;
+			if (BLOCK_NOTIFY_RECORD_LEN(w) >= BLOCK_NOTIFICATION_SIZE_V1)
+				c->sectors += ((const struct block_notification *)w)->nr_sectors;
+			if (!c->first_ns)
+				c->first_ns = t;
+			c->last_ns = t;
+			if (latency && BLOCK_NOTIFY_RECORD_LEN(w) >= BLOCK_NOTIFICATION_SIZE_V1) {
+				const struct block_notification *b = (const void *)w;
+
+				if (nr_samples < SAMPLES_MAX)
+					samples[nr_samples++] = t > b->time_ns ? t - b->time_ns : 0;
+				else
+					samples_dropped++;
+			}
+		}
+	}
+	return n == -EAGAIN ? 0 : (int)n;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: bench-monitor [OPTIONS]\n"
+"Read block error records through libblknotify; print counts and latency as JSON.\n"
+"\n"
+"  -s, --source SRC     bpf (default), kmsg or daemon\n"
+"      --bpf-complete   bpf: the fallback attach point, block_rq_complete\n"
+"      --socket PATH    daemon: its socket\n"
+"  -d, --device DEV     watch only this block device node (default: all)\n"
+"  -q, --size N         queue size in records (default: the library's, %u)\n"
+"  -c, --clients N      queues to open, 1..%d, each its own client (default 1)\n"
+"  -l, --latency        record each record's latency (error to read)\n"
+"  -e, --expect N       stop once every queue has received or lost N records\n"
+"  -T, --timeout SEC    stop after SEC seconds in any case (default 600)\n"
+"Stops on SIGINT or SIGTERM too.\n", BLKNOTIFY_QUEUE_SIZE_DEFAULT, CLIENTS_MAX);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "source", required_argument, NULL, 's' },
+		{ "bpf-complete", no_argument, NULL, 'C' },
+		{ "socket", required_argument, NULL, 'S' },
+		{ "device", required_argument, NULL, 'd' },
+		{ "size", required_argument, NULL, 'q' },
+		{ "clients", required_argument, NULL, 'c' },
+		{ "latency", no_argument, NULL, 'l' },
+		{ "expect", required_argument, NULL, 'e' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	enum blknotify_source source = BLKNOTIFY_SOURCE_BPF;
+	const char *device = NULL, *sock = NULL;
+	unsigned int flags = 0, size = 0;
+	unsigned long long expect = 0, timeout_s = 600;
+	bool latency = false, done = false;
+	struct rusage ru;
+	struct stat st;
+	sigset_t sigs;
+	uint64_t t_start, deadline, total = 0, sectors = 0, lost = 0, lossrec = 0, min_rx = UINT64_MAX, max_rx = 0;
+	uint64_t first = UINT64_MAX, last = 0;
+	unsigned int with_loss = 0;
+	int c, r, ep, sfd;
+	char *end;
+
+	while ((c = getopt_long(argc, argv, "s:d:q:c:le:T:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			r = blknotify_source_from_name(optarg);
+			if (r < 0) {
+				fprintf(stderr, "bench-monitor: --source: unknown source \"%s\"\n", optarg);
+				return 2;
+			}
+			source = r;
+			break;
+		case 'C':
+			flags |= BLKNOTIFY_QUEUE_BPF_COMPLETE;
+			break;
+		case 'S':
+			sock = optarg;
+			break;
+		case 'd':
+			device = optarg;
+			break;
+		case 'q':
+		case 'c':
+		case 'e':
+		case 'T': {
+			unsigned long long v;
+
+			errno = 0;
+			v = strtoull(optarg, &end, 10);
+			if (errno || end == optarg || *end || *optarg == '-' ||
+			    (c == 'c' && (v < 1 || v > CLIENTS_MAX)) ||
+			    (c == 'q' && (v < 1 || v > BLKNOTIFY_QUEUE_SIZE_MAX))) {
+				fprintf(stderr, "bench-monitor: -%c: bad number \"%s\"\n", c, optarg);
+				return 2;
+			}
+			if (c == 'q')
+				size = v;
+			else if (c == 'c')
+				nr_clients = v;
+			else if (c == 'e')
+				expect = v;
+			else
+				timeout_s = v;
+			break;
+		}
+		case 'l':
+			latency = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (device && stat(device, &st) < 0) {
+		fprintf(stderr, "bench-monitor: %s: %s\n", device, strerror(errno));
+		return 1;
+	}
+	if (device && !S_ISBLK(st.st_mode)) {
+		fprintf(stderr, "bench-monitor: %s is not a block device\n", device);
+		return 1;
+	}
+	if (latency && !(samples = malloc(SAMPLES_MAX * sizeof(*samples)))) {
+		fprintf(stderr, "bench-monitor: out of memory\n");
+		return 1;
+	}
+
+	/* Signals arrive through the epoll set, so the read loop sees them. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (sfd < 0 || ep < 0 ||
+	    epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &(struct epoll_event){ .events = EPOLLIN,
+								    .data.u64 = UINT64_MAX })) {
+		fprintf(stderr, "bench-monitor: signalfd/epoll: %s\n", strerror(errno));
+		return 1;
+	}
+
+	for (unsigned int i = 0; i < nr_clients; i++) {
+		BLKNOTIFY_OPTS(blknotify_queue_opts, o, .source = source, .flags = flags,
+			       .daemon_socket = sock);
+		struct client *cl = &clients[i];
+
+		r = blknotify_queue_new(&cl->q, &o);
+		if (!r && size)
+			r = blknotify_queue_set_size(cl->q, size);
+		if (!r)
+			r = device ? blknotify_queue_watch_device(cl->q, st.st_rdev, 0) :
+				     blknotify_queue_watch_all(cl->q, 0);
+		if (r) {
+			const char *why = cl->q ? blknotify_queue_get_error(cl->q) : NULL;
+
+			fprintf(stderr, "bench-monitor: queue %u (%s): %s%s%s\n", i,
+				blknotify_source_name(source), strerror(-r),
+				why ? ": " : "", why ? why : "");
+			return 1;
+		}
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, blknotify_queue_get_fd(cl->q),
+			      &(struct epoll_event){ .events = EPOLLIN, .data.u64 = i })) {
+			fprintf(stderr, "bench-monitor: epoll: %s\n", strerror(errno));
+			return 1;
+		}
+	}
+	printf("ready\n");
+	fflush(stdout);
+
+	t_start = now_ns();
+	deadline = t_start + timeout_s * 1000000000ULL;
+	while (!done) {
+		struct epoll_event ev[64];
+		uint64_t t = now_ns();
+		int n;
+
+		if (t >= deadline)
+			break;
+		n = epoll_wait(ep, ev, 64, (int)((deadline - t) / 1000000) + 1);
+		if (n < 0 && errno != EINTR) {
+			fprintf(stderr, "bench-monitor: epoll_wait: %s\n", strerror(errno));
+			return 1;
+		}
+		for (int k = 0; k < n; k++) {
+			if (ev[k].data.u64 == UINT64_MAX) {
+				done = true;
+				continue;
+			}
+			r = drain(&clients[ev[k].data.u64], latency);
+			if (r) {
+				fprintf(stderr, "bench-monitor: queue %llu: read: %s\n",
+					(unsigned long long)ev[k].data.u64, strerror(-r));
+				return 1;
+			}
+		}
+		if (expect) {
+			bool all = true;
+
+			for (unsigned int i = 0; i < nr_clients && all; i++)
+				all = clients[i].received + clients[i].lost >= expect;
+			done = done || all;
+		}
+	}
+	/* Whatever is still queued was delivered in time, too. */
+	for (unsigned int i = 0; i < nr_clients; i++)
+		drain(&clients[i], latency);
+
+	for (unsigned int i = 0; i < nr_clients; i++) {
+		struct client *cl = &clients[i];
+
+		total += cl->received;
+		sectors += cl->sectors;
+		lost += cl->lost;
+		lossrec += cl->loss_records;
+		with_loss += cl->lost || cl->loss_records;
+		min_rx = cl->received < min_rx ? cl->received : min_rx;
+		max_rx = cl->received > max_rx ? cl->received : max_rx;
+		if (cl->first_ns && cl->first_ns < first)
+			first = cl->first_ns;
+		last = cl->last_ns > last ? cl->last_ns : last;
+		blknotify_queue_free(cl->q);
+	}
+	getrusage(RUSAGE_SELF, &ru);
+	if (latency)
+		qsort(samples, nr_samples, sizeof(*samples), cmp_u64);
+	printf("{\"source\": \"%s\", \"clients\": %u, \"received\": %llu, \"sectors\": %llu, \"min_received\": %llu, "
+	       "\"max_received\": %llu, \"lost\": %llu, \"loss_records\": %llu, "
+	       "\"clients_with_loss\": %u, \"first_ns\": %llu, \"last_ns\": %llu, "
+	       "\"cpu_s\": %.3f, \"maxrss_kb\": %ld",
+	       blknotify_source_name(source), nr_clients, (unsigned long long)total,
+	       (unsigned long long)sectors,
+	       (unsigned long long)min_rx, (unsigned long long)max_rx,
+	       (unsigned long long)lost, (unsigned long long)lossrec, with_loss,
+	       (unsigned long long)(first == UINT64_MAX ? 0 : first), (unsigned long long)last,
+	       ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6, ru.ru_maxrss);
+	if (latency)
+		printf(", \"samples\": %zu, \"samples_dropped\": %llu, \"p50_us\": %.1f, "
+		       "\"p90_us\": %.1f, \"p99_us\": %.1f, \"p999_us\": %.1f, \"max_us\": %.1f",
+		       nr_samples, (unsigned long long)samples_dropped, pct(50), pct(90), pct(99),
+		       pct(99.9), nr_samples ? samples[nr_samples - 1] / 1000.0 : 0.0);
+	printf("}\n");
+	free(samples);
+	return 0;
+}
