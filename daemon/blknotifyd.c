@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,7 +42,7 @@
 #define CLIENT_SNDBUF		(2 * BND_RECORDS_BATCH)
 
 /* epoll tags for the fds that are not clients (clients use their slot). */
-enum { TAG_LISTEN = 0xffff, TAG_UPSTREAM = 0xfffe, TAG_SIGNAL = 0xfffd };
+enum { TAG_LISTEN = 0xffff, TAG_UPSTREAM = 0xfffe, TAG_SIGNAL = 0xfffd, TAG_GRACE = 0xfffc };
 
 struct client {
 	int fd;
@@ -56,6 +57,8 @@ struct client {
 	unsigned int queue_size;
 	struct client_queue q;		/* allocated at the first watch */
 	__u64 token;
+	bool detached;			/* kept across a restart for a client to reconnect: fd is -1 */
+	bool unclean;			/* detached after a crash: records may be missing */
 	__u32 records_seq;
 	__u32 events;			/* epoll events registered */
 	bool dirty;			/* on the flush list */
@@ -91,6 +94,9 @@ static struct {
 	__u64 recent[8][5];		/* last records' contents, to drop duplicates */
 	unsigned int recent_next;
 	struct timespec started;
+	bool pinned;			/* the source is pinned: it outlives us */
+	bool resumed;			/* and we took it over from our predecessor */
+	int grace_fd;			/* timerfd: detached clients expire */
 	bool stopping;
 	bool failed;			/* stopping because the source failed: exit non-zero */
 } d;
@@ -175,6 +181,7 @@ static void client_set_events(struct client *c, __u32 events)
 }
 
 static void upstream_update(void);
+static void save_state(bool clean);
 
 static void client_close(struct client *c, const char *why)
 {
@@ -190,14 +197,18 @@ static void client_close(struct client *c, const char *why)
 			break;
 		}
 	}
-	epoll_ctl(d.epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
-	close(c->fd);
+	if (!c->detached) {
+		epoll_ctl(d.epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
+		close(c->fd);
+		d.nr_clients--;
+	}
 	cq_free(&c->q);
 	d.clients[c->slot] = NULL;
-	d.nr_clients--;
 	free(c);
-	if (had_watches && d.upstream && !d.stopping)
+	if (had_watches && d.upstream && !d.stopping) {
 		upstream_update();
+		save_state(false);
+	}
 }
 
 /*
@@ -209,6 +220,8 @@ static bool client_flush(struct client *c)
 	static unsigned char buf[BND_RECORDS_BATCH] __attribute__((aligned(8)));
 	ssize_t n;
 
+	if (c->detached)
+		return true;	/* its queue waits for it to come back */
 	if (c->out_len) {
 		n = send(c->fd, c->out, c->out_len, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
@@ -312,25 +325,240 @@ static void flush_dirty(void)
 	}
 }
 
+
+/*
+ * Across a restart.  With its source pinned (bpf), errors keep queueing in
+ * the kernel while the daemon is away.  So that they reach the clients they
+ * were for, the daemon keeps each watching client's token, size, watches,
+ * filter and uncounted loss in a state file; its successor restores them as
+ * detached clients whose queues fill from the pinned source at once, and a
+ * client that reconnects with its token (libblknotify does, by itself) takes
+ * its queue back: nothing missing, loss counted.  After a crash the file is
+ * the one written at the last change, and the client is told of a gap.
+ */
+#define STATE_MAGIC	0x53444e42U	/* "BNDS" */
+#define STATE_VERSION	1
+
+struct state_hdr {
+	__u32 magic;
+	__u32 version;
+	__u32 clean;			/* written at a clean shutdown */
+	__u32 nr;
+};
+
+struct state_client {
+	__u64 token;
+	__u64 lost;			/* records lost and not yet reported */
+	__u32 uid;
+	__u32 queue_size;
+	struct bn_config cfg;
+};
+
+static void save_state(bool clean)
+{
+	static struct state_client entries[BND_CLIENTS_HARD_MAX];
+	struct state_hdr h = { .magic = STATE_MAGIC, .version = STATE_VERSION, .clean = clean };
+	char tmp[sizeof(d.cfg.state_file) + 8];
+	unsigned int i;
+	size_t len;
+	int fd;
+
+	if (!d.pinned)
+		return;		/* nothing would survive to resume */
+	for (i = 0; i < BND_CLIENTS_HARD_MAX; i++) {
+		const struct client *c = d.clients[i];
+		struct state_client *e;
+
+		if (!c || !c->nr_watches)
+			continue;
+		e = &entries[h.nr++];
+		memset(e, 0, sizeof(*e));
+		e->token = c->token;
+		/* Queued but not sent: lost, and counted, at a clean stop. */
+		e->lost = clean ? c->q.lost + c->q.count : 0;
+		e->uid = c->peer.uid;
+		e->queue_size = c->queue_size;
+		e->cfg = c->cfg;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", d.cfg.state_file);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		log_warn("cannot write %s: %m; clients cannot resume after a restart", tmp);
+		return;
+	}
+	len = h.nr * sizeof(entries[0]);
+	if (write(fd, &h, sizeof(h)) != sizeof(h) || write(fd, entries, len) != (ssize_t)len ||
+	    close(fd) < 0 || rename(tmp, d.cfg.state_file) < 0) {
+		log_warn("cannot write %s: %m; clients cannot resume after a restart", tmp);
+		unlink(tmp);
+	}
+}
+
+static bool state_entry_valid(const struct state_client *e)
+{
+	const struct bn_config *c = &e->cfg;
+	unsigned int i, nr = 0;
+
+	if (e->queue_size < 1 || e->queue_size > BLKNOTIFY_QUEUE_SIZE_MAX || c->filter_on > 1 ||
+	    c->nr_filters > BN_FILTERS_MAX || (!c->filter_on && c->nr_filters))
+		return false;
+	for (i = 0; i < BN_WATCHES_MAX; i++) {
+		const struct bn_watch *w = &c->watches[i];
+
+		if (!w->active)
+			continue;
+		if (w->active != 1 || w->id > BLOCK_NOTIFY_WATCH_ID_MAX || w->start >= w->end ||
+		    (!w->dev && (w->start || w->end != ~0ULL)))
+			return false;
+		nr++;
+	}
+	return nr > 0;
+}
+
+/* Restore the predecessor's clients, detached, from the state file. */
+static void load_state(void)
+{
+	static struct state_client entries[BND_CLIENTS_HARD_MAX];
+	struct itimerspec its = { 0 };
+	struct state_hdr h;
+	unsigned int i, j, slot = 0, restored = 0;
+	ssize_t n;
+	int fd;
+
+	fd = open(d.cfg.state_file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, &h, sizeof(h));
+	if (n != sizeof(h) || h.magic != STATE_MAGIC || h.version != STATE_VERSION ||
+	    h.nr > BND_CLIENTS_HARD_MAX ||
+	    read(fd, entries, h.nr * sizeof(entries[0])) != (ssize_t)(h.nr * sizeof(entries[0]))) {
+		log_warn("ignoring %s: not a state file of this version", d.cfg.state_file);
+		close(fd);
+		return;
+	}
+	close(fd);
+	for (i = 0; i < h.nr; i++) {
+		struct client *c;
+
+		if (!state_entry_valid(&entries[i])) {
+			log_warn("%s: entry %u is not valid; its client will see a gap",
+				 d.cfg.state_file, i);
+			continue;
+		}
+		while (slot < BND_CLIENTS_HARD_MAX && d.clients[slot])
+			slot++;
+		c = calloc(1, sizeof(*c));
+		if (!c || slot == BND_CLIENTS_HARD_MAX ||
+		    cq_init(&c->q, entries[i].queue_size < d.cfg.max_queue_size ?
+				   entries[i].queue_size : d.cfg.max_queue_size) < 0) {
+			free(c);
+			log_err("no room to restore a client; it will see a gap");
+			break;
+		}
+		c->fd = -1;
+		c->slot = slot;
+		c->gen = ++d.next_gen;
+		c->id = ++d.next_id;
+		c->detached = true;
+		c->unclean = !h.clean;
+		c->hello_done = c->ever_watched = true;
+		c->token = entries[i].token;
+		c->peer.uid = entries[i].uid;
+		c->queue_size = c->q.size;
+		c->cfg = entries[i].cfg;
+		for (j = 0; j < BN_WATCHES_MAX; j++)
+			c->nr_watches += c->cfg.watches[j].active;
+		if (entries[i].lost)
+			cq_add_loss(&c->q, entries[i].lost);
+		clock_gettime(CLOCK_MONOTONIC, &c->connected);
+		d.clients[slot] = c;
+		restored++;
+	}
+	if (!restored)
+		return;
+	log_info("kept %u clients' queues across the restart (%s); they have %u ms to reconnect",
+		 restored, h.clean ? "clean" : "after a crash: they will be told of a gap",
+		 d.cfg.restart_grace_ms);
+	its.it_value.tv_sec = d.cfg.restart_grace_ms / 1000;
+	its.it_value.tv_nsec = (d.cfg.restart_grace_ms % 1000) * 1000000L;
+	if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
+		its.it_value.tv_nsec = 1;
+	timerfd_settime(d.grace_fd, 0, &its, NULL);
+}
+
+/* The grace period is over: queues nobody came back for go. */
+static void expire_detached(void)
+{
+	unsigned int i;
+	__u64 ticks;
+
+	(void)!read(d.grace_fd, &ticks, sizeof(ticks));
+	for (i = 0; i < BND_CLIENTS_HARD_MAX; i++)
+		if (d.clients[i] && d.clients[i]->detached)
+			client_close(d.clients[i], "did not reconnect after the restart");
+}
+
+/*
+ * A reconnecting client presented token: give it its detached queue back if
+ * it is the same user and the policy still lets it watch what it watched.
+ * Returns the HELLO_REPLY flags.
+ */
+static __u32 adopt(struct client *c, __u64 token)
+{
+	char why[BND_ERROR_TEXT_MAX];
+	struct client *g = NULL;
+	unsigned int i;
+	__u32 flags;
+
+	for (i = 0; i < BND_CLIENTS_HARD_MAX && !g; i++)
+		if (d.clients[i] && d.clients[i]->detached && d.clients[i]->token == token)
+			g = d.clients[i];
+	if (!g || g->peer.uid != c->peer.uid)
+		return 0;
+	for (i = 0; i < BN_WATCHES_MAX; i++) {
+		const struct bn_watch *w = &g->cfg.watches[i];
+		struct bnd_add_watch aw = { .id = w->id, .dev = w->dev, .start = w->start, .end = w->end };
+
+		if (w->active && policy_check_watch(&d.cfg, &c->peer, &aw, why, sizeof(why)) < 0) {
+			log_info("client %u: not resuming its queue: %s", c->id, why);
+			client_close(g, "no longer allowed");
+			return 0;
+		}
+	}
+	c->token = g->token;
+	c->cfg = g->cfg;
+	c->nr_watches = g->nr_watches;
+	c->ever_watched = true;
+	c->queue_size = g->queue_size;
+	c->q = g->q;
+	flags = BND_HELLO_RESUMED | (g->unclean ? BND_HELLO_GAP : 0);
+	g->q.slots = NULL;
+	d.clients[g->slot] = NULL;
+	free(g);
+	log_info("client %u (pid %d uid %u) resumed its queue: %u records waiting",
+		 c->id, (int)c->peer.pid, c->peer.uid, c->q.count);
+	if (cq_pending(&c->q))
+		mark_dirty(c);
+	return flags;
+}
+
 static bool handle_hello(struct client *c, const struct bnd_msg *m)
 {
 	struct bnd_hello_reply *r;
+	__u32 flags;
 
 	if (c->hello_done) {
 		client_abort(c, m->seq, -EPROTO, "HELLO sent twice");
 		return false;
 	}
 	c->hello_done = true;
-	if (getrandom(&c->token, sizeof(c->token), GRND_NONBLOCK) != sizeof(c->token))
+	flags = m->hello->token ? adopt(c, m->hello->token) : 0;
+	if (!(flags & BND_HELLO_RESUMED) &&
+	    getrandom(&c->token, sizeof(c->token), GRND_NONBLOCK) != sizeof(c->token))
 		c->token = (__u64)c->id << 32 ^ (__u64)c->connected.tv_nsec;
 	r = bnd_msg_init(c->out, BND_HELLO_REPLY, m->seq, sizeof(*r));
 	r->version = BND_VERSION;
-	r->flags = c->peer.privileged ? BND_HELLO_PRIVILEGED : 0;
-	/*
-	 * A token from before a restart is not resumed: this daemon does not
-	 * yet keep its source across restarts, so the client must report the
-	 * gap as loss (docs/protocol.md, "Restarts").
-	 */
+	r->flags = flags | (c->peer.privileged ? BND_HELLO_PRIVILEGED : 0);
 	r->queue_size = c->queue_size;
 	r->max_queue_size = d.cfg.max_queue_size;
 	r->source = d.source;
@@ -352,6 +580,8 @@ static bool handle_set_filter(struct client *c, const struct bnd_msg *m)
 	for (i = 0; i < f->nr_filters; i++)
 		if (f->filters[i].type < BLOCK_NOTIFY_WATCH_TYPE__NR)
 			cfg->filters[cfg->nr_filters++] = f->filters[i];
+	if (c->nr_watches)
+		save_state(false);
 	return reply_ok(c, m->seq, 0);
 }
 
@@ -390,6 +620,7 @@ static bool handle_add_watch(struct client *c, const struct bnd_msg *m)
 	c->nr_watches++;
 	c->ever_watched = true;
 	upstream_update();	/* before the reply: errors after it are seen */
+	save_state(false);
 	return reply_ok(c, m->seq, 0);
 }
 
@@ -402,6 +633,7 @@ static bool handle_remove_watch(struct client *c, const struct bnd_msg *m)
 			memset(&c->cfg.watches[i], 0, sizeof(c->cfg.watches[i]));
 			c->nr_watches--;
 			upstream_update();
+			save_state(false);
 			return reply_ok(c, m->seq, 0);
 		}
 	}
@@ -435,7 +667,7 @@ static bool handle_get_stats(struct client *c, const struct bnd_msg *m)
 		e->queued = o->q.count + o->q.in_flight;
 		e->nr_watches = o->nr_watches;
 		e->flags = (o->peer.privileged ? BND_CLIENT_PRIVILEGED : 0) |
-			   (o == c ? BND_CLIENT_SELF : 0);
+			   (o == c ? BND_CLIENT_SELF : 0) | (o->detached ? BND_CLIENT_DETACHED : 0);
 		e->delivered = o->q.total_acked;
 		e->lost = o->q.total_lost;
 		e->connected_ns = ns_since(&o->connected);
@@ -821,11 +1053,33 @@ static int upstream_readable(void)
 	return i;
 }
 
+/* Remove a pinned queue (bpffs: unlinking the pins detaches the program). */
+static void unpin(const char *dir)
+{
+	static const char *const names[] = { "link", "events", "config", "bss" };
+	char path[sizeof(d.cfg.pin_path) + 16];
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
 static int open_source(enum blknotify_source src, struct blknotify_queue **ret, const char **why)
 {
-	BLKNOTIFY_OPTS(blknotify_queue_opts, opts, .source = src);
+	const char *pin = src == BLKNOTIFY_SOURCE_BPF && d.cfg.pin_path[0] ? d.cfg.pin_path : NULL;
+	BLKNOTIFY_OPTS(blknotify_queue_opts, opts, .source = src, .bpf_pin_path = pin);
 	struct blknotify_queue *q = NULL;
+	char link[sizeof(d.cfg.pin_path) + 8];
+	bool had_pin = false;
 	int r;
+
+	if (pin) {
+		snprintf(link, sizeof(link), "%s/link", pin);
+		had_pin = access(link, F_OK) == 0;
+	}
 
 	*why = NULL;
 	r = blknotify_queue_new(&q, &opts);
@@ -834,6 +1088,13 @@ static int open_source(enum blknotify_source src, struct blknotify_queue **ret, 
 	r = blknotify_queue_set_size(q, d.cfg.upstream_queue_size);
 	if (r >= 0)
 		r = blknotify_queue_watch_all(q, 0);
+	if (r == -ESTALE && had_pin) {
+		/* Pinned by an incompatible version: start afresh; clients see a gap. */
+		log_warn("%s; removing it and starting afresh", blknotify_queue_get_error(q));
+		blknotify_queue_free(q);
+		unpin(pin);
+		return open_source(src, ret, why);
+	}
 	if (r < 0) {
 		static char msg[512];
 
@@ -843,6 +1104,11 @@ static int open_source(enum blknotify_source src, struct blknotify_queue **ret, 
 		return r;
 	}
 	*ret = q;
+	d.pinned = pin != NULL;
+	d.resumed = had_pin;
+	if (had_pin)
+		log_info("took over the source pinned at %s: errors from while no daemon ran follow",
+			 pin);
 	return 0;
 }
 
@@ -1023,6 +1289,9 @@ static void dispatch(const struct epoll_event *ev)
 	case TAG_SIGNAL:
 		handle_signal();
 		return;
+	case TAG_GRACE:
+		expire_detached();
+		return;
 	case TAG_UPSTREAM:
 		r = upstream_readable();
 		if (r < 0) {
@@ -1102,7 +1371,7 @@ int main(int argc, char **argv)
 
 	d.config_path = BLKNOTIFYD_CONFIG_FILE;
 	d.journal = getenv("JOURNAL_STREAM") != NULL;
-	d.listen_fd = d.signal_fd = d.epoll_fd = -1;
+	d.listen_fd = d.signal_fd = d.epoll_fd = d.grace_fd = -1;
 	while ((opt = getopt_long(argc, argv, "c:s:tvh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': d.config_path = optarg; config_given = true; break;
@@ -1163,6 +1432,15 @@ int main(int argc, char **argv)
 		goto out;
 	/* open_source() watched every device, to start the source; nobody asks yet. */
 	d.up[0].active = d.up[0].all = true;
+	d.grace_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (d.grace_fd < 0 || (r = epoll_set(EPOLL_CTL_ADD, d.grace_fd, EPOLLIN, TAG_GRACE)) < 0) {
+		log_err("cannot set up a timer: %m");
+		r = -errno;
+		goto out;
+	}
+	/* Before the source narrows: the restored clients' disks stay watched. */
+	if (d.resumed)
+		load_state();
 	upstream_update();
 	r = listen_fds();
 	if (r == 0)
@@ -1197,13 +1475,14 @@ int main(int argc, char **argv)
 		flush_dirty();
 	}
 	sd_notify_send("STOPPING=1");
+	d.stopping = true;
 	r = r < 0 ? r : 0;
 	/*
 	 * Errors that happened before the signal are in the source already:
 	 * read them all and hand out what fits in the clients' sockets.  A
 	 * client is told of what did not fit when it reconnects (a gap).
 	 */
-	if (d.upstream) {
+	if (d.upstream && !d.pinned) {
 		int reads;
 
 		do
@@ -1211,6 +1490,9 @@ int main(int argc, char **argv)
 		while (reads == UPSTREAM_READS_PER_WAKEUP);
 		flush_dirty();
 	}
+	/* Pinned: what the source holds stays for our successor, and so do the clients. */
+	if (d.upstream && d.pinned)
+		save_state(true);
 out:
 	for (s = 0; s < BND_CLIENTS_HARD_MAX; s++)
 		if (d.clients[s])
@@ -1222,6 +1504,8 @@ out:
 	blknotify_queue_free(d.upstream);
 	if (d.signal_fd >= 0)
 		close(d.signal_fd);
+	if (d.grace_fd >= 0)
+		close(d.grace_fd);
 	if (d.epoll_fd >= 0)
 		close(d.epoll_fd);
 	return r < 0 || d.failed ? 1 : 0;

@@ -29,6 +29,9 @@ void config_defaults(struct daemon_config *c)
 	c->max_queue_size = CONFIG_MAX_QUEUE_DEFAULT;
 	c->upstream_queue_size = CONFIG_UPSTREAM_QUEUE_DEFAULT;
 	c->device_access = DEVICE_ACCESS_READABLE;
+	snprintf(c->pin_path, sizeof(c->pin_path), "%s", BLKNOTIFY_BPF_PIN_PATH);
+	snprintf(c->state_file, sizeof(c->state_file), "%s", BLKNOTIFYD_STATE_FILE);
+	c->restart_grace_ms = CONFIG_RESTART_GRACE_DEFAULT;
 
 	/* Members of "disk" can read every disk already; they may watch every one. */
 	if (getgrnam_r("disk", &gr, buf, sizeof(buf), &res) == 0 && res) {
@@ -152,6 +155,24 @@ static int set_key(struct daemon_config *c, struct parse_ctx *p, const char *key
 		if ((r = parse_uint(p, key, v, 10, 1, BLKNOTIFY_QUEUE_SIZE_MAX, &n)))
 			return r;
 		c->upstream_queue_size = n;
+	} else if (!strcmp(key, "pin_path")) {
+		if (!strcmp(v, "none")) {
+			c->pin_path[0] = '\0';
+			return 0;
+		}
+		if (v[0] != '/' || strlen(v) >= sizeof(c->pin_path))
+			return fail(p, "pin_path: \"%s\" is neither \"none\" nor an absolute path of at "
+				    "most %zu bytes", v, sizeof(c->pin_path) - 1);
+		snprintf(c->pin_path, sizeof(c->pin_path), "%s", v);
+	} else if (!strcmp(key, "state_file")) {
+		if (v[0] != '/' || strlen(v) >= sizeof(c->state_file))
+			return fail(p, "state_file: \"%s\" is not an absolute path of at most %zu bytes",
+				    v, sizeof(c->state_file) - 1);
+		snprintf(c->state_file, sizeof(c->state_file), "%s", v);
+	} else if (!strcmp(key, "restart_grace_ms")) {
+		if ((r = parse_uint(p, key, v, 10, 0, 600000, &n)))
+			return r;
+		c->restart_grace_ms = n;
 	} else if (!strcmp(key, "device_access")) {
 		if (!strcmp(v, "readable"))
 			c->device_access = DEVICE_ACCESS_READABLE;
@@ -175,7 +196,7 @@ static int set_key(struct daemon_config *c, struct parse_ctx *p, const char *key
 	} else {
 		return fail(p, "unknown setting \"%s\" (known: source, socket, socket_mode, socket_group, "
 			    "max_clients, max_queue_size, upstream_queue_size, privileged_groups, "
-			    "device_access)", key);
+			    "device_access, pin_path, state_file, restart_grace_ms)", key);
 	}
 	return 0;
 }
@@ -197,7 +218,7 @@ int config_parse(struct daemon_config *c, FILE *f, const char *name, char *err, 
 	static const char *const keys[] = {
 		"source", "socket", "socket_mode", "socket_group", "max_clients",
 		"max_queue_size", "upstream_queue_size", "privileged_groups",
-		"device_access",
+		"device_access", "pin_path", "state_file", "restart_grace_ms",
 	};
 	unsigned int seen[sizeof(keys) / sizeof(keys[0])] = { 0 };
 	struct parse_ctx p = { .name = name, .err = err, .err_len = err_len };

@@ -10,6 +10,8 @@
 #include <blknotify/blknotify.h>
 
 #define BLKNOTIFYD_CONFIG_FILE		"/etc/blknotify/blknotifyd.conf"
+#define BLKNOTIFYD_STATE_FILE		"/run/blknotify/clients.state"
+#define CONFIG_RESTART_GRACE_DEFAULT	60000	/* ms: libblknotify reconnects for 60 s */
 
 #define CONFIG_MAX_CLIENTS_DEFAULT	64
 #define CONFIG_MAX_QUEUE_DEFAULT	16384	/* records; 56 bytes each in the daemon */
@@ -36,6 +38,9 @@ struct daemon_config {
 	unsigned int nr_privileged_gids;
 	char privileged_groups[CONFIG_LINE_MAX];	/* as written, for messages */
 	enum device_access device_access;
+	char pin_path[256];		/* bpf: pinned here across restarts; "" = not pinned */
+	char state_file[256];		/* clients, for a restart */
+	unsigned int restart_grace_ms;	/* how long a restarted daemon keeps queues for clients */
 };
 
 /* Fill c with the built-in defaults (documented in blknotifyd.conf(5)). */

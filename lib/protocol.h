@@ -72,7 +72,10 @@ struct bnd_hello {
 
 /* bnd_hello_reply.flags */
 #define BND_HELLO_PRIVILEGED	(1U << 0)	/* may watch every device */
-#define BND_HELLO_RESUMED	(1U << 1)	/* token known: nothing was lost across a restart */
+#define BND_HELLO_RESUMED	(1U << 1)	/* token known: the daemon kept this client's queue,
+						 * watches and filter across its restart */
+#define BND_HELLO_GAP		(1U << 2)	/* with RESUMED: the daemon did not stop cleanly;
+						 * records may be missing (count unknown) */
 
 struct bnd_hello_reply {
 	__u32	version;	/* BND_VERSION */
@@ -132,6 +135,7 @@ struct bnd_error {
 /* bnd_client_stats.flags */
 #define BND_CLIENT_PRIVILEGED	(1U << 0)
 #define BND_CLIENT_SELF		(1U << 1)	/* the connection that asked */
+#define BND_CLIENT_DETACHED	(1U << 2)	/* kept across a restart, not yet reconnected */
 
 struct bnd_client_stats {
 	__u32	id;

@@ -352,23 +352,31 @@ static int establish(struct blknotify_queue *q, struct daemon_src *s, bool resum
 	r = connect_daemon(q, q->daemon_socket, &s->fd);
 	if (r < 0)
 		return r;
-	memset(&s->sent, 0, sizeof(s->sent));
 	r = req_hello(s, resume ? s->token : 0, &m, why, sizeof(why));
 	if (r < 0) {
 		queue_set_error(q, -r, "%s", why);
 		goto fail;
 	}
 	s->token = m.hello_reply->token;
-	/* Records the daemon dropped for us across the gap cannot be known
-	 * unless it says it kept our queue: then the loss is unknown, not zero. */
-	if (resume)
-		s->gap = !(m.hello_reply->flags & BND_HELLO_RESUMED);
-	r = req_set_size(s, q->size, why, sizeof(why));
-	if (r < 0) {
-		queue_set_error(q, -r, "%s", why);
-		goto fail;
+	if (resume && (m.hello_reply->flags & BND_HELLO_RESUMED)) {
+		/*
+		 * The daemon kept our queue, watches and filter across its
+		 * restart (s->sent is what it has) and filled the queue
+		 * meanwhile; a gap only if it had crashed.
+		 */
+		s->gap = m.hello_reply->flags & BND_HELLO_GAP;
+	} else {
+		/* Set up afresh.  Records the daemon dropped for us in between
+		 * cannot be counted: the loss is unknown, not zero. */
+		s->gap = resume;
+		memset(&s->sent, 0, sizeof(s->sent));
+		r = req_set_size(s, q->size, why, sizeof(why));
+		if (r < 0) {
+			queue_set_error(q, -r, "%s", why);
+			goto fail;
+		}
+		q->size = s->size;	/* capped by the daemon's max_queue_size */
 	}
-	q->size = s->size;	/* capped by the daemon's max_queue_size */
 	r = sync_config(q, s);
 	if (r < 0)
 		goto fail;

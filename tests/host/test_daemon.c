@@ -43,7 +43,7 @@ static char USER_DENIED[32];	/* in neither */
 static const char *const bad_ranges[] = { "1000+200", "5000+8:r", "6000+8:w", NULL };
 static struct faulty dev;
 static int setup_err;
-static char tmpdir[32], sock_path[96], conf_path[96], notify_path[96];
+static char tmpdir[32], sock_path[96], conf_path[96], notify_path[96], pin_path[96];
 static int notify_fd = -1;
 static pid_t daemon_pid;
 static pid_t children[64];	/* monitors, ended at exit even when a test failed */
@@ -161,6 +161,19 @@ static void teardown(void)
 		close(notify_fd);
 	unlink(notify_path);
 	unlink(conf_path);
+	if (pin_path[0]) {
+		/* Unpinning detaches the program the daemon left attached. */
+		char cmd[160];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", pin_path);
+		(void)!run(cmd);
+	}
+	{
+		char state[128];
+
+		snprintf(state, sizeof(state), "%s/clients.state", tmpdir);
+		unlink(state);
+	}
 	unlink(sock_path);
 	rmdir(tmpdir);
 	remove_users();
@@ -206,9 +219,11 @@ static void setup(void)
 		setup_err = -errno;
 		return;
 	}
+	snprintf(pin_path, sizeof(pin_path), "/sys/fs/bpf/bntd-test-%d", (int)getpid());
 	fprintf(f, "# test configuration\nsocket = %s\nsocket_mode = 0666\n"
-		"privileged_groups = %s\nmax_clients = %d\nmax_queue_size = %d\n",
-		sock_path, PRIV_GROUP, MAX_CLIENTS, MAX_QUEUE);
+		"privileged_groups = %s\nmax_clients = %d\nmax_queue_size = %d\n"
+		"pin_path = %s\nstate_file = %s/clients.state\nrestart_grace_ms = %d\n",
+		sock_path, PRIV_GROUP, MAX_CLIENTS, MAX_QUEUE, pin_path, tmpdir, WAIT_MS);
 	fclose(f);
 
 	setup_err = faulty_start(&dev, bad_ranges);
@@ -896,19 +911,43 @@ TEST(client_limit_is_refused_clearly)
 		close(fds[i]);
 }
 
+/* After a restart, wait until the monitor (pid) has reconnected and taken its queue back. */
+static void wait_for_monitor(pid_t pid)
+{
+	char why[256];
+	int i;
+
+	for (i = 0; i < WAIT_MS / 50; i++) {
+		struct bnd_stats *s = NULL;
+		const struct bnd_client_stats *cs;
+		bool back;
+
+		if (bnd_query_stats(sock_path, &s, why, sizeof(why)))
+			TEST_FAIL_(1, "stats: %s", why);
+		cs = stats_for(s, pid);
+		back = cs && cs->nr_watches == 1;
+		free(s);
+		if (back)
+			return;
+		usleep(50 * 1000);
+	}
+	TEST_FAIL_(1, "monitor %d did not come back within %d ms", (int)pid, WAIT_MS);
+}
+
 /*
- * The daemon stops and comes back while a monitor runs: the monitor's
- * library reconnects by itself and never has a silent gap.  Errors before the
- * stop arrive; the time the daemon was away is reported as loss (its count
- * unknown: this daemon does not keep its source across restarts yet); errors
- * after the restart arrive.
+ * The daemon stops (SIGTERM, as for an upgrade) and comes back while a
+ * monitor runs.  Its BPF source stays pinned, attached and queueing; the
+ * monitor's library reconnects by itself and takes its queue back.  Errors
+ * from before, during and after the restart all arrive, in order, once,
+ * with no loss.
  */
-TEST(restart_is_reported_not_silent)
+TEST(restart_delivers_what_happened_meanwhile)
 {
 	const struct mon_spec spec = {
 		.user = USER_READ2, .source = BLKNOTIFY_SOURCE_DAEMON,
 		.nr_watches = 1, .watches = { { .id = 9 } } };
 	struct monitor m;
+	int i;
 
 	need_daemon();
 	monitor_start(&m, &spec);
@@ -917,34 +956,81 @@ TEST(restart_is_reported_not_silent)
 	ASSERT_EQ(stop_daemon(), 0);		/* SIGTERM: a clean exit */
 	ASSERT_EQ(access(sock_path, F_OK), -1);	/* and its socket removed */
 	ASSERT_EQ(faulty_io(&dev, 1151, 1, 0), -EIO);
-	ASSERT_EQ(faulty_io(&dev, 1152, 1, 0), -EIO);
+	ASSERT_EQ(faulty_io(&dev, 1152, 1, 1), -EIO);
 	ASSERT_EQ(start_daemon(), 0);
 	/* The monitor's first read after the restart reconnects; wait until it has. */
-	monitor_go(&m, 2);
-	for (int i = 0; i < WAIT_MS / 100; i++) {
-		struct bnd_stats *s = NULL;
-		char why[256];
-		bool back;
-
-		if (bnd_query_stats(sock_path, &s, why, sizeof(why)))
-			TEST_FAIL_(1, "stats: %s", why);
-		back = stats_for(s, m.pid) && stats_for(s, m.pid)->nr_watches == 1;
-		free(s);
-		if (back)
-			break;
-		usleep(100 * 1000);
-	}
+	monitor_go(&m, 4);
+	wait_for_monitor(m.pid);
 	ASSERT_EQ(faulty_io(&dev, 1153, 1, 0), -EIO);
 	monitor_result(&m);
 	printf("# across a restart: %d records, %d loss records (%d of unknown count)\n",
 	       m.res.nr, m.res.nr_loss, m.res.nr_unknown_loss);
 	ASSERT_EQ(m.res.err, 0);
-	ASSERT_EQ(m.res.nr, 2);
-	EXPECT_EQ(m.res.recs[0].sector, 1150);
-	EXPECT_EQ(m.res.recs[1].sector, 1153);
+	ASSERT_EQ(m.res.nr, 4);
+	for (i = 0; i < 4; i++) {
+		EXPECT_EQ(m.res.recs[i].sector, 1150 + i);
+		EXPECT_EQ(m.res.recs[i].id, 9);
+	}
+	EXPECT_EQ(m.res.recs[2].op, BLOCK_NOTIFY_OP_WRITE);
+	EXPECT_EQ(m.res.nr_loss, 0);
+	EXPECT_EQ(m.res.extra, 0);
+	monitor_end(&m);
+}
+
+/*
+ * The daemon is killed (SIGKILL: no state written at exit) and restarted.
+ * What it had read but not sent died with it, so the monitor is told of a
+ * gap (a loss record of unknown count) -- then gets the errors that happened
+ * while no daemon ran, which waited in the pinned source, and the later ones.
+ */
+TEST(crash_is_a_reported_gap_then_everything)
+{
+	const struct mon_spec spec = {
+		.user = USER_READ2, .source = BLKNOTIFY_SOURCE_DAEMON,
+		.nr_watches = 1, .watches = { { .id = 11 } } };
+	struct monitor m;
+	int st;
+
+	need_daemon();
+	monitor_start(&m, &spec);
+	ASSERT_EQ(m.res.err, 0);
+	ASSERT_EQ(faulty_io(&dev, 1170, 1, 0), -EIO);
+	/* Let the daemon hand 1170 over before it dies: wait for its stats to show it. */
+	for (int i = 0; i < WAIT_MS / 50; i++) {
+		struct bnd_stats *s = NULL;
+		char why[256];
+		__u64 held = 0;
+
+		if (bnd_query_stats(sock_path, &s, why, sizeof(why)))
+			TEST_FAIL_(1, "stats: %s", why);
+		if (stats_for(s, m.pid))
+			held = stats_for(s, m.pid)->queued;
+		free(s);
+		if (held == 1)
+			break;
+		usleep(50 * 1000);
+	}
+	kill(daemon_pid, SIGKILL);
+	waitpid(daemon_pid, &st, 0);
+	daemon_pid = 0;
+	unlink(sock_path);
+	ASSERT_EQ(faulty_io(&dev, 1171, 1, 0), -EIO);
+	ASSERT_EQ(start_daemon(), 0);
+	monitor_go(&m, 3);
+	wait_for_monitor(m.pid);
+	ASSERT_EQ(faulty_io(&dev, 1172, 1, 0), -EIO);
+	monitor_result(&m);
+	printf("# across a crash: %d records, %d loss records (%d of unknown count)\n",
+	       m.res.nr, m.res.nr_loss, m.res.nr_unknown_loss);
+	ASSERT_EQ(m.res.err, 0);
+	ASSERT_EQ(m.res.nr, 3);
+	EXPECT_EQ(m.res.recs[0].sector, 1170);
+	EXPECT_EQ(m.res.recs[1].sector, 1171);
+	EXPECT_EQ(m.res.recs[2].sector, 1172);
 	EXPECT_EQ(m.res.loss_before[0], 0);
-	EXPECT_EQ(m.res.loss_before[1], 1);	/* the gap, reported before what came after it */
+	EXPECT_EQ(m.res.loss_before[1], 1);	/* the gap, before what the pin kept */
 	EXPECT_EQ(m.res.nr_unknown_loss, 1);
+	EXPECT_EQ(m.res.extra, 0);
 	monitor_end(&m);
 }
 
@@ -1025,7 +1111,8 @@ TEST(source_follows_the_watches)
 TEST(socket_activation)
 {
 	static const char *const tool = "/usr/bin/systemd-socket-activate";
-	char path[128], why[256];
+	char path[128], conf[128], why[256];
+	FILE *f;
 	struct bnd_stats *s = NULL;
 	struct stat st;
 	pid_t pid;
@@ -1035,10 +1122,16 @@ TEST(socket_activation)
 	if (access(tool, X_OK))
 		SKIP("no systemd-socket-activate (package systemd)");
 	snprintf(path, sizeof(path), "%s/activated.sock", tmpdir);
+	snprintf(conf, sizeof(conf), "%s/activated.conf", tmpdir);
+	f = fopen(conf, "w");
+	ASSERT_TRUE(f != NULL);
+	/* A second daemon: its own socket, and no pinned source to share. */
+	fprintf(f, "pin_path = none\nstate_file = %s/activated.state\n", tmpdir);
+	fclose(f);
 	pid = fork();
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
-		execl(tool, tool, "--seqpacket", "-l", path, getenv("BLKNOTIFYD"), "-c", conf_path,
+		execl(tool, tool, "--seqpacket", "-l", path, getenv("BLKNOTIFYD"), "-c", conf,
 		      "--source", "bpf", (char *)NULL);
 		_exit(127);
 	}
@@ -1054,6 +1147,7 @@ TEST(socket_activation)
 	kill(pid, SIGTERM);
 	waitpid(pid, &status, 0);
 	unlink(path);
+	unlink(conf);
 	ASSERT_TRUE(WIFEXITED(status));
 	ASSERT_EQ(WEXITSTATUS(status), 0);
 }

@@ -206,6 +206,11 @@ TEST(config_valid)
 	ASSERT_EQ(c.max_queue_size, 10);
 	ASSERT_EQ(c.nr_privileged_gids, 2);
 	ASSERT_EQ(c.device_access, DEVICE_ACCESS_NONE);
+	ASSERT_EQ(parse_str(&c, "pin_path = none\nrestart_grace_ms = 0\nstate_file = /x/y\n",
+			     err, sizeof(err)), 0);
+	ASSERT_EQ(c.pin_path[0], 0);
+	ASSERT_EQ(c.restart_grace_ms, 0);
+	ASSERT_STREQ(c.state_file, "/x/y");
 	/* An empty list: nobody but root is privileged. */
 	ASSERT_EQ(parse_str(&c, "privileged_groups =\n", err, sizeof(err)), 0);
 	ASSERT_EQ(c.nr_privileged_gids, 0);
@@ -228,6 +233,8 @@ TEST(config_errors_name_the_line)
 		{ "source =\n", "test.conf:1: source: missing value" },
 		{ "= kmsg\n", "test.conf:1: missing key before '='" },
 		{ "device_access = everyone\n", "test.conf:1: device_access: \"everyone\" is not one of readable, none" },
+		{ "pin_path = bpf/x\n", "test.conf:1: pin_path: \"bpf/x\" is neither \"none\" nor an absolute path" },
+		{ "restart_grace_ms = 600001\n", "test.conf:1: restart_grace_ms: 600001 is out of range (expected 0..600000)" },
 	};
 	struct daemon_config c;
 	char err[512];
