@@ -1341,13 +1341,16 @@ static void print_config(void)
 {
 	printf("source = %s\nsocket = %s\nsocket_mode = %04o\nsocket_group = %s\n"
 	       "max_clients = %u\nmax_queue_size = %u\nupstream_queue_size = %u\n"
-	       "privileged_groups = %s\ndevice_access = %s\n",
+	       "privileged_groups = %s\ndevice_access = %s\npin_path = %s\nstate_file = %s\n"
+	       "restart_grace_ms = %u\n",
 	       d.cfg.source == BLKNOTIFY_SOURCE_AUTO ? "auto" : blknotify_source_name(d.cfg.source),
 	       d.cfg.socket_path, d.cfg.socket_mode,
 	       d.cfg.socket_gid_set ? d.cfg.socket_group : "(root's)",
 	       d.cfg.max_clients, d.cfg.max_queue_size, d.cfg.upstream_queue_size,
 	       d.cfg.privileged_groups,
-	       d.cfg.device_access == DEVICE_ACCESS_READABLE ? "readable" : "none");
+	       d.cfg.device_access == DEVICE_ACCESS_READABLE ? "readable" : "none",
+	       d.cfg.pin_path[0] ? d.cfg.pin_path : "none", d.cfg.state_file,
+	       d.cfg.restart_grace_ms);
 }
 
 int main(int argc, char **argv)
