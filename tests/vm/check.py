@@ -60,6 +60,7 @@ class Log:
         self.done = False
         self.host = {}
         self.bad_lines = []
+        self.kernel_problems = []
         with open(path, errors="replace") as f:
             for line in f:
                 i = line.find(MARK)
@@ -76,6 +77,8 @@ class Log:
         kind, _, rest = text.partition(" ")
         if kind == "boot":
             self.boot = rest
+        elif kind == "kernel_problem":
+            self.kernel_problems.append(rest)
         elif kind == "done":
             self.done = True
         elif kind == "host":
@@ -415,6 +418,10 @@ def main():
     c.true("the guest finished every scenario", log.done, f"no done marker: {qemu_end()}")
     c.eq("QEMU exit status", log.host.get("qemu_rc"), "0")
     c.eq("unparsable blkwatch output lines", log.bad_lines, [])
+    c.eq("kernel warnings or oopses", log.kernel_problems, [])
+    sanitizer = [f"{n}: {m}" for n in log.order for m in log.scenarios[n].logs
+                 if any(x in m for x in ("Sanitizer", "runtime error:"))]
+    c.eq("sanitizer reports from the guest's programs", sanitizer, [])
     report("guest", c)
 
     wanted = a.only or list(CHECKS)
