@@ -198,6 +198,43 @@ bw_scsi_medium() {
 	esac
 }
 
+# A real timeout: null_blk's fault injection makes the next request time
+# out, and the block layer's timeout handling completes it with
+# BLK_STS_TIMEOUT after the queue's io_timeout.
+bw_timeout() {
+	nb=/sys/kernel/config/nullb/bntmo
+	mkdir $nb && echo 16 > $nb/size && echo 512 > $nb/blocksize &&
+		echo 1 > $nb/power || {
+		fail "blkwatch:null_blk-timeout cannot set up null_blk"
+		return
+	}
+	i=0
+	while [ ! -b /dev/bntmo ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	dev=$(cat /sys/block/bntmo/dev)
+	echo 1000 > /sys/block/bntmo/queue/io_timeout
+	if ! [ -d $nb/timeout_inject ]; then
+		fail "blkwatch:null_blk-timeout no timeout_inject (CONFIG_BLK_DEV_NULL_BLK_FAULT_INJECTION)"
+	elif ! bw_start /tmp/bw-tmo --source watch_queue --json --count 1 -d bntmo --id 6; then
+		fail "blkwatch:null_blk-timeout start: $(cat /tmp/bw-tmo.err)"
+	else
+		echo 0 > $nb/timeout_inject/verbose	# no stack dump on the console
+		echo 1 > $nb/timeout_inject/interval
+		echo 1 > $nb/timeout_inject/times
+		echo 100 > $nb/timeout_inject/probability
+		dd if=/dev/bntmo of=/dev/null bs=4096 skip=10 count=1 iflag=direct 2>/dev/null &&
+			fail "blkwatch:null_blk-timeout the read did not fail"
+		bw_wait || fail "blkwatch:null_blk-timeout timed out"
+		cat /tmp/bw-tmo
+		case "$(cat /tmp/bw-tmo)" in
+		*"\"dev\":\"$dev\""*"\"subtype_nr\":1,\"sector\":80,\"id\":6,"*"\"errno\":-110"*)
+			pass "blkwatch:null_blk-timeout" ;;
+		*) fail "blkwatch:null_blk-timeout expected $dev timeout at sector 80 id 6, got: $(cat /tmp/bw-tmo)" ;;
+		esac
+	fi
+	echo 0 > $nb/power
+	rmdir $nb
+}
+
 # A flood of real errors completed in hard interrupt context (null_blk's
 # hrtimer mode) while blkwatch reads: delivered or counted, never silent.
 bw_flood() {
@@ -245,5 +282,6 @@ run_all() {
 	bw_loss_and_close
 	bw_fanout
 	bw_scsi_medium
+	bw_timeout
 	bw_flood
 }
