@@ -126,6 +126,7 @@ static void usage(FILE *f)
 "  -c, --clients N      queues to open, 1..%d, each its own client (default 1)\n"
 "  -l, --latency        record each record's latency (error to read)\n"
 "  -e, --expect N       stop once every queue has received or lost N records\n"
+"  -i, --idle-ms MS     stop once no record arrived for MS ms after the first\n"
 "  -T, --timeout SEC    stop after SEC seconds in any case (default 600)\n"
 "Stops on SIGINT or SIGTERM too.\n", BLKNOTIFY_QUEUE_SIZE_DEFAULT, CLIENTS_MAX);
 }
@@ -141,6 +142,7 @@ int main(int argc, char **argv)
 		{ "clients", required_argument, NULL, 'c' },
 		{ "latency", no_argument, NULL, 'l' },
 		{ "expect", required_argument, NULL, 'e' },
+		{ "idle-ms", required_argument, NULL, 'i' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -148,7 +150,7 @@ int main(int argc, char **argv)
 	enum blknotify_source source = BLKNOTIFY_SOURCE_BPF;
 	const char *device = NULL, *sock = NULL;
 	unsigned int flags = 0, size = 0;
-	unsigned long long expect = 0, timeout_s = 600;
+	unsigned long long expect = 0, idle_ms = 0, timeout_s = 600;
 	bool latency = false, done = false;
 	struct rusage ru;
 	struct stat st;
@@ -159,7 +161,7 @@ int main(int argc, char **argv)
 	int c, r, ep, sfd;
 	char *end;
 
-	while ((c = getopt_long(argc, argv, "s:d:q:c:le:T:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:d:q:c:le:i:T:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			r = blknotify_source_from_name(optarg);
@@ -181,6 +183,7 @@ int main(int argc, char **argv)
 		case 'q':
 		case 'c':
 		case 'e':
+		case 'i':
 		case 'T': {
 			unsigned long long v;
 
@@ -198,6 +201,8 @@ int main(int argc, char **argv)
 				nr_clients = v;
 			else if (c == 'e')
 				expect = v;
+			else if (c == 'i')
+				idle_ms = v;
 			else
 				timeout_s = v;
 			break;
@@ -276,12 +281,16 @@ int main(int argc, char **argv)
 	deadline = t_start + timeout_s * 1000000000ULL;
 	while (!done) {
 		struct epoll_event ev[64];
-		uint64_t t = now_ns();
+		uint64_t t = now_ns(), until = deadline, last_rx = 0;
 		int n;
 
-		if (t >= deadline)
+		for (unsigned int i = 0; i < nr_clients; i++)
+			last_rx = clients[i].last_ns > last_rx ? clients[i].last_ns : last_rx;
+		if (idle_ms && last_rx && last_rx + idle_ms * 1000000ULL < until)
+			until = last_rx + idle_ms * 1000000ULL;
+		if (t >= until)
 			break;
-		n = epoll_wait(ep, ev, 64, (int)((deadline - t) / 1000000) + 1);
+		n = epoll_wait(ep, ev, 64, (int)((until - t) / 1000000) + 1);
 		if (n < 0 && errno != EINTR) {
 			fprintf(stderr, "bench-monitor: epoll_wait: %s\n", strerror(errno));
 			return 1;
