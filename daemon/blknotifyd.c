@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -97,6 +98,7 @@ static struct {
 	bool pinned;			/* the source is pinned: it outlives us */
 	bool resumed;			/* and we took it over from our predecessor */
 	int grace_fd;			/* timerfd: detached clients expire */
+	int pin_lock_fd;		/* the pin directory, flock()ed: one daemon per pin */
 	bool stopping;
 	bool failed;			/* stopping because the source failed: exit non-zero */
 } d;
@@ -1076,6 +1078,22 @@ static int open_source(enum blknotify_source src, struct blknotify_queue **ret, 
 	bool had_pin = false;
 	int r;
 
+	if (pin && d.pin_lock_fd < 0) {
+		/* Two daemons reading one pinned queue would each get part of it. */
+		if (mkdir(pin, 0700) < 0 && errno != EEXIST)
+			log_warn("cannot create %s: %m", pin);	/* the library says more */
+		d.pin_lock_fd = open(pin, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (d.pin_lock_fd >= 0 && flock(d.pin_lock_fd, LOCK_EX | LOCK_NB) < 0) {
+			static char msg[512];
+
+			snprintf(msg, sizeof(msg), "another blknotifyd reads the source pinned at %s: "
+				 "stop it, or give this one its own pin_path (or pin_path = none)", pin);
+			*why = msg;
+			close(d.pin_lock_fd);
+			d.pin_lock_fd = -1;
+			return -EBUSY;
+		}
+	}
 	if (pin) {
 		snprintf(link, sizeof(link), "%s/link", pin);
 		had_pin = access(link, F_OK) == 0;
@@ -1139,6 +1157,11 @@ static int start_source(void)
 		return 0;
 	}
 	bpf_why = why ?: strerror(-r);
+	if (r == -EBUSY) {
+		/* BPF works; the pinned queue is in use.  Falling back would hide that. */
+		log_err("cannot start source bpf: %s", bpf_why);
+		return r;
+	}
 	r = open_source(BLKNOTIFY_SOURCE_KMSG, &d.upstream, &why);
 	if (r < 0) {
 		log_err("no source works: bpf: %s; kmsg: %s", bpf_why, why ?: strerror(-r));
@@ -1374,7 +1397,7 @@ int main(int argc, char **argv)
 
 	d.config_path = BLKNOTIFYD_CONFIG_FILE;
 	d.journal = getenv("JOURNAL_STREAM") != NULL;
-	d.listen_fd = d.signal_fd = d.epoll_fd = d.grace_fd = -1;
+	d.listen_fd = d.signal_fd = d.epoll_fd = d.grace_fd = d.pin_lock_fd = -1;
 	while ((opt = getopt_long(argc, argv, "c:s:tvh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': d.config_path = optarg; config_given = true; break;
@@ -1509,6 +1532,8 @@ out:
 		close(d.signal_fd);
 	if (d.grace_fd >= 0)
 		close(d.grace_fd);
+	if (d.pin_lock_fd >= 0)
+		close(d.pin_lock_fd);
 	if (d.epoll_fd >= 0)
 		close(d.epoll_fd);
 	return r < 0 || d.failed ? 1 : 0;
