@@ -198,6 +198,44 @@ bw_scsi_medium() {
 	esac
 }
 
+# Partitions: the kernel watches whole disks, so the library watches all of
+# them and matches each partition's sector range itself (fanout mode).
+bw_partition() {
+	disk=
+	for d in /sys/block/sd*; do
+		[ -e "$d" ] && grep -q scsi_debug "$d/device/model" 2>/dev/null && disk=${d##*/}
+	done
+	[ -n "$disk" ] || { fail "blkwatch:partition no scsi_debug disk"; return; }
+	dev=$(cat /sys/block/$disk/dev)
+	# MBR: ${disk}1 = sectors 2048-4095, ${disk}2 = 4096-16383 (has 4660, bad).
+	{
+		dd if=/dev/zero bs=446 count=1 2>/dev/null
+		printf '\000\000\000\000\203\000\000\000\000\010\000\000\000\010\000\000'
+		printf '\000\000\000\000\203\000\000\000\000\020\000\000\000\060\000\000'
+		dd if=/dev/zero bs=32 count=1 2>/dev/null
+		printf '\125\252'
+	} > /tmp/mbr
+	dd if=/tmp/mbr of=/dev/$disk bs=512 count=1 conv=fsync 2>/dev/null &&
+		blockdev --rereadpt /dev/$disk || { fail "blkwatch:partition cannot partition $disk"; return; }
+	i=0
+	while [ ! -b /dev/${disk}2 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	if ! bw_start /tmp/bw-part --source watch_queue --json --count 1 \
+			-d ${disk}1 -d ${disk}2 --id 40; then
+		fail "blkwatch:partition start: $(cat /tmp/bw-part.err)"
+		return
+	fi
+	# Sector 564 of the second partition is sector 4660 of the disk.
+	dd if=/dev/${disk}2 of=/dev/null bs=512 skip=564 count=1 iflag=direct 2>/dev/null &&
+		fail "blkwatch:partition the read did not fail"
+	bw_wait || fail "blkwatch:partition timed out"
+	cat /tmp/bw-part
+	case "$(cat /tmp/bw-part)" in
+	*"\"dev\":\"$dev\""*"\"subtype_nr\":6,\"sector\":4660,\"id\":41,"*)
+		pass "blkwatch:partition" ;;
+	*) fail "blkwatch:partition expected $dev sector 4660 with the second partition's id 41, got: $(cat /tmp/bw-part)" ;;
+	esac
+}
+
 # A real timeout: null_blk's fault injection makes the next request time
 # out, and the block layer's timeout handling completes it with
 # BLK_STS_TIMEOUT after the queue's io_timeout.
@@ -282,6 +320,7 @@ run_all() {
 	bw_loss_and_close
 	bw_fanout
 	bw_scsi_medium
+	bw_partition
 	bw_timeout
 	bw_flood
 }
