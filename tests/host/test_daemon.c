@@ -1104,6 +1104,60 @@ TEST(source_follows_the_watches)
 }
 
 /*
+ * blkwatch as an unprivileged user with the default source: "auto" finds it
+ * may not load BPF and goes through the daemon; it prints our errors with
+ * the watch ID it asked for.
+ */
+TEST(blkwatch_through_the_daemon)
+{
+	const char *bin = getenv("BLKWATCH");
+	char line[1024] = "", out[2][1024];
+	int o[2], e[2], st, i;
+	FILE *fo, *fe;
+	pid_t pid;
+
+	need_daemon();
+	if (!bin)
+		SKIP("BLKWATCH is not set (run through meson test)");
+	ASSERT_EQ(pipe2(o, O_CLOEXEC), 0);
+	ASSERT_EQ(pipe2(e, O_CLOEXEC), 0);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		dup2(o[1], 1);
+		dup2(e[1], 2);
+		if (become(USER_READ1))
+			_exit(126);
+		execl(bin, "blkwatch", "--socket", sock_path, "--device", dev.path, "--id", "21",
+		      "--count", "2", "--json", (char *)NULL);
+		_exit(127);
+	}
+	close(o[1]);
+	close(e[1]);
+	fo = fdopen(o[0], "r");
+	fe = fdopen(e[0], "r");
+	/* blkwatch says on stderr when its source is attached. */
+	while (fgets(line, sizeof(line), fe) && !strstr(line, "watching"))
+		printf("# blkwatch: %s", line);
+	printf("# blkwatch: %s", line);
+	ASSERT_TRUE(strstr(line, "through the daemon source") != NULL);
+	ASSERT_EQ(faulty_io(&dev, 1180, 1, 0), -EIO);
+	ASSERT_EQ(faulty_io(&dev, 1181, 1, 1), -EIO);
+	for (i = 0; i < 2; i++) {
+		ASSERT_TRUE(fgets(out[i], sizeof(out[i]), fo) != NULL);
+		printf("# %s", out[i]);
+	}
+	EXPECT_TRUE(strstr(out[0], "\"sector\":1180,\"id\":21") != NULL);
+	EXPECT_TRUE(strstr(out[1], "\"sector\":1181,\"id\":21") != NULL);
+	EXPECT_TRUE(strstr(out[1], "\"op\":\"write\"") != NULL);
+	waitpid(pid, &st, 0);
+	fclose(fo);
+	fclose(fe);
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ(WEXITSTATUS(st), 0);
+}
+
+/*
  * Socket activation as systemd does it (systemd-socket-activate passes a
  * listening SOCK_SEQPACKET socket as fd 3 and starts the daemon on the first
  * connection): the first client's request is answered by the daemon it woke.
