@@ -666,6 +666,56 @@ TEST(three_users_filters_sizes_and_a_stalled_reader)
 		monitor_end(&mons[i]);
 }
 
+/*
+ * A storm: thousands of errors while one monitor reads and one does not.
+ * The stalled one holds exactly its queue's worth and is told, exactly, of
+ * the rest; the reader's records and loss add up to every error.
+ */
+TEST(storm_isolation_and_exact_loss)
+{
+	const struct mon_spec reader = {
+		.user = USER_READ1, .source = BLKNOTIFY_SOURCE_DAEMON, .size = MAX_QUEUE,
+		.nr_watches = 1, .watches = { { .id = 31 } } };
+	const struct mon_spec stalled = {
+		.user = USER_READ2, .source = BLKNOTIFY_SOURCE_DAEMON, .size = 64,
+		.nr_watches = 1, .watches = { { .id = 32 } } };
+	enum { N = 5000 };
+	struct monitor r, st;
+	struct timespec t0, t1;
+	double secs;
+	int i;
+
+	need_daemon();
+	monitor_start(&r, &reader);
+	monitor_start(&st, &stalled);
+	ASSERT_EQ(r.res.err, 0);
+	ASSERT_EQ(st.res.err, 0);
+	monitor_go(&r, N);	/* reads while the storm runs */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < N; i++)
+		ASSERT_EQ(faulty_io(&dev, 1000 + i % 200, 1, 0), -EIO);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	monitor_result(&r);
+	monitor_go(&st, N);
+	monitor_result(&st);
+	secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	printf("# %d errors in %.2f s (%.0f/s): reader %d records + %llu lost; "
+	       "stalled (64) %d records + %llu lost in %d loss records\n", N, secs, N / secs,
+	       r.res.nr, (unsigned long long)r.res.lost, st.res.nr,
+	       (unsigned long long)st.res.lost, st.res.nr_loss);
+	ASSERT_EQ(r.res.err, 0);
+	ASSERT_EQ(r.res.nr + (int)r.res.lost, N);
+	ASSERT_EQ(r.res.extra, 0);
+	ASSERT_EQ(st.res.err, 0);
+	ASSERT_EQ(st.res.nr, 64);
+	ASSERT_EQ(st.res.lost, N - 64);
+	ASSERT_EQ(st.res.extra, 0);
+	for (i = 0; i < 64; i++)
+		EXPECT_EQ(st.res.recs[i].sector, 1000 + i % 200);
+	monitor_end(&r);
+	monitor_end(&st);
+}
+
 TEST(policy_refusals_are_clear)
 {
 	const struct mon_spec denied = {
