@@ -782,7 +782,10 @@ static void accept_clients(void)
 				log_warn("accept: %m");
 			return;
 		}
-		if (d.nr_clients >= d.cfg.max_clients) {
+		for (slot = 0; slot < BND_CLIENTS_HARD_MAX && d.clients[slot]; slot++)
+			;
+		/* (Queues kept across a restart hold slots too, until claimed or expired.) */
+		if (d.nr_clients >= d.cfg.max_clients || slot == BND_CLIENTS_HARD_MAX) {
 			size_t len = bnd_msg_error(buf, 0, -EUSERS, full_fmt, d.cfg.max_clients,
 						   d.config_path);
 
@@ -803,8 +806,6 @@ static void accept_clients(void)
 			close(fd);
 			continue;
 		}
-		for (slot = 0; d.clients[slot]; slot++)
-			;
 		c->fd = fd;
 		c->slot = slot;
 		c->gen = ++d.next_gen;
