@@ -21,8 +21,10 @@
 #include <pwd.h>
 #include <signal.h>
 #include <time.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/sysmacros.h>
+#include <linux/blkpg.h>
 #include <sys/un.h>
 
 #include <blknotify/blknotify.h>
@@ -143,6 +145,15 @@ static int stop_daemon(void)
 
 static pid_t test_pid;
 
+/* Loop device nodes outlive the device: give them back their usual root:disk 0660. */
+static void restore_node(const char *path)
+{
+	struct group *g = getgrnam("disk");
+
+	if (chown(path, 0, g ? g->gr_gid : 0) || chmod(path, 0660))
+		fprintf(stderr, "# cannot restore %s: %s\n", path, strerror(errno));
+}
+
 static void teardown(void)
 {
 	int i;
@@ -156,6 +167,8 @@ static void teardown(void)
 		}
 	}
 	stop_daemon();
+	if (dev.path[0])
+		restore_node(dev.path);
 	faulty_stop(&dev);
 	if (notify_fd >= 0)
 		close(notify_fd);
@@ -292,6 +305,7 @@ static void need_daemon(void)
 
 struct mon_spec {
 	const char *user;
+	dev_t dev;			/* 0: the test device */
 	enum blknotify_source source;
 	unsigned int size;		/* 0: default */
 	unsigned int nr_watches;
@@ -409,7 +423,8 @@ static void monitor_child(const struct mon_spec *spec, int in, int out)
 		r = blknotify_queue_set_filter(q, &filt.f);
 	for (i = 0; !r && i < spec->nr_watches; i++)
 		r = spec->watches[i].all ? blknotify_queue_watch_all(q, spec->watches[i].id) :
-		    blknotify_queue_watch_device(q, dev.rdev, spec->watches[i].id);
+		    blknotify_queue_watch_device(q, spec->dev ? spec->dev : dev.rdev,
+						 spec->watches[i].id);
 	res.err = r;
 	if (q && blknotify_queue_get_error(q))
 		snprintf(res.text, sizeof(res.text), "%s", blknotify_queue_get_error(q));
@@ -762,6 +777,116 @@ TEST(policy_refusals_are_clear)
 		EXPECT_EQ(m.res.recs[0].id, 5);
 	}
 	monitor_end(&m);
+}
+
+/*
+ * A loop device over a file, with two partitions [2048, 10240) and
+ * [10240, 18432) added by BLKPG (this host's kernel parses no partition
+ * tables; BLKPG works everywhere).
+ */
+static int make_partitioned(char *disk, size_t len, const char *image)
+{
+	static const long long parts[2][2] = { { 2048, 8192 }, { 10240, 8192 } };
+	char cmd[256];
+	FILE *p;
+	int fd, i, r = 0;
+
+	fd = open(image, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || ftruncate(fd, 16 << 20)) {
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "losetup --find --partscan --show %s", image);
+	p = popen(cmd, "r");
+	if (!p || !fgets(disk, len, p)) {
+		if (p)
+			pclose(p);
+		return -EIO;
+	}
+	pclose(p);
+	disk[strcspn(disk, "\n")] = '\0';
+	fd = open(disk, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (i = 0; i < 2 && !r; i++) {
+		struct blkpg_partition part = {
+			.start = parts[i][0] * 512, .length = parts[i][1] * 512, .pno = i + 1,
+		};
+		struct blkpg_ioctl_arg arg = {
+			.op = BLKPG_ADD_PARTITION, .datalen = sizeof(part), .data = &part,
+		};
+
+		if (ioctl(fd, BLKPG, &arg))
+			r = -errno;
+	}
+	close(fd);
+	return r;
+}
+
+/*
+ * device_access = readable, with partitions: a user who may read a
+ * partition's node (not the disk's) may watch that partition -- its range of
+ * the disk -- and nothing else of the disk.
+ */
+TEST(readable_partition_but_not_its_disk)
+{
+	char disk[64] = "", p1[80], p2[80], image[128], cmd[160];
+	struct stat st1, st2, std;
+	struct group *g;
+	struct monitor m;
+	int i, r;
+
+	need_daemon();
+	snprintf(image, sizeof(image), "%s/parts.img", tmpdir);
+	r = make_partitioned(disk, sizeof(disk), image);
+	if (r) {
+		snprintf(cmd, sizeof(cmd), "losetup -d %s 2>/dev/null", disk);
+		if (disk[0])
+			(void)!run(cmd);
+		unlink(image);
+		TEST_FAIL_(1, "a partitioned loop device: %s", strerror(-r));
+	}
+	snprintf(p1, sizeof(p1), "%sp1", disk);
+	snprintf(p2, sizeof(p2), "%sp2", disk);
+	for (i = 0; i < WAIT_MS / 20 && (stat(p1, &st1) || stat(p2, &st2)); i++)
+		usleep(20 * 1000);	/* devtmpfs makes the nodes as the kernel scans */
+	g = getgrnam(READ_GROUP);
+	r = stat(disk, &std) || stat(p1, &st1) || stat(p2, &st2) || !g ||
+	    chown(p1, 0, g->gr_gid) || chmod(p1, 0640) || chmod(p2, 0600) || chmod(disk, 0600);
+	if (!r) {
+		const struct mon_spec part1 = {
+			.user = USER_READ1, .source = BLKNOTIFY_SOURCE_DAEMON, .dev = st1.st_rdev,
+			.nr_watches = 1, .watches = { { .id = 1 } } };
+		const struct mon_spec part2 = {
+			.user = USER_READ1, .source = BLKNOTIFY_SOURCE_DAEMON, .dev = st2.st_rdev,
+			.nr_watches = 1, .watches = { { .id = 2 } } };
+		const struct mon_spec whole = {
+			.user = USER_READ1, .source = BLKNOTIFY_SOURCE_DAEMON, .dev = std.st_rdev,
+			.nr_watches = 1, .watches = { { .id = 3 } } };
+
+		monitor_start(&m, &part1);
+		printf("# %s, %s (readable): %s\n", USER_READ1, p1, m.res.err ? m.res.text : "watching");
+		EXPECT_EQ(m.res.err, 0);
+		monitor_end(&m);
+		monitor_start(&m, &part2);
+		printf("# %s, %s: %s\n", USER_READ1, p2, m.res.text);
+		EXPECT_EQ(m.res.err, -EACCES);
+		EXPECT_TRUE(strstr(m.res.text, "nor a partition holding sectors 10240..18431") != NULL);
+		monitor_end(&m);
+		monitor_start(&m, &whole);
+		printf("# %s, %s: %s\n", USER_READ1, disk, m.res.text);
+		EXPECT_EQ(m.res.err, -EACCES);
+		monitor_end(&m);
+	}
+	restore_node(disk);
+	restore_node(p1);
+	restore_node(p2);
+	snprintf(cmd, sizeof(cmd), "losetup -d %s", disk);
+	(void)!run(cmd);
+	unlink(image);
+	ASSERT_EQ(r, 0);
 }
 
 /* ---- the raw client ---- */
