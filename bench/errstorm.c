@@ -48,15 +48,13 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-static void *reader(void *arg)
+static int dev_fd;
+
+static void *reader(void *buf)
 {
-	int fd = (int)(intptr_t)arg;
 	uint64_t eio = 0, ok = 0, other = 0;
 	uint64_t blocks = nr_sectors * 512 / block_size;
-	void *buf;
 
-	if (posix_memalign(&buf, 4096, block_size))
-		return NULL;
 	for (;;) {
 		uint64_t i = __atomic_fetch_add(&next_index, 1, __ATOMIC_RELAXED);
 		off_t off;
@@ -72,7 +70,7 @@ static void *reader(void *arg)
 				;
 		}
 		off = (off_t)(first_sector * 512 + (i % blocks) * block_size);
-		if (pread(fd, buf, block_size, off) < 0) {
+		if (pread(dev_fd, buf, block_size, off) < 0) {
 			if (errno == EIO) {
 				eio++;
 			} else {
@@ -86,7 +84,6 @@ static void *reader(void *arg)
 	__atomic_fetch_add(&nr_eio, eio, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&nr_ok, ok, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&nr_other, other, __ATOMIC_RELAXED);
-	free(buf);
 	return NULL;
 }
 
@@ -125,9 +122,10 @@ int main(int argc, char **argv)
 		{}
 	};
 	pthread_t th[THREADS_MAX];
+	void *buf[THREADS_MAX];	/* one aligned O_DIRECT buffer per thread */
 	uint64_t v, t1;
 	char *plus, *end;
-	int c, fd;
+	int c, fd, err;
 
 	while ((c = getopt_long(argc, argv, "d:s:n:r:t:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -181,7 +179,8 @@ int main(int argc, char **argv)
 
 	fd = open(device, O_RDONLY | O_DIRECT | O_CLOEXEC);
 	if (fd < 0) {
-		fprintf(stderr, "bench-errstorm: %s: %s\n", device, strerror(errno));
+		fprintf(stderr, "bench-errstorm: cannot open %s for O_DIRECT reads: %s\n",
+			device, strerror(errno));
 		return 1;
 	}
 	if (ioctl(fd, BLKSSZGET, &c) < 0 || c < 512 || c > 65536) {
@@ -196,16 +195,26 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	for (unsigned int i = 0; i < nr_threads; i++) {
+		if (posix_memalign(&buf[i], 4096, block_size)) {
+			fprintf(stderr, "bench-errstorm: out of memory\n");
+			return 1;
+		}
+	}
+	dev_fd = fd;
 	t0_ns = now_ns();
 	for (unsigned int i = 0; i < nr_threads; i++) {
-		if (pthread_create(&th[i], NULL, reader, (void *)(intptr_t)fd)) {
-			fprintf(stderr, "bench-errstorm: cannot start thread %u\n", i);
+		err = pthread_create(&th[i], NULL, reader, buf[i]);
+		if (err) {
+			fprintf(stderr, "bench-errstorm: cannot start thread %u: %s\n", i, strerror(err));
 			return 1;
 		}
 	}
 	for (unsigned int i = 0; i < nr_threads; i++)
 		pthread_join(th[i], NULL);
 	t1 = now_ns();
+	for (unsigned int i = 0; i < nr_threads; i++)
+		free(buf[i]);
 
 	printf("{\"caused\": %llu, \"ok\": %llu, \"other\": %llu, \"other_errno\": %d, "
 	       "\"start_ns\": %llu, \"end_ns\": %llu, \"seconds\": %.6f, \"rate\": %.1f}\n",
@@ -214,5 +223,11 @@ int main(int argc, char **argv)
 	       (unsigned long long)t0_ns, (unsigned long long)t1,
 	       (t1 - t0_ns) / 1e9, nr_eio / ((t1 - t0_ns) / 1e9));
 	close(fd);
-	return nr_other ? 1 : 0;
+	if (nr_other)
+		fprintf(stderr, "bench-errstorm: %llu reads failed with %s, not EIO: is the range bad?\n",
+			(unsigned long long)nr_other, strerror(other_errno));
+	if (nr_ok)
+		fprintf(stderr, "bench-errstorm: %llu reads succeeded: the range is not all bad\n",
+			(unsigned long long)nr_ok);
+	return nr_other || nr_ok ? 1 : 0;
 }
