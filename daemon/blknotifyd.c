@@ -129,6 +129,40 @@ static void log_msg(int prio, const char *fmt, ...)
 #define log_info(...)	log_msg(6, __VA_ARGS__)
 #define log_debug(...)	log_msg(7, __VA_ARGS__)
 
+/*
+ * What clients cause (connections, refusals, protocol errors) is logged at
+ * most LOG_CLIENT_BURST times per LOG_CLIENT_INTERVAL seconds, then counted:
+ * a local user looping on connect() must not flood the journal.
+ */
+#define LOG_CLIENT_BURST	20
+#define LOG_CLIENT_INTERVAL	5
+
+static bool log_client_allowed(void)
+{
+	static time_t start;
+	static unsigned int n, suppressed;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec - start >= LOG_CLIENT_INTERVAL) {
+		if (suppressed)
+			log_msg(4, "%u messages about clients suppressed in the last %d s",
+				suppressed, LOG_CLIENT_INTERVAL);
+		start = now.tv_sec;
+		n = suppressed = 0;
+	}
+	if (n < LOG_CLIENT_BURST) {
+		n++;
+		return true;
+	}
+	suppressed++;
+	return false;
+}
+#define log_client(prio, ...) do {					\
+	if (log_client_allowed())					\
+		log_msg(prio, __VA_ARGS__);				\
+} while (0)
+
 /* The sd_notify protocol: one datagram to $NOTIFY_SOCKET; nothing to do without it. */
 static void sd_notify_send(const char *state)
 {
@@ -190,7 +224,7 @@ static void client_close(struct client *c, const char *why)
 	struct client **pp;
 	bool had_watches = c->nr_watches > 0;
 
-	log_info("client %u (pid %d uid %u) gone: %s; delivered %llu, lost %llu",
+	log_client(6, "client %u (pid %d uid %u) gone: %s; delivered %llu, lost %llu",
 		 c->id, (int)c->peer.pid, c->peer.uid, why,
 		 (unsigned long long)c->q.total_acked, (unsigned long long)c->q.total_lost);
 	for (pp = &d.dirty; *pp; pp = &(*pp)->next_dirty) {
@@ -299,8 +333,8 @@ static void client_abort(struct client *c, __u32 seq, int error, const char *why
 	unsigned char buf[BND_REQUEST_MAX] __attribute__((aligned(8)));
 	size_t len = bnd_msg_error(buf, seq, error, "%s; disconnecting", why);
 
-	log_warn("client %u (pid %d uid %u): %s; disconnecting", c->id, (int)c->peer.pid,
-		 c->peer.uid, why);
+	log_client(4, "client %u (pid %d uid %u): %s; disconnecting", c->id, (int)c->peer.pid,
+		   c->peer.uid, why);
 	(void)!send(c->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 	client_close(c, "protocol error");
 }
@@ -607,8 +641,8 @@ static bool handle_add_watch(struct client *c, const struct bnd_msg *m)
 	r = policy_check_watch(&d.cfg, &c->peer, w, why, sizeof(why));
 	if (r < 0) {
 		if (r == -EACCES)
-			log_info("client %u (pid %d uid %u) refused: %s", c->id, (int)c->peer.pid,
-				 c->peer.uid, why);
+			log_client(6, "client %u (pid %d uid %u) refused: %s", c->id,
+				   (int)c->peer.pid, c->peer.uid, why);
 		return reply_error(c, m->seq, r, "%s", why);
 	}
 	if (!c->q.slots && cq_init(&c->q, c->queue_size) < 0)
@@ -789,7 +823,8 @@ static void accept_clients(void)
 			size_t len = bnd_msg_error(buf, 0, -EUSERS, full_fmt, d.cfg.max_clients,
 						   d.config_path);
 
-			log_warn("refused a client: %u clients connected (max_clients)", d.nr_clients);
+			log_client(4, "refused a client: %u clients connected (max_clients)",
+				   d.nr_clients);
 			(void)!send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 			close(fd);
 			continue;
@@ -823,8 +858,8 @@ static void accept_clients(void)
 		}
 		d.clients[slot] = c;
 		d.nr_clients++;
-		log_info("client %u connected: pid %d uid %u gid %u%s", c->id, (int)c->peer.pid,
-			 c->peer.uid, c->peer.gid, c->peer.privileged ? " (privileged)" : "");
+		log_client(6, "client %u connected: pid %d uid %u gid %u%s", c->id, (int)c->peer.pid,
+			   c->peer.uid, c->peer.gid, c->peer.privileged ? " (privileged)" : "");
 	}
 }
 
