@@ -19,6 +19,7 @@
 #include <sys/sysmacros.h>
 
 #include <blknotify/blknotify.h>
+#include "protocol.h"	/* blknotifyd's statistics query */
 
 #define MAX_DEVICES	BLKNOTIFY_QUEUE_WATCHES_MAX
 #define NAME_CACHE	64
@@ -29,6 +30,7 @@ struct options {
 	enum blknotify_source source;
 	unsigned int flags;
 	bool json;
+	bool stats;
 	unsigned long count;		/* 0: forever */
 	unsigned int size;		/* 0: library default */
 	unsigned int id;
@@ -60,6 +62,7 @@ static void usage(FILE *f)
 "  -q, --size=N         queue size in records (default %u, at most %u)\n"
 "  -n, --count=N        exit after N error records\n"
 "  -j, --json           one JSON object per line\n"
+"      --stats          print blknotifyd's per-client statistics and exit\n"
 "  -h, --help           show this help\n"
 "  -V, --version        show the version\n"
 "\n"
@@ -292,6 +295,21 @@ static int run(struct blknotify_queue *q, const struct options *o)
 	return 0;
 }
 
+/* What blknotifyd delivered to and lost for each client. */
+static int print_daemon_stats(const char *socket_path)
+{
+	struct bnd_stats *s = NULL;
+	char why[256];
+
+	if (bnd_query_stats(socket_path, &s, why, sizeof(why)) < 0) {
+		fprintf(stderr, "blkwatch: --stats: %s\n", why);
+		return 1;
+	}
+	bnd_print_stats(stdout, s);
+	free(s);
+	return 0;
+}
+
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -311,6 +329,7 @@ int main(int argc, char **argv)
 		{ "size",	  required_argument, NULL, 'q' },
 		{ "count",	  required_argument, NULL, 'n' },
 		{ "json",	  no_argument,	     NULL, 'j' },
+		{ "stats",	  no_argument,	     NULL, 'T' },
 		{ "help",	  no_argument,	     NULL, 'h' },
 		{ "version",	  no_argument,	     NULL, 'V' },
 		{}
@@ -386,6 +405,9 @@ int main(int argc, char **argv)
 		case 'j':
 			o.json = true;
 			break;
+		case 'T':
+			o.stats = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -406,6 +428,9 @@ int main(int argc, char **argv)
 			o.id + o.nr_devices - 1);
 		return 2;
 	}
+
+	if (o.stats)
+		return print_daemon_stats(o.socket ? o.socket : BLKNOTIFY_DAEMON_SOCKET);
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

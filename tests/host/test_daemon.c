@@ -677,6 +677,31 @@ TEST(three_users_filters_sizes_and_a_stalled_reader)
 	EXPECT_EQ(cs->lost, 0);
 	EXPECT_EQ(cs->nr_watches, 2);
 	free(stats);
+
+	/* The same through blkwatch --stats, the operator's command. */
+	{
+		char cmd[512], line[256];
+		unsigned int id, pid, uid, nw, size, held;
+		unsigned long long delivered, lost;
+		bool found = false;
+		FILE *p;
+
+		snprintf(cmd, sizeof(cmd), "'%s' --stats --socket '%s'", getenv("BLKWATCH"),
+			 sock_path);
+		p = popen(cmd, "r");
+		ASSERT_TRUE(p != NULL);
+		while (fgets(line, sizeof(line), p))
+			if (sscanf(line, "%u %u %u %u %u %u %llu %llu", &id, &pid, &uid, &nw,
+				   &size, &held, &delivered, &lost) == 8 &&
+			    pid == (unsigned int)mons[2].pid) {
+				found = true;
+				EXPECT_EQ(delivered, 4);
+				EXPECT_EQ(lost, NR_IOS - 4);
+				EXPECT_EQ(size, 4);
+			}
+		ASSERT_EQ(pclose(p), 0);
+		ASSERT_TRUE(found);
+	}
 	for (i = 0; i < 3; i++)
 		monitor_end(&mons[i]);
 }
