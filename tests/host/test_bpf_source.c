@@ -508,14 +508,18 @@ TEST(pinned_queue_keeps_records_across_owners)
 	remove_pins(pin);
 }
 
-/* Add partition 1 = disk sectors [start, start + size), without a table. */
-static int add_partition(struct faulty *f, long long start, long long size)
+/*
+ * Add (or delete) partition 1 = disk sectors [start, start + size), without
+ * a table.  A partition added this way outlives the loop device's backing
+ * file (only a partition scan drops it), so the test deletes it again.
+ */
+static int blkpg_partition(struct faulty *f, int op, long long start, long long size)
 {
 	struct blkpg_partition part = {
 		.start = start * 512, .length = size * 512, .pno = 1,
 	};
 	struct blkpg_ioctl_arg arg = {
-		.op = BLKPG_ADD_PARTITION, .datalen = sizeof(part), .data = &part,
+		.op = op, .datalen = sizeof(part), .data = &part,
 	};
 
 	return ioctl(f->fd, BLKPG, &arg) ? -errno : 0;
@@ -533,7 +537,8 @@ TEST(partition_watch_is_its_range_of_the_disk)
 
 	need_device();
 	/* Partition 1: disk sectors [4096, 8192): holds 5000 and 6000, not 1000. */
-	ASSERT_EQ(add_partition(&dev, 4096, 4096), 0);
+	blkpg_partition(&dev, BLKPG_DEL_PARTITION, 0, 0);	/* left by a crashed run */
+	ASSERT_EQ(blkpg_partition(&dev, BLKPG_ADD_PARTITION, 4096, 4096), 0);
 	snprintf(part, sizeof(part), "%sp1", dev.path);
 	for (i = 0; i < 100 && stat(part, &st); i++)	/* devtmpfs makes the node */
 		usleep(20000);
@@ -563,6 +568,7 @@ TEST(partition_watch_is_its_range_of_the_disk)
 	ASSERT_EQ(recs[1].sector, 5001);
 	ASSERT_EQ((recs[0].watch.info & WATCH_INFO_ID) >> WATCH_INFO_ID__SHIFT, 12);
 	blknotify_queue_free(q);
+	ASSERT_EQ(blkpg_partition(&dev, BLKPG_DEL_PARTITION, 0, 0), 0);
 }
 
 TEST(size_cannot_change_after_start)
