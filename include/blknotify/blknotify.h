@@ -42,7 +42,14 @@ enum blknotify_source {
 	BLKNOTIFY_SOURCE_AUTO		= 0,	/* bpf if this process may load it, else the daemon */
 	BLKNOTIFY_SOURCE_BPF		= 1,	/* CO-RE program on block:block_rq_error */
 	BLKNOTIFY_SOURCE_KMSG		= 2,	/* the kernel's request-error lines in /dev/kmsg; lossy */
-	BLKNOTIFY_SOURCE_WATCH_QUEUE	= 3,	/* a kernel with CONFIG_BLK_NOTIFICATIONS */
+	/*
+	 * A kernel with CONFIG_BLK_NOTIFICATIONS (kernel/): the kernel posts
+	 * records into a notification pipe.  Its size is capped at the
+	 * kernel's 512 notes; adding watches needs CAP_SYS_ADMIN; watches on
+	 * partitions, or two on one disk, become one kernel watch on every
+	 * device filtered in the library.
+	 */
+	BLKNOTIFY_SOURCE_WATCH_QUEUE	= 3,
 	BLKNOTIFY_SOURCE_DAEMON		= 4,	/* blknotifyd over its Unix socket */
 };
 

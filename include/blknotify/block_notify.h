@@ -101,8 +101,11 @@ enum block_notification_type {
 };
 
 /*
- * block_notification.op: the request's operation.  The values are those of
- * the kernel's enum req_op, which has been stable since 5.0.
+ * block_notification.op: the request's operation.  These are blknotify's
+ * own values (ABI).  READ through WRITE_ZEROES and DRV_IN/DRV_OUT equal the
+ * kernel's REQ_OP_* numbers; the zone operations do not (the kernel has
+ * renumbered them: 6.12 has ZONE_OPEN = 11 ... ZONE_RESET_ALL = 19), so
+ * every source translates rather than copies.
  */
 enum block_notification_op {
 	BLOCK_NOTIFY_OP_READ		= 0,
