@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
@@ -371,8 +372,17 @@ int queue_watch_fd(struct blknotify_queue *q, int fd)
 	return 0;
 }
 
+static __s64 monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__s64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 ssize_t blknotify_queue_read(struct blknotify_queue *q, void *buf, size_t len, int timeout_ms)
 {
+	__s64 deadline = timeout_ms > 0 ? monotonic_ms() + timeout_ms : 0;
 	struct pollfd pfd;
 	ssize_t n;
 
@@ -384,16 +394,21 @@ ssize_t blknotify_queue_read(struct blknotify_queue *q, void *buf, size_t len, i
 		n = q->ops->read(q, buf, len);
 		if (n != -EAGAIN || timeout_ms == 0)
 			return n;
+		/* A wake-up without a record (the batch timer, a discarded
+		 * sample) waits again, for what is left of the timeout. */
+		if (timeout_ms > 0) {
+			__s64 left = deadline - monotonic_ms();
+
+			if (left <= 0)
+				return -EAGAIN;
+			timeout_ms = (int)left;
+		}
 		pfd = (struct pollfd){ .fd = q->epoll_fd, .events = POLLIN };
 		n = poll(&pfd, 1, timeout_ms);
 		if (n < 0)
 			return -errno;
 		if (n == 0)
 			return -EAGAIN;
-		/* One wait: a wake-up without a record (a timer, a discarded
-		 * sample) is followed by one more non-blocking read. */
-		if (timeout_ms > 0)
-			timeout_ms = 0;
 	}
 }
 

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <time.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <linux/blkpg.h>
 #include <sys/sysmacros.h>
@@ -417,7 +418,7 @@ TEST(default_queue_keeps_a_burst_whole)
 	blknotify_queue_free(q);
 }
 
-TEST(queue_fd_wakes_poll)
+TEST(blocking_read_and_short_buffer)
 {
 	struct blknotify_queue *q;
 	unsigned char buf[256];
@@ -426,7 +427,15 @@ TEST(queue_fd_wakes_poll)
 	need_device();
 	q = open_queue(0, 0, 6);
 	ASSERT_EQ(blknotify_queue_read(q, buf, sizeof(buf), 0), -EAGAIN);
+	ASSERT_EQ(blknotify_queue_read(q, buf, sizeof(buf), 50), -EAGAIN);	/* times out */
 	ASSERT_EQ(faulty_io(&dev, 1040, 1, 0), -EIO);
+	/* The queue's fd polls readable once a record is queued. */
+	{
+		struct pollfd pfd = { .fd = blknotify_queue_get_fd(q), .events = POLLIN };
+
+		ASSERT_EQ(poll(&pfd, 1, -1), 1);
+		ASSERT_TRUE(pfd.revents & POLLIN);
+	}
 	/* Blocking read returns the record already queued. */
 	n = blknotify_queue_read(q, buf, sizeof(buf), -1);
 	ASSERT_EQ(n, BLOCK_NOTIFICATION_SIZE_V1);
