@@ -302,6 +302,13 @@ def kmsg_burst(c, s, k):
         c.eq("kmsg: last record is the last error", errors[-1].get("sector"), 4096)
 
 
+def storm(c, s, k):
+    caused = int(s.fact("caused", "0"))
+    received, lost = int(s.fact("received", "0")), int(s.fact("lost", "0"))
+    c.eq("errors caused by two concurrent readers", caused, 10000)
+    c.eq("bpf: records + reported loss = errors caused", received + lost, caused)
+
+
 def daemon(c, s, k):
     c.eq("daemon socket owner, group, mode", s.fact("socket"), "root:blknotify 660")
     c.eq("unprivileged blkwatch --source bpf refused (exit 1)", s.fact("direct_bpf_exit"), "1")
@@ -364,6 +371,7 @@ CHECKS = {
     "filters": filters,
     "dm_stack": dm_stack,
     "kmsg_burst": kmsg_burst,
+    "storm": storm,
     "daemon": daemon,
 }
 # Scenarios that need a newer kernel than the oldest one tested:
