@@ -452,11 +452,12 @@ static ssize_t bpf_read(struct blknotify_queue *q, void *buf, size_t len)
 		__atomic_store_n(s->consumer_pos, cons, __ATOMIC_RELEASE);
 	}
 
-	if (!done) {
+	if (!done && cons == prod) {
 		/*
 		 * The ring is empty.  Loss the program counted but could not
 		 * report in order (no record followed it), and errors it never
-		 * saw, are reported now, after every queued record.
+		 * saw, are reported now, after every queued record.  (Not while
+		 * a record is still being written at the head: it came first.)
 		 */
 		__u64 n = __atomic_exchange_n(&s->bss->counters.pending_loss, 0,
 					      __ATOMIC_SEQ_CST);
