@@ -67,6 +67,7 @@ static void setup(void)
 }
 #define TEST_SETUP setup
 #include "../harness.h"
+#include "records.h"
 
 static void need_device(void)
 {
@@ -106,44 +107,6 @@ static struct blknotify_queue *open_queue(unsigned int flags, unsigned int size,
 	return q;
 }
 
-/* All records queued now, into recs (errors) and *lost (sum of loss). */
-static int drain(struct blknotify_queue *q, struct block_notification *recs, int max,
-		 __u64 *lost)
-{
-	static unsigned char buf[256 * 1024];
-	int n = 0;
-
-	for (;;) {
-		const struct watch_notification *w;
-		ssize_t len = blknotify_queue_read(q, buf, sizeof(buf), 0);
-
-		if (len == -EAGAIN)
-			return n;
-		if (len < 0)
-			TEST_FAIL_(1, "read: %s", strerror((int)-len));
-		for (w = (const void *)buf; BLOCK_NOTIFY_RECORD_OK(w, len);
-		     w = BLOCK_NOTIFY_RECORD_NEXT(w, len)) {
-			if (w->type == WATCH_TYPE_META) {
-				ASSERT_EQ(w->subtype, WATCH_META_LOSS_NOTIFICATION);
-				ASSERT_EQ(BLOCK_NOTIFY_RECORD_LEN(w), BLOCK_NOTIFICATION_LOSS_SIZE);
-				if (lost)
-					*lost += ((const struct block_notification_loss *)w)->nr_lost;
-				else
-					TEST_FAIL_(1, "unexpected loss of %llu records",
-						   (unsigned long long)
-						   ((const struct block_notification_loss *)w)->nr_lost);
-				continue;
-			}
-			ASSERT_EQ(w->type, WATCH_TYPE_BLOCK_NOTIFY);
-			ASSERT_EQ(BLOCK_NOTIFY_RECORD_LEN(w), BLOCK_NOTIFICATION_SIZE_V1);
-			if (n < max)
-				recs[n] = *(const struct block_notification *)w;
-			n++;
-		}
-		ASSERT_EQ(len, 0);	/* whole records only */
-	}
-}
-
 static void expect_record(const struct block_notification *r, __u64 sector, unsigned int nr,
 			  unsigned int op, unsigned int id, __u64 t0, __u64 t1)
 {
@@ -178,7 +141,7 @@ static void check_reads_and_writes(unsigned int flags)
 	ASSERT_EQ(faulty_io(&dev, 6000, 1, 0), 0);		/* ... readable */
 	ASSERT_EQ(faulty_io(&dev, 5000, 1, 0), -EIO);		/* read-bad */
 	t1 = now_ns();
-	ASSERT_EQ(drain(q, recs, 16, NULL), 7);
+	ASSERT_EQ(drain_records(q, recs, 16, NULL, NULL), 7);
 	for (i = 0; i < 4; i++)
 		expect_record(&recs[i], 1000 + 3 * i, 1, BLOCK_NOTIFY_OP_READ, 7, t0, t1);
 	expect_record(&recs[4], 1100, 8, BLOCK_NOTIFY_OP_READ, 7, t0, t1);
@@ -207,7 +170,7 @@ TEST(every_errno_gives_its_subtype)
 	q = open_queue(0, 0, 9);
 	for (i = 0; i < NR_ERRNOS; i++)
 		ASSERT_EQ(faulty_io(&dev, 8000 + i, 1, 0), -errnos[i].err);
-	ASSERT_EQ(drain(q, recs, NR_ERRNOS, NULL), NR_ERRNOS);
+	ASSERT_EQ(drain_records(q, recs, NR_ERRNOS, NULL, NULL), NR_ERRNOS);
 	for (i = 0; i < NR_ERRNOS; i++) {
 		printf("# %s -> %s\n", errnos[i].name, blknotify_subtype_name(recs[i].watch.subtype));
 		ASSERT_EQ(recs[i].sector, 8000 + i);
@@ -263,10 +226,10 @@ TEST(good_sectors_give_no_record)
 		ASSERT_EQ(faulty_io(&dev, 2000 + i * 8, 8, 1), 0);
 	ASSERT_EQ(faulty_io(&dev, 999, 1, 0), 0);		/* next to a bad range */
 	ASSERT_EQ(faulty_io(&dev, 1200, 1, 0), 0);
-	ASSERT_EQ(drain(q, recs, 4, NULL), 0);
+	ASSERT_EQ(drain_records(q, recs, 4, NULL, NULL), 0);
 	/* And the queue is live: one bad read is one record. */
 	ASSERT_EQ(faulty_io(&dev, 1199, 1, 0), -EIO);
-	ASSERT_EQ(drain(q, recs, 4, NULL), 1);
+	ASSERT_EQ(drain_records(q, recs, 4, NULL, NULL), 1);
 	ASSERT_EQ(recs[0].sector, 1199);
 	blknotify_queue_free(q);
 }
@@ -282,8 +245,8 @@ TEST(two_queues_each_get_every_record)
 	qb = open_queue(0, 0, 2);
 	for (i = 0; i < 50; i++)
 		ASSERT_EQ(faulty_io(&dev, 1000 + i, 1, 0), -EIO);
-	ASSERT_EQ(drain(qa, a, 64, NULL), 50);
-	ASSERT_EQ(drain(qb, b, 64, NULL), 50);
+	ASSERT_EQ(drain_records(qa, a, 64, NULL, NULL), 50);
+	ASSERT_EQ(drain_records(qb, b, 64, NULL, NULL), 50);
 	for (i = 0; i < 50; i++) {
 		ASSERT_EQ(a[i].sector, 1000 + i);
 		ASSERT_EQ(b[i].sector, 1000 + i);
@@ -309,11 +272,11 @@ TEST(subtype_filter_excludes_and_can_change_live)
 	fl.t[0].subtype_filter[0] = 1U << NOTIFY_BLOCK_ERROR_CRITICAL_MEDIUM;
 	ASSERT_EQ(blknotify_queue_set_filter(q, &fl.f), 0);
 	ASSERT_EQ(faulty_io(&dev, 1010, 1, 0), -EIO);
-	ASSERT_EQ(drain(q, recs, 8, NULL), 0);
+	ASSERT_EQ(drain_records(q, recs, 8, NULL, NULL), 0);
 	fl.t[0].subtype_filter[0] |= 1U << NOTIFY_BLOCK_ERROR_IO;
 	ASSERT_EQ(blknotify_queue_set_filter(q, &fl.f), 0);
 	ASSERT_EQ(faulty_io(&dev, 1011, 1, 0), -EIO);
-	ASSERT_EQ(drain(q, recs, 8, NULL), 1);
+	ASSERT_EQ(drain_records(q, recs, 8, NULL, NULL), 1);
 	ASSERT_EQ(recs[0].sector, 1011);
 	blknotify_queue_free(q);
 }
@@ -332,7 +295,7 @@ TEST(watch_ids_and_info_filter)
 	ASSERT_EQ(blknotify_queue_watch_device(q, dev.rdev, 21), 0);
 	/* Two watches match: one record for each, with its own ID. */
 	ASSERT_EQ(faulty_io(&dev, 1020, 1, 0), -EIO);
-	ASSERT_EQ(drain(q, recs, 8, NULL), 2);
+	ASSERT_EQ(drain_records(q, recs, 8, NULL, NULL), 2);
 	ASSERT_EQ((recs[0].watch.info & WATCH_INFO_ID) >> WATCH_INFO_ID__SHIFT, 20);
 	ASSERT_EQ((recs[1].watch.info & WATCH_INFO_ID) >> WATCH_INFO_ID__SHIFT, 21);
 	/* info_filter on the ID keeps watch 21's records only. */
@@ -342,12 +305,12 @@ TEST(watch_ids_and_info_filter)
 	fl.t[0].info_filter = 21 << WATCH_INFO_ID__SHIFT;
 	ASSERT_EQ(blknotify_queue_set_filter(q, &fl.f), 0);
 	ASSERT_EQ(faulty_io(&dev, 1021, 1, 0), -EIO);
-	ASSERT_EQ(drain(q, recs, 8, NULL), 1);
+	ASSERT_EQ(drain_records(q, recs, 8, NULL, NULL), 1);
 	ASSERT_EQ((recs[0].watch.info & WATCH_INFO_ID) >> WATCH_INFO_ID__SHIFT, 21);
 	/* Removing the watch stops its records. */
 	ASSERT_EQ(blknotify_queue_remove_watch(q, 21), 0);
 	ASSERT_EQ(faulty_io(&dev, 1022, 1, 0), -EIO);
-	ASSERT_EQ(drain(q, recs, 8, NULL), 0);
+	ASSERT_EQ(drain_records(q, recs, 8, NULL, NULL), 0);
 	blknotify_queue_free(q);
 }
 
@@ -366,7 +329,7 @@ TEST(other_devices_are_not_watched)
 		TEST_FAIL_(1, "second blkfault: %s", strerror(-err));
 	ASSERT_EQ(faulty_io(&other, 3, 1, 0), -EIO);
 	ASSERT_EQ(faulty_io(&dev, 1030, 1, 0), -EIO);
-	ASSERT_EQ(drain(q, recs, 8, NULL), 1);
+	ASSERT_EQ(drain_records(q, recs, 8, NULL, NULL), 1);
 	ASSERT_EQ(recs[0].sector, 1030);
 	faulty_stop(&other);
 	blknotify_queue_free(q);
@@ -384,7 +347,7 @@ TEST(tiny_queue_counts_every_loss)
 	q = open_queue(0, 1, 4);
 	for (i = 0; i < ERRORS; i++)
 		ASSERT_EQ(faulty_io(&dev, 1000 + i % 200, 1, 0), -EIO);
-	got = drain(q, recs, ERRORS, &lost);
+	got = drain_records(q, recs, ERRORS, &lost, NULL);
 	ASSERT_GE(got, 1);
 	ASSERT_GT(lost, 0);
 	ASSERT_EQ(got + lost, ERRORS);
@@ -394,7 +357,7 @@ TEST(tiny_queue_counts_every_loss)
 	/* After loss, the next record arrives behind a loss record with the count. */
 	lost = 0;
 	ASSERT_EQ(faulty_io(&dev, 1150, 1, 0), -EIO);
-	ASSERT_EQ(drain(q, recs, ERRORS, &lost), 1);
+	ASSERT_EQ(drain_records(q, recs, ERRORS, &lost, NULL), 1);
 	ASSERT_EQ(lost, 0);
 	ASSERT_EQ(recs[0].sector, 1150);
 	blknotify_queue_free(q);
@@ -412,7 +375,7 @@ TEST(default_queue_keeps_a_burst_whole)
 	ASSERT_EQ(blknotify_queue_get_size(q), BLKNOTIFY_QUEUE_SIZE_DEFAULT);
 	for (i = 0; i < ERRORS; i++)
 		ASSERT_EQ(faulty_io(&dev, 1000 + i % 200, 1, 0), -EIO);
-	ASSERT_EQ(drain(q, recs, ERRORS, NULL), ERRORS);
+	ASSERT_EQ(drain_records(q, recs, ERRORS, NULL, NULL), ERRORS);
 	for (i = 0; i < ERRORS; i++)
 		ASSERT_EQ(recs[i].sector, 1000 + i % 200);
 	blknotify_queue_free(q);
@@ -486,12 +449,12 @@ TEST(pinned_queue_keeps_records_across_owners)
 	remove_pins(pin);
 	q = open_pinned(pin, 0);
 	ASSERT_EQ(faulty_io(&dev, 1070, 1, 0), -EIO);
-	ASSERT_EQ(drain(q, recs, 16, NULL), 1);
+	ASSERT_EQ(drain_records(q, recs, 16, NULL, NULL), 1);
 	blknotify_queue_free(q);		/* the owner goes away ... */
 	for (i = 0; i < 5; i++)			/* ... errors go on ... */
 		ASSERT_EQ(faulty_io(&dev, 1071 + i, 1, 0), -EIO);
 	q = open_pinned(pin, 0);		/* ... and the next owner reads them */
-	ASSERT_EQ(drain(q, recs, 16, NULL), 5);
+	ASSERT_EQ(drain_records(q, recs, 16, NULL, NULL), 5);
 	for (i = 0; i < 5; i++)
 		ASSERT_EQ(recs[i].sector, 1071 + i);
 	blknotify_queue_free(q);
@@ -503,7 +466,7 @@ TEST(pinned_queue_keeps_records_across_owners)
 	for (i = 0; i < 10; i++)
 		ASSERT_EQ(faulty_io(&dev, 1080 + i, 1, 0), -EIO);
 	q = open_pinned(pin, 0);
-	ASSERT_EQ(drain(q, recs, 16, &lost) + lost, 10);
+	ASSERT_EQ(drain_records(q, recs, 16, &lost, NULL) + lost, 10);
 	ASSERT_GT(lost, 0);
 	ASSERT_EQ(recs[0].sector, 1080);
 	blknotify_queue_free(q);
@@ -512,7 +475,7 @@ TEST(pinned_queue_keeps_records_across_owners)
 	/* Removing the pins detaches the program: a new queue is fresh. */
 	ASSERT_EQ(faulty_io(&dev, 1090, 1, 0), -EIO);
 	q = open_pinned(pin, 0);
-	ASSERT_EQ(drain(q, recs, 16, NULL), 0);
+	ASSERT_EQ(drain_records(q, recs, 16, NULL, NULL), 0);
 	blknotify_queue_free(q);
 	remove_pins(pin);
 }
@@ -571,7 +534,7 @@ TEST(partition_watch_is_its_range_of_the_disk)
 	}
 	close(pfd);
 	ASSERT_EQ(faulty_io(&dev, 5001, 1, 0), -EIO);	/* the disk, inside p1 */
-	ASSERT_EQ(drain(q, recs, 8, NULL), 2);
+	ASSERT_EQ(drain_records(q, recs, 8, NULL, NULL), 2);
 	ASSERT_EQ(recs[0].dev, dev.rdev);		/* the whole disk ... */
 	ASSERT_EQ(recs[0].sector, 5000);		/* ... and its sectors */
 	ASSERT_EQ(recs[1].sector, 5001);

@@ -202,6 +202,7 @@ static void setup(void)
 }
 #define TEST_SETUP setup
 #include "../harness.h"
+#include "records.h"
 
 static void need_device(void)
 {
@@ -228,53 +229,6 @@ static struct blknotify_queue *open_kmsg_queue(unsigned int flags, dev_t watch_d
 	if (err)
 		TEST_FAIL_(1, "watch: %s (%s)", strerror(-err), blknotify_queue_get_error(q) ?: "");
 	return q;
-}
-
-/*
- * Everything readable now: error records into recs, loss counts summed in
- * *lost (NULL: loss fails the test).  *loss_at is the number of records
- * read before the first loss record (-1: none).
- */
-static int drain(struct blknotify_queue *q, struct block_notification *recs, int max,
-		 __u64 *lost, int *loss_at)
-{
-	static unsigned char buf[64 * 1024];
-	int n = 0;
-
-	if (loss_at)
-		*loss_at = -1;
-	for (;;) {
-		const struct watch_notification *w;
-		ssize_t len = blknotify_queue_read(q, buf, sizeof(buf), 0);
-
-		if (len == -EAGAIN)
-			return n;
-		if (len < 0)
-			TEST_FAIL_(1, "read: %s", strerror((int)-len));
-		for (w = (const void *)buf; BLOCK_NOTIFY_RECORD_OK(w, len);
-		     w = BLOCK_NOTIFY_RECORD_NEXT(w, len)) {
-			if (w->type == WATCH_TYPE_META) {
-				__u64 nr = ((const struct block_notification_loss *)w)->nr_lost;
-
-				ASSERT_EQ(w->subtype, WATCH_META_LOSS_NOTIFICATION);
-				ASSERT_EQ(BLOCK_NOTIFY_RECORD_LEN(w), BLOCK_NOTIFICATION_LOSS_SIZE);
-				ASSERT_GT(nr, 0);
-				if (!lost)
-					TEST_FAIL_(1, "unexpected loss of %llu records",
-						   (unsigned long long)nr);
-				*lost += nr;
-				if (loss_at && *loss_at < 0)
-					*loss_at = n;
-				continue;
-			}
-			ASSERT_EQ(w->type, WATCH_TYPE_BLOCK_NOTIFY);
-			ASSERT_EQ(BLOCK_NOTIFY_RECORD_LEN(w), BLOCK_NOTIFICATION_SIZE_V1);
-			if (n < max)
-				recs[n] = *(const struct block_notification *)w;
-			n++;
-		}
-		ASSERT_EQ(len, 0);	/* whole records only */
-	}
 }
 
 static void expect_record(const struct block_notification *r, dev_t rdev, __u64 sector,
@@ -335,7 +289,7 @@ static bool exact_records(void)
 	ASSERT_EQ(fail_io(&dev, 6000, 1, 1), -EIO);		/* write-bad */
 	ASSERT_EQ(faulty_io(&dev, 6000, 1, 0), 0);		/* ... readable */
 	ASSERT_EQ(fail_io(&dev, 5000, 1, 0), -EIO);		/* read-bad */
-	n = drain(q, recs, 8, NULL, NULL);
+	n = drain_records(q, recs, 8, NULL, NULL);
 	DISTURBED_IF(n != 4);
 	ASSERT_EQ(n, 4);
 	expect_record(&recs[0], dev.rdev, 1000, BLOCK_NOTIFY_OP_READ, 7);
@@ -372,7 +326,7 @@ static bool size_ignored(void)
 	ASSERT_EQ(fail_io(&dev, 1010, 1, 0), -EIO);
 	ASSERT_EQ(fail_io(&dev, 1011, 1, 0), -EIO);
 	ASSERT_EQ(fail_io(&dev, 1012, 1, 0), -EIO);
-	n = drain(q, recs, 4, NULL, NULL);
+	n = drain_records(q, recs, 4, NULL, NULL);
 	DISTURBED_IF(n != 3);
 	ASSERT_EQ(n, 3);
 	ASSERT_EQ(recs[2].sector, 1012);
@@ -397,16 +351,16 @@ static bool end_and_replay(void)
 	need_lines(2);
 	ASSERT_EQ(fail_io(&dev, 1077, 1, 0), -EIO);	/* before the queue opens */
 	q = open_kmsg_queue(0, dev.rdev, 2);
-	ASSERT_EQ(drain(q, recs, 4, NULL, NULL), 0);
+	ASSERT_EQ(drain_records(q, recs, 4, NULL, NULL), 0);
 	ASSERT_EQ(fail_io(&dev, 1078, 1, 0), -EIO);
-	n = drain(q, recs, 4, NULL, NULL);
+	n = drain_records(q, recs, 4, NULL, NULL);
 	DISTURBED_IF(n != 1);
 	ASSERT_EQ(n, 1);
 	ASSERT_EQ(recs[0].sector, 1078);
 
 	/* Replay: whatever the log still holds, ours last. */
 	replay = open_kmsg_queue(BLKNOTIFY_QUEUE_KMSG_REPLAY, dev.rdev, 3);
-	n = drain(replay, all, 4096, &lost, NULL);
+	n = drain_records(replay, all, 4096, &lost, NULL);
 	ASSERT_GE(n, 2);
 	ASSERT_LE(n, 4096);
 	expect_record(&all[n - 2], dev.rdev, 1077, BLOCK_NOTIFY_OP_READ, 3);
@@ -444,14 +398,14 @@ static bool per_device(void)
 	faulty_stop(&other);
 	disturbed = foreign_errors();	/* while the other device still counts as ours */
 	ours[1] = 0;
-	n = drain(mine, recs, 8, NULL, NULL);
+	n = drain_records(mine, recs, 8, NULL, NULL);
 	if (n != 1 && disturbed)
 		return true;
 	DISTURBED_IF(n != 1);
 	ASSERT_EQ(n, 1);
 	expect_record(&recs[0], dev.rdev, 1030, BLOCK_NOTIFY_OP_READ, 1);
 	/* The whole-machine watch sees both, each with its own device. */
-	m = drain(all, recs, 8, NULL, NULL);
+	m = drain_records(all, recs, 8, NULL, NULL);
 	if (m != 2 && disturbed)
 		return true;
 	DISTURBED_IF(m != 2);
@@ -483,7 +437,7 @@ static bool storm(void)
 		ASSERT_EQ(fail_io(&dev, 1100 + i, 1, 0), -EIO);
 	/* The first 9 are printed (the flush was the first of the window);
 	 * the kernel holds the count of the rest. */
-	n = drain(q, recs, STORM, &lost, NULL);
+	n = drain_records(q, recs, STORM, &lost, NULL);
 	DISTURBED_IF(n != RATELIMIT_BURST - 1 || lost);
 	ASSERT_EQ(n, RATELIMIT_BURST - 1);
 	ASSERT_EQ(lost, 0);
@@ -492,7 +446,7 @@ static bool storm(void)
 	/* The next line after the window says how many it dropped. */
 	fresh_window(false);
 	ASSERT_EQ(fail_io(&dev, 1150, 1, 0), -EIO);
-	n = drain(q, recs, STORM, &lost, &loss_at);
+	n = drain_records(q, recs, STORM, &lost, &loss_at);
 	/* More suppressed than we caused: others' errors fell in our window. */
 	if (lost > STORM - (RATELIMIT_BURST - 1)) {
 		printf("# %llu lines suppressed, %d of them ours\n", (unsigned long long)lost,
@@ -539,7 +493,7 @@ static bool overrun(void)
 	ASSERT_GT(size, 0);
 	q = open_kmsg_queue(0, dev.rdev, 5);
 	ASSERT_EQ(fail_io(&dev, 1040, 1, 0), -EIO);
-	n = drain(q, recs, 8, NULL, NULL);	/* now the source knows where it is */
+	n = drain_records(q, recs, 8, NULL, NULL);	/* now the source knows where it is */
 	DISTURBED_IF(n != 1);
 	ASSERT_EQ(n, 1);
 
@@ -558,7 +512,7 @@ static bool overrun(void)
 	}
 	ASSERT_EQ(fail_io(&dev, 1041, 1, 0), -EIO);
 
-	n = drain(q, recs, 8, &lost, &loss_at);
+	n = drain_records(q, recs, 8, &lost, &loss_at);
 	if (n != 1 && disturbed)
 		return true;
 	DISTURBED_IF(n != 1);
