@@ -94,6 +94,31 @@ static inline void faulty_stop(struct faulty *f)
 	f->pid = 0;
 }
 
+static inline struct faulty **faulty_exit_slot(void)
+{
+	static struct faulty *f;
+
+	return &f;
+}
+
+static inline void faulty_stop_at_exit(void)
+{
+	faulty_stop(*faulty_exit_slot());
+}
+
+/*
+ * For a test program's setup: one device for all its tests, removed when
+ * the program exits.  -EPERM (test it to skip) when not root.
+ */
+static inline int faulty_start_for_program(struct faulty *f, const char *const *bad)
+{
+	if (geteuid() != 0)
+		return -EPERM;
+	*faulty_exit_slot() = f;
+	atexit(faulty_stop_at_exit);
+	return faulty_start(f, bad);
+}
+
 /* One O_DIRECT request of count sectors at sector; 0 or -errno. */
 static inline int faulty_io(struct faulty *f, unsigned long long sector, unsigned int count,
 			    int write)

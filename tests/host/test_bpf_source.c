@@ -46,24 +46,14 @@ static const char *bad_ranges[4 + NR_ERRNOS] = { "1000+200", "5000+8:r", "6000+8
 static struct faulty dev;
 static int setup_err;
 
-static void teardown(void)
-{
-	faulty_stop(&dev);
-}
-
 static void setup(void)
 {
-	if (geteuid() != 0) {
-		setup_err = -EPERM;
-		return;
-	}
 	for (unsigned int i = 0; i < NR_ERRNOS; i++) {
 		snprintf(errno_ranges[i], sizeof(errno_ranges[i]), "%u+1:r:%s", 8000 + i,
 			 errnos[i].name);
 		bad_ranges[3 + i] = errno_ranges[i];
 	}
-	setup_err = faulty_start(&dev, bad_ranges);
-	atexit(teardown);
+	setup_err = faulty_start_for_program(&dev, bad_ranges);
 }
 #define TEST_SETUP setup
 #include "../harness.h"

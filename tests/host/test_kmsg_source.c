@@ -175,19 +175,9 @@ static bool foreign_errors(void)
  */
 static bool run_quiet(bool (*body)(void));
 
-static void teardown(void)
-{
-	faulty_stop(&dev);
-}
-
 static void setup(void)
 {
-	if (geteuid() != 0) {
-		setup_err = -EPERM;
-		return;
-	}
-	setup_err = faulty_start(&dev, bad_ranges);
-	atexit(teardown);
+	setup_err = faulty_start_for_program(&dev, bad_ranges);
 	if (setup_err)
 		return;
 	noise_start();
