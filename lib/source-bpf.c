@@ -188,6 +188,30 @@ static int pin_file(char *buf, size_t len, const char *dir, const char *name)
 	return (size_t)snprintf(buf, len, "%s/%s", dir, name) >= len ? -ENAMETOOLONG : 0;
 }
 
+/*
+ * What a pinned queue is made of.  The link is pinned last and removed
+ * first: a directory with a link is complete, one without is not.
+ */
+static const char *const pin_names[] = { "events", "config", "bss", "link" };
+#define NR_PINS	(sizeof(pin_names) / sizeof(pin_names[0]))
+
+int source_bpf_unpin(const char *dir)
+{
+	char path[PATH_MAX];
+	int err = 0;
+	size_t i;
+
+	for (i = NR_PINS; i-- > 0;) {
+		if (pin_file(path, sizeof(path), dir, pin_names[i]))
+			return -ENAMETOOLONG;
+		if (unlink(path) && errno != ENOENT && !err)
+			err = -errno;
+	}
+	if (rmdir(dir) && errno != ENOENT && !err)
+		err = -errno;
+	return err;
+}
+
 static int ensure_bpffs(struct blknotify_queue *q, const char *dir)
 {
 	struct statfs st;
@@ -469,7 +493,7 @@ static ssize_t bpf_read(struct blknotify_queue *q, void *buf, size_t len)
 				q->pending_loss = n;
 				return -ENOBUFS;
 			}
-			queue_make_loss(buf, n);
+			bn_make_loss(buf, n);
 			done = sizeof(struct block_notification_loss);
 		}
 	}
@@ -513,7 +537,6 @@ int source_bpf_prog_fd(const struct blknotify_queue *q)
 }
 
 const struct source_ops source_bpf_ops = {
-	.source = BLKNOTIFY_SOURCE_BPF,
 	.start = bpf_start,
 	.update = bpf_update,
 	.read = bpf_read,

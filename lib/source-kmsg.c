@@ -23,6 +23,7 @@
 
 #include "kmsg-parse.h"
 #include "queue.h"
+#include "sysfs.h"
 
 #define KMSG_PATH	"/dev/kmsg"
 
@@ -81,27 +82,19 @@ static int sysfs_dev_path(char *path, size_t size, const char *disk)
  */
 static __u64 resolve_dev(const struct kmsg_record *rec, const char *disk)
 {
-	char path[96], buf[32];
+	char path[96];
 	const char *v;
 	size_t vlen;
 	__u32 maj, min;
-	ssize_t n;
-	int fd;
+	dev_t dev;
 
 	v = kmsg_dict_get(rec, "DEVICE", &vlen);
 	if (v && vlen > 1 && v[0] == 'b' && !kmsg_parse_devnum(v + 1, vlen - 1, &maj, &min))
 		return makedev(maj, min);
 
-	if (sysfs_dev_path(path, sizeof(path), disk))
+	if (sysfs_dev_path(path, sizeof(path), disk) || bn_sysfs_read_devnum(path, &dev))
 		return 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
-	if (n <= 0 || kmsg_parse_devnum(buf, (size_t)n, &maj, &min))
-		return 0;
-	return makedev(maj, min);
+	return dev;
 }
 
 /* Account for records the kernel log dropped before this one. */
@@ -269,7 +262,6 @@ static void kmsg_stop(struct blknotify_queue *q)
 }
 
 const struct source_ops source_kmsg_ops = {
-	.source = BLKNOTIFY_SOURCE_KMSG,
 	.start = kmsg_start,
 	.update = kmsg_update,
 	.read = kmsg_read,
