@@ -62,6 +62,12 @@ struct {
 /* Shared with the user side through the mmap'ed .bss. */
 struct bn_counters counters;
 __u64 last_wake_ns;
+/*
+ * The program's recursion misses the reader has reported as loss so far:
+ * written by the user side only, kept here so that it survives with a
+ * pinned queue and the next owner does not report them again.
+ */
+__u64 reported_misses;
 
 static __always_inline __u64 submit_flags(void)
 {

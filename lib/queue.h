@@ -94,6 +94,9 @@ bool bpf_capable_process(void);
  */
 int source_bpf_unpin(const char *dir);
 
+/* Block lines the kmsg source refused: written by user space, not the kernel. */
+__u64 source_kmsg_refused(const struct blknotify_queue *q);
+
 /* The bpf source's attached program (tests and benchmarks); -1 otherwise. */
 int source_bpf_prog_fd(const struct blknotify_queue *q);
 

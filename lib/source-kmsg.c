@@ -50,6 +50,7 @@ struct kmsg_source {
 	bool	have_seq;	/* next_seq is known */
 	bool	overrun;	/* the kernel said EPIPE; count the gap */
 	__u64	next_seq;	/* sequence number of the record we expect */
+	__u64	refused;	/* block lines not logged by the kernel */
 	char	buf[KMSG_RECORD_MAX];
 };
 
@@ -119,17 +120,38 @@ static void note_sequence(struct blknotify_queue *q, struct kmsg_source *s, __u6
 	s->next_seq = seq + 1;
 }
 
+/*
+ * A request-error or suppression line that user space wrote to /dev/kmsg
+ * (echo '<3>I/O error, dev ...' > /dev/kmsg): not the kernel's, so neither
+ * a record nor loss.  Counted (source_kmsg_refused()), and logged on
+ * stderr when BLKNOTIFY_DEBUG is set in the environment.
+ */
+static void refuse(struct kmsg_source *s, const struct kmsg_record *rec)
+{
+	s->refused++;
+	if (secure_getenv("BLKNOTIFY_DEBUG"))
+		fprintf(stderr, "blknotify: kmsg: refused record %llu, written by user space "
+			"(facility %u, not the kernel's): %.*s\n", (unsigned long long)rec->seq,
+			rec->prio >> 3, (int)(rec->msg_len > 200 ? 200 : rec->msg_len), rec->msg);
+}
+
 static void handle_record(struct blknotify_queue *q, struct kmsg_source *s, size_t len)
 {
 	struct block_notification ev;
 	struct kmsg_record rec;
 	struct kmsg_message m;
+	enum kmsg_kind kind;
 
 	if (kmsg_parse_record(s->buf, len, &rec))
 		return;		/* not /dev/kmsg framing: nothing to learn from it */
 	note_sequence(q, s, rec.seq);
 
-	switch (kmsg_parse_message(rec.msg, rec.msg_len, &m)) {
+	kind = kmsg_parse_message(rec.msg, rec.msg_len, &m);
+	if (kind != KMSG_OTHER && !kmsg_record_from_kernel(&rec)) {
+		refuse(s, &rec);
+		return;
+	}
+	switch (kind) {
 	case KMSG_SUPPRESSED:
 		queue_add_loss(q, m.nr_suppressed);
 		return;
@@ -259,6 +281,13 @@ static void kmsg_stop(struct blknotify_queue *q)
 		close(s->fd);	/* also leaves the epoll set */
 	free(s);
 	q->priv = NULL;
+}
+
+__u64 source_kmsg_refused(const struct blknotify_queue *q)
+{
+	const struct kmsg_source *s = q->priv;
+
+	return q->ops == &source_kmsg_ops && s ? s->refused : 0;
 }
 
 const struct source_ops source_kmsg_ops = {
