@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdarg.h>
+#include <linux/ioctl.h>
 #include <blknotify/blknotify.h>
 #include "match.h"
 
@@ -97,6 +98,17 @@ int source_bpf_unpin(const char *dir);
 
 /* Block lines the kmsg source refused: written by user space, not the kernel. */
 __u64 source_kmsg_refused(const struct blknotify_queue *q);
+
+#ifndef IOC_WATCH_QUEUE_WATCH_BLOCK
+/* <linux/block_notify.h> of the patched kernel (kernel/): one block watch. */
+struct block_watch {
+	__u32	flags;
+	__u32	watch_id;
+	__u64	dev;
+};
+#define BLOCK_WATCH_REMOVE		(1U << 0)
+#define IOC_WATCH_QUEUE_WATCH_BLOCK	_IOW('W', 0x62, struct block_watch)
+#endif
 
 /*
  * Fault injection for tests: when set, the watch_queue source makes its

@@ -28,17 +28,6 @@
 #include <linux/watch_queue.h>
 #include "queue.h"
 
-#ifndef IOC_WATCH_QUEUE_WATCH_BLOCK
-/* <linux/block_notify.h> of the patched kernel. */
-struct block_watch {
-	__u32	flags;
-	__u32	watch_id;
-	__u64	dev;
-};
-#define BLOCK_WATCH_REMOVE		(1U << 0)
-#define IOC_WATCH_QUEUE_WATCH_BLOCK	_IOW('W', 0x62, struct block_watch)
-#endif
-
 /* The kernel's bound on a notification pipe (kernel/watch_queue.c). */
 #define WQ_NOTES_MAX	512
 

@@ -8,13 +8,11 @@
  * Needs root, /dev/fuse, /dev/loop-control, BPF.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <time.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 
 #include <blknotify/blknotify.h>
+#include "daemon-run.h"
 #include "faulty.h"
 #include "protocol.h"
 #include "queue.h"
@@ -26,9 +24,9 @@ static const char *const bad_ranges[] = { "1000+200", NULL };
 static struct faulty dev;
 static int setup_err;
 static char tmpdir[40], sock_path[96], conf_path[96], notify_path[96], state_path[96];
+static struct daemon_run bnd;
 static char pin_path[64];
-static int notify_fd = -1;
-static pid_t daemon_pid, test_pid;
+static pid_t test_pid;
 
 static __u64 now_ns(void)
 {
@@ -38,53 +36,13 @@ static __u64 now_ns(void)
 	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-static int start_daemon(void)
-{
-	struct pollfd pfd = { .fd = notify_fd, .events = POLLIN };
-	char env[160], buf[512];
-	ssize_t n;
-
-	daemon_pid = fork();
-	if (daemon_pid < 0)
-		return -errno;
-	if (daemon_pid == 0) {
-		snprintf(env, sizeof(env), "NOTIFY_SOCKET=%s", notify_path);
-		putenv(env);
-		execl(getenv("BLKNOTIFYD"), "blknotifyd", "-c", conf_path, "--source", "bpf",
-		      (char *)NULL);
-		_exit(127);
-	}
-	for (;;) {
-		if (poll(&pfd, 1, WAIT_MS) != 1)
-			return -ETIMEDOUT;
-		n = recv(notify_fd, buf, sizeof(buf) - 1, 0);
-		if (n < 0)
-			return -errno;
-		buf[n] = '\0';
-		if (strstr(buf, "READY=1"))
-			return 0;
-	}
-}
-
-static void stop_daemon(void)
-{
-	if (daemon_pid <= 0)
-		return;
-	kill(daemon_pid, SIGTERM);
-	waitpid(daemon_pid, NULL, 0);
-	daemon_pid = 0;
-}
-
 static void teardown(void)
 {
 	if (getpid() != test_pid)
 		return;
-	stop_daemon();
+	daemon_run_fini(&bnd);
 	if (pin_path[0])
 		source_bpf_unpin(pin_path);	/* detaches the program the daemon left */
-	if (notify_fd >= 0)
-		close(notify_fd);
-	unlink(notify_path);
 	unlink(conf_path);
 	unlink(state_path);
 	unlink(sock_path);
@@ -99,7 +57,6 @@ static void on_signal(int sig)
 
 static void setup(void)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	FILE *f;
 
 	if (!getenv("BLKNOTIFYD")) {
@@ -134,13 +91,9 @@ static void setup(void)
 		"restart_grace_ms = %d\n",
 		sock_path, pin_path, state_path, WAIT_MS);
 	fclose(f);
-	notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", notify_path);
-	if (notify_fd < 0 || bind(notify_fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		setup_err = -errno;
-		return;
-	}
-	setup_err = start_daemon();
+	setup_err = daemon_run_init(&bnd, notify_path, conf_path, WAIT_MS);
+	if (!setup_err)
+		setup_err = daemon_run_start(&bnd, "bpf");
 }
 #define TEST_SETUP setup
 #include "../harness.h"
@@ -369,13 +322,6 @@ TEST(inbox_overflow_gives_the_credit_back)
 	blknotify_queue_free(q);
 }
 
-static void kill_daemon(void)
-{
-	kill(daemon_pid, SIGKILL);
-	waitpid(daemon_pid, NULL, 0);
-	daemon_pid = 0;
-}
-
 /*
  * A crash, a restart that restores the client's queue (a gap the daemon
  * reports: BND_HELLO_GAP), errors queued for it meanwhile, and a watch the
@@ -396,14 +342,14 @@ TEST(gap_loss_comes_before_the_new_connections_records)
 	drain(q, &t, 1000);
 	ASSERT_EQ(t.records, 3);
 
-	kill_daemon();
+	daemon_run_stop(&bnd, SIGKILL);
 	/* The client notices, and cannot reconnect yet. */
 	for (i = 0; i < 20; i++)
 		ASSERT_EQ(blknotify_queue_read(q, buf, sizeof(buf), 10), -EAGAIN);
 	/* Applied when it reconnects. */
 	ASSERT_EQ(blknotify_queue_watch_device(q, dev.rdev, 9), 0);
 	t.late = now_ns();	/* anything newer was queued by the new daemon */
-	ASSERT_EQ(start_daemon(), 0);
+	ASSERT_EQ(daemon_run_start(&bnd, "bpf"), 0);
 	cause_errors(5);	/* queued for the restored client, watch 1 */
 	ASSERT_EQ(wait_held(5), 5);
 	drain(q, &t, 1000);

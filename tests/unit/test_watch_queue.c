@@ -17,14 +17,6 @@
 #include "queue.h"
 #include "../harness.h"
 
-struct block_watch {
-	__u32	flags;
-	__u32	watch_id;
-	__u64	dev;
-};
-#define BLOCK_WATCH_REMOVE		(1U << 0)
-#define IOC_WATCH_QUEUE_WATCH_BLOCK	_IOW('W', 0x62, struct block_watch)
-
 /* The fake kernel: its watches, and which WATCH_BLOCK adds fail. */
 static struct { bool on; __u32 id; __u64 dev; } kw[BN_WATCHES_MAX];
 static int fail_adds;	/* the next this many adds fail */
