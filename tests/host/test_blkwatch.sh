@@ -52,19 +52,30 @@ wait_watching() {	# errfile pid
 	return 1
 }
 
+wait_exit() {	# pid: its exit status, or 124 after 20 s (a hang fails the test, not blocks it)
+	for _ in $(seq 200); do
+		kill -0 "$1" 2>/dev/null || { wait "$1"; return; }
+		sleep 0.1
+	done
+	kill -9 "$1"; wait "$1" 2>/dev/null
+	return 124
+}
+
 # --- the issue's acceptance check: exactly those 100 records ---
-"$BLKWATCH" --json --count 100 >"$work/out.json" 2>"$work/err" &
+# Every device is watched, and other tests on this machine may make errors
+# too: wait for our 100 (--count is tested below, with --device).
+ours() { grep -c "\"dev\":\"$majmin\"" "$work/out.json"; }
+"$BLKWATCH" --json >"$work/out.json" 2>"$work/err" &
 pid=$!
 wait_watching "$work/err" $pid
 ok "blkwatch says when it is watching" $?
 for i in $(seq 0 99); do
 	dd if="$dev" of=/dev/null bs=512 skip=$((4096 + 2 * i)) count=1 iflag=direct 2>/dev/null
 done
-for _ in $(seq 100); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
-kill -0 $pid 2>/dev/null && { kill $pid; echo "# blkwatch did not exit after 100 records"; }
+for _ in $(seq 100); do [ "$(ours)" -ge 100 ] && break; sleep 0.1; done
+kill $pid
 wait $pid
-ok "blkwatch --count 100 exits 0 by itself" $?
-# Only our device's records, in order: other devices may fail too on a busy machine.
+ok "blkwatch exits 0 on SIGTERM" $?
 python3 - "$work/out.json" "$majmin" "${dev#/dev/}" >"$work/check" <<'EOF'
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1])]
@@ -77,8 +88,8 @@ print(all(r["type"] == "error" and r["subtype"] == "io" and r["op"] == "read" an
           r["id"] == 0 and r["disk"] == sys.argv[3] for r in mine) if mine else False)
 EOF
 { read -r total; read -r mine; read -r sectors; read -r fields; } <"$work/check"
-expect_eq "100 records printed" "$total" 100
-expect_eq "all 100 from our device" "$mine" 100
+echo "# $total records, $mine from our device"
+expect_eq "100 records from our device" "$mine" 100
 expect_eq "the 100 bad sectors read, in order" "$sectors" "$(seq -s ' ' 4096 2 4294)"
 expect_eq "each record: io, read, 1 sector, EIO, id 0, disk name" "$fields" True
 
@@ -88,7 +99,7 @@ pid=$!
 wait_watching "$work/err" $pid
 dd if="$dev" of=/dev/null bs=512 skip=4100 count=1 iflag=direct 2>/dev/null
 dd if="$dev" of=/dev/null bs=4096 skip=$((4104 / 8)) count=1 iflag=direct 2>/dev/null
-wait $pid
+wait_exit $pid
 ok "blkwatch --device exits 0 after 2" $?
 name=${dev#/dev/}
 expect_eq "text line names disk, dev, subtype, op, sector, errno, id" \
@@ -123,14 +134,6 @@ grep '"type":"loss"' "$work/lossy" | grep -qv '"time":"[0-9-]*T[0-9:.]*[+-][0-9]
 ok "every loss line has the time it was read" $((! $?))
 
 # --- times: local by default, UTC with --utc; loss lines too ---
-wait_exit() {	# pid: wait up to 20 s for it to exit; its status, or 124
-	for _ in $(seq 200); do
-		kill -0 "$1" 2>/dev/null || { wait "$1"; return; }
-		sleep 0.1
-	done
-	kill -9 "$1"; wait "$1" 2>/dev/null
-	return 124
-}
 TZ=Asia/Kolkata "$BLKWATCH" --device "$dev" --count 1 >"$work/local" 2>"$work/err" &
 pid=$!
 wait_watching "$work/err" $pid
