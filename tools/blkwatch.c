@@ -21,7 +21,9 @@
 #include <sys/sysmacros.h>
 
 #include <blknotify/blknotify.h>
+#include "match.h"	/* bn_is_loss() */
 #include "protocol.h"	/* blknotifyd's statistics query */
+#include "sysfs.h"	/* bn_sysfs_dev_path() */
 
 #define MAX_DEVICES	BLKNOTIFY_QUEUE_WATCHES_MAX
 #define NAME_CACHE	64
@@ -117,7 +119,8 @@ static int parse_device(const char *arg, dev_t *dev)
 			return -ENOTBLK;
 		*dev = st.st_rdev;
 	}
-	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u", major(*dev), minor(*dev));
+	if (bn_sysfs_dev_path(sys, sizeof(sys), *dev, NULL))
+		return -ENODEV;
 	return access(sys, F_OK) ? -ENODEV : 0;
 }
 
@@ -150,7 +153,8 @@ static const char *disk_name(__u64 dev)
 	for (i = 0; i < NAME_CACHE; i++)
 		if (cache[i].name[0] && cache[i].dev == dev)
 			return cache[i].name;
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u", major(dev), minor(dev));
+	if (bn_sysfs_dev_path(path, sizeof(path), dev, NULL))
+		return "?";
 	n = readlink(path, target, sizeof(target) - 1);
 	if (n <= 0)
 		return "?";
@@ -295,7 +299,7 @@ static bool print_records(const void *buf, ssize_t len, const struct options *o,
 	for (n = buf; BLOCK_NOTIFY_RECORD_OK(n, len); n = BLOCK_NOTIFY_RECORD_NEXT(n, len)) {
 		size_t rlen = BLOCK_NOTIFY_RECORD_LEN(n);
 
-		if (n->type == WATCH_TYPE_META && n->subtype == WATCH_META_LOSS_NOTIFICATION) {
+		if (bn_is_loss(n)) {
 			print_loss(n, rlen, o);
 		} else if (n->type == WATCH_TYPE_BLOCK_NOTIFY &&
 			   rlen >= BLOCK_NOTIFICATION_SIZE_V0) {
