@@ -1000,7 +1000,7 @@ static void usage(FILE *f)
 "                             (default COUNT 1, MODE rw, ERROR EIO);\n"
 "                             repeatable, at most %d ranges\n"
 "      --until-stdin-eof      also stop when standard input reaches end of file\n"
-"  -c, --control              read commands from standard input, one per line:\n"
+"      --control              read commands from standard input, one per line:\n"
 "                             bad SPEC [MODE] [ERROR], clear [SPEC], list,\n"
 "                             stats, quit;\n"
 "                             one reply line each, \"ok ...\" or \"error: ...\";\n"
@@ -1010,7 +1010,11 @@ static void usage(FILE *f)
 "\n"
 "When the device is ready, prints \"/dev/loopN MAJOR:MINOR\" on standard output.\n"
 "Runs until SIGINT, SIGTERM or SIGHUP, then detaches the device.  Needs root,\n"
-"/dev/fuse and /dev/loop-control.  See blkfault(1).\n", MAX_RANGES);
+"/dev/fuse and /dev/loop-control.\n"
+"\n"
+"Exit status: 0 after a requested stop, 1 when the device cannot be created,\n"
+"2 on bad usage, 3 when the device failed after it was ready.  See blkfault(1).\n",
+		MAX_RANGES);
 }
 
 #ifndef BLKFAULT_FUZZ	/* tests/fuzz/fuzz_blkfault_control.c brings its own entry point */
@@ -1028,7 +1032,7 @@ static int open_dev(const char *path, const char *module)
 	return -1;
 }
 
-enum { OPT_UNTIL_EOF = 256 };
+enum { OPT_UNTIL_EOF = 256, OPT_CONTROL };
 
 /* The command line into bf; returns -1 to go on, else the exit status. */
 static int parse_options(int argc, char **argv, struct blkfault *bf, bool *until_eof,
@@ -1038,7 +1042,7 @@ static int parse_options(int argc, char **argv, struct blkfault *bf, bool *until
 		{ "size",		required_argument,	NULL, 's' },
 		{ "bad",		required_argument,	NULL, 'b' },
 		{ "until-stdin-eof",	no_argument,		NULL, OPT_UNTIL_EOF },
-		{ "control",		no_argument,		NULL, 'c' },
+		{ "control",		no_argument,		NULL, OPT_CONTROL },
 		{ "help",		no_argument,		NULL, 'h' },
 		{ "version",		no_argument,		NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -1065,9 +1069,12 @@ static int parse_options(int argc, char **argv, struct blkfault *bf, bool *until
 		case OPT_UNTIL_EOF:
 			*until_eof = true;
 			break;
-		case 'c':
+		case OPT_CONTROL:
 			*control = true;
 			break;
+		case 'c':	/* one letter, one meaning: -c is blknotifyd's --config */
+			err_msg("-c is gone: use --control");
+			return EXIT_USAGE;
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;

@@ -189,6 +189,7 @@ many=(); for i in $(seq 0 1024); do many+=(--bad "$i"); done
 bad_option "too many bad ranges" "${many[@]}"
 bad_option "unexpected argument" extra
 bad_option "unrecognized option" --bogus
+bad_option "-c is gone: use --control" -c
 check "rejected options created no loop device" \
 	"$(blkfault_devices)" "$bound_before"
 
