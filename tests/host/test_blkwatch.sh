@@ -63,19 +63,28 @@ wait_exit() {	# pid: its exit status, or 124 after 20 s (a hang fails the test, 
 
 # --- the issue's acceptance check: exactly those 100 records ---
 # Every device is watched, and other tests on this machine may make errors
-# too: wait for our 100 (--count is tested below, with --device).
+# too: wait for our 100 (--count is tested below, with --device).  A storm
+# of theirs can overrun the queue; loss reported means try again, up to 5
+# times (as test_kmsg_source waits for a quiet window).
 ours() { grep -c "\"dev\":\"$majmin\"" "$work/out.json"; }
-"$BLKWATCH" --json >"$work/out.json" 2>"$work/err" &
-pid=$!
-wait_watching "$work/err" $pid
-ok "blkwatch says when it is watching" $?
-for i in $(seq 0 99); do
-	dd if="$dev" of=/dev/null bs=512 skip=$((4096 + 2 * i)) count=1 iflag=direct 2>/dev/null
+for attempt in 1 2 3 4 5; do
+	"$BLKWATCH" --json >"$work/out.json" 2>"$work/err" &
+	pid=$!
+	wait_watching "$work/err" $pid
+	watching=$?
+	for i in $(seq 0 99); do
+		dd if="$dev" of=/dev/null bs=512 skip=$((4096 + 2 * i)) count=1 iflag=direct 2>/dev/null
+	done
+	for _ in $(seq 100); do [ "$(ours)" -ge 100 ] && break; sleep 0.1; done
+	kill $pid
+	wait $pid
+	stopped=$?
+	grep -q '"type":"loss"' "$work/out.json" || break
+	echo "# attempt $attempt: loss reported among $(wc -l <"$work/out.json") records (other tests' errors); again"
+	sleep 2
 done
-for _ in $(seq 100); do [ "$(ours)" -ge 100 ] && break; sleep 0.1; done
-kill $pid
-wait $pid
-ok "blkwatch exits 0 on SIGTERM" $?
+ok "blkwatch says when it is watching" $watching
+ok "blkwatch exits 0 on SIGTERM" $stopped
 python3 - "$work/out.json" "$majmin" "${dev#/dev/}" >"$work/check" <<'EOF'
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1])]
