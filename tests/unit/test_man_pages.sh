@@ -55,6 +55,14 @@ for f in "${pages[@]}"; do
 	[ -z "$err" ] && ok "$page: groff -ww reports nothing" || not_ok "$page: groff -ww reports nothing" "$err"
 	lexgrog "$f" >/dev/null 2>&1 && ok "$page has a NAME line whatis can index" ||
 		not_ok "$page has a NAME line whatis can index" "$(lexgrog "$f" 2>&1)"
+	# Each name in NAME is a page "man SEC NAME" finds (libblknotify(3)'s links).
+	sec=${page##*.}
+	missing=
+	for name in $(lexgrog "$f" 2>/dev/null | sed 's/^[^"]*"\([^ ]*\) - .*/\1/'); do
+		MANPATH=$mandir man -w "$sec" "$name" >/dev/null 2>&1 || missing="$missing $name"
+	done
+	[ -z "$missing" ] && ok "$page: man $sec finds every name in its NAME" ||
+		not_ok "$page: man $sec finds every name in its NAME" "not found:$missing"
 	case $page in
 	*.1|*.8)
 		grep -q '^EXIT STATUS' "$work/$page.txt" && ok "$page documents its EXIT STATUS" ||
