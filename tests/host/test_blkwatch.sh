@@ -13,7 +13,7 @@ ok() {		# description, then the command's status
 }
 expect_eq() {	# description actual expected
 	[ "$2" = "$3" ] || echo "# $1: got '$2', expected '$3'"
-	ok "$1" $([ "$2" = "$3" ]; echo $?)
+	ok "$1" "$([ "$2" = "$3" ]; echo $?)"
 }
 
 work=$(mktemp -d)
