@@ -64,7 +64,9 @@ static void usage(FILE *f)
 "The bare ring-buffer reader: block_rq_error of DEVICE -> BPF ring -> epoll.\n"
 "Prints \"ready\" when attached and, on SIGINT/SIGTERM or after SEC seconds\n"
 "(default 600), counts, latency percentiles and the program's counters as JSON.\n"
-"  -o FILE   also write each record's \"time_ns sector\" to FILE\n");
+"  -o FILE   also write each record's \"time_ns sector\" to FILE\n"
+"  -N        nested: the ring in an epoll set of its own, that set in the\n"
+"            reader's (as libblknotify's queue fd is), to measure what nesting costs\n");
 }
 
 int main(int argc, char **argv)
@@ -73,6 +75,7 @@ int main(int argc, char **argv)
 		{ "device", required_argument, NULL, 'd' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "nested", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -85,11 +88,11 @@ int main(int argc, char **argv)
 	struct stat st;
 	sigset_t sigs;
 	uint64_t deadline;
-	bool done = false;
-	int c, ep, sfd, err;
+	bool done = false, nested = false;
+	int c, ep, sfd, err, ring_ep;
 	char *end;
 
-	while ((c = getopt_long(argc, argv, "d:T:o:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:T:o:Nh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			device = optarg;
@@ -100,6 +103,9 @@ int main(int argc, char **argv)
 				fprintf(stderr, "bench-bare: %s: %s\n", optarg, strerror(errno));
 				return 1;
 			}
+			break;
+		case 'N':
+			nested = true;
 			break;
 		case 'T':
 			errno = 0;
@@ -151,10 +157,13 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
 	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (!rb || sfd < 0 || ep < 0 ||
+	ring_ep = nested ? epoll_create1(EPOLL_CLOEXEC) : ep;
+	if (!rb || sfd < 0 || ep < 0 || ring_ep < 0 ||
 	    epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &(struct epoll_event){ .events = EPOLLIN, .data.u32 = 1 }) ||
-	    epoll_ctl(ep, EPOLL_CTL_ADD, bpf_map__fd(skel->maps.ring),
-		      &(struct epoll_event){ .events = EPOLLIN, .data.u32 = 0 })) {
+	    epoll_ctl(ring_ep, EPOLL_CTL_ADD, bpf_map__fd(skel->maps.ring),
+		      &(struct epoll_event){ .events = EPOLLIN, .data.u32 = 0 }) ||
+	    (nested && epoll_ctl(ep, EPOLL_CTL_ADD, ring_ep,
+				 &(struct epoll_event){ .events = EPOLLIN, .data.u32 = 0 }))) {
 		fprintf(stderr, "bench-bare: ring/epoll: %s\n", strerror(errno));
 		return 1;
 	}
