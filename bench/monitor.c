@@ -44,6 +44,7 @@ static struct client clients[CLIENTS_MAX];
 static unsigned int nr_clients = 1;
 static struct samples lat, wake;
 static uint64_t wakeups;	/* epoll_wait() returns with a queue ready */
+static FILE *dump;		/* -o: "time_ns woke_ns read_ns" per record */
 
 /* Drain one queue without waiting; woke_ns: when epoll_wait() returned.
  * Returns 0 or a negative errno. */
@@ -80,6 +81,9 @@ static int drain(struct client *c, bool latency, uint64_t woke_ns)
 
 				samples_add(&lat, t > b->time_ns ? t - b->time_ns : 0);
 				samples_add(&wake, woke_ns > b->time_ns ? woke_ns - b->time_ns : 0);
+				if (dump)
+					fprintf(dump, "%llu %llu %llu\n", (unsigned long long)b->time_ns,
+						(unsigned long long)woke_ns, (unsigned long long)t);
 			}
 		}
 	}
@@ -99,6 +103,7 @@ static void usage(FILE *f)
 "  -q, --size N         queue size in records (default: the library's, %u)\n"
 "  -c, --clients N      queues to open, 1..%d, each its own client (default 1)\n"
 "  -l, --latency        record each record's latency (error to read)\n"
+"  -o, --output FILE    -l: also write \"time_ns woke_ns read_ns\" per record to FILE\n"
 "  -e, --expect N       stop once every queue has received or lost N records\n"
 "  -i, --idle-ms MS     stop once no record arrived for MS ms after the first\n"
 "  -T, --timeout SEC    stop after SEC seconds in any case (default 600)\n"
@@ -115,6 +120,7 @@ int main(int argc, char **argv)
 		{ "size", required_argument, NULL, 'q' },
 		{ "clients", required_argument, NULL, 'c' },
 		{ "latency", no_argument, NULL, 'l' },
+		{ "output", required_argument, NULL, 'o' },
 		{ "expect", required_argument, NULL, 'e' },
 		{ "idle-ms", required_argument, NULL, 'i' },
 		{ "timeout", required_argument, NULL, 'T' },
@@ -135,7 +141,7 @@ int main(int argc, char **argv)
 	int c, r, ep, sfd;
 	char *end;
 
-	while ((c = getopt_long(argc, argv, "s:d:q:c:le:i:T:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:d:q:c:lo:e:i:T:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			r = blknotify_source_from_name(optarg);
@@ -183,6 +189,13 @@ int main(int argc, char **argv)
 		}
 		case 'l':
 			latency = true;
+			break;
+		case 'o':
+			dump = fopen(optarg, "we");
+			if (!dump) {
+				fprintf(stderr, "bench-monitor: %s: %s\n", optarg, strerror(errno));
+				return 1;
+			}
 			break;
 		case 'h':
 			usage(stdout);
@@ -329,5 +342,9 @@ int main(int argc, char **argv)
 	printf("}\n");
 	samples_free(&lat);
 	samples_free(&wake);
+	if (dump && fclose(dump)) {
+		fprintf(stderr, "bench-monitor: writing the records: %s\n", strerror(errno));
+		return 1;
+	}
 	return 0;
 }
