@@ -12,7 +12,9 @@
  */
 #include <linux/types.h>
 #include <linux/bpf.h>
+#include <linux/ptrace.h>
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
 #include "bare.h"
 
 /* block_rq_error's record (5.18+), a CO-RE relocatable view. */
@@ -29,6 +31,7 @@ struct {
 } ring SEC(".maps");
 
 struct bare_counters counters;
+struct bare_alloc_fail alloc_fails[BARE_ALLOC_FAILS_MAX];
 
 SEC("tracepoint/block/block_rq_error")
 int bare_rq_error(struct trace_event_raw_block_rq_completion___bare *ctx)
@@ -47,6 +50,30 @@ int bare_rq_error(struct trace_event_raw_block_rq_completion___bare *ctx)
 	r->time_ns = bpf_ktime_get_ns();
 	r->sector = ctx->sector;
 	bpf_ringbuf_submit(r, 0);
+	return 0;
+}
+
+/*
+ * Not loaded unless asked for (bench-bare -K; needs CONFIG_KPROBES: the
+ * function is in kernel/trace/, built without ftrace hooks, so no fexit): every time the kernel could
+ * not get a perf trace buffer for a tracepoint event - perf_trace_buf_alloc()
+ * returned NULL, which is where perf_swevent_get_recursion_context() makes a
+ * tracepoint skip its BPF programs without counting a miss - with its CPU
+ * and time, so that bench/run can match them to the errors ftrace traced and
+ * the program never saw.
+ */
+SEC("kretprobe/perf_trace_buf_alloc")
+int BPF_KRETPROBE(perf_trace_buf_alloc_ret, void *ret)
+{
+	__u64 i;
+
+	if (ret)
+		return 0;
+	i = __sync_fetch_and_add(&counters.alloc_failed, 1);
+	if (i < BARE_ALLOC_FAILS_MAX) {
+		alloc_fails[i].time_ns = bpf_ktime_get_ns();
+		alloc_fails[i].cpu = bpf_get_smp_processor_id();
+	}
 	return 0;
 }
 

@@ -66,7 +66,10 @@ static void usage(FILE *f)
 "(default 600), counts, latency percentiles and the program's counters as JSON.\n"
 "  -o FILE   also write each record's \"time_ns sector\" to FILE\n"
 "  -N        nested: the ring in an epoll set of its own, that set in the\n"
-"            reader's (as libblknotify's queue fd is), to measure what nesting costs\n");
+"            reader's (as libblknotify's queue fd is), to measure what nesting costs\n"
+"  -K        also count (and time, per CPU) the kernel's failures to get a perf\n"
+"            trace buffer for any tracepoint (kretprobe on perf_trace_buf_alloc;\n"
+"            needs CONFIG_KPROBES)\n");
 }
 
 int main(int argc, char **argv)
@@ -76,6 +79,7 @@ int main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "nested", no_argument, NULL, 'N' },
+		{ "kprobe-alloc", no_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -88,11 +92,11 @@ int main(int argc, char **argv)
 	struct stat st;
 	sigset_t sigs;
 	uint64_t deadline;
-	bool done = false, nested = false;
+	bool done = false, nested = false, kprobe = false;
 	int c, ep, sfd, err, ring_ep;
 	char *end;
 
-	while ((c = getopt_long(argc, argv, "d:T:o:Nh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:T:o:NKh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			device = optarg;
@@ -106,6 +110,9 @@ int main(int argc, char **argv)
 			break;
 		case 'N':
 			nested = true;
+			break;
+		case 'K':
+			kprobe = true;
 			break;
 		case 'T':
 			errno = 0;
@@ -143,6 +150,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	skel->rodata->watch_dev = (major(st.st_rdev) << 20) | minor(st.st_rdev);
+	bpf_program__set_autoload(skel->progs.perf_trace_buf_alloc_ret, kprobe);
 	err = bare_bpf__load(skel);
 	err = err ?: bare_bpf__attach(skel);
 	if (err) {
@@ -195,7 +203,8 @@ int main(int argc, char **argv)
 	getrusage(RUSAGE_SELF, &ru);
 	printf("{\"source\": \"bare\", \"clients\": 1, \"received\": %llu, \"lost\": %llu, "
 	       "\"loss_records\": 0, \"wakeups\": %llu, \"first_ns\": %llu, \"last_ns\": %llu, \"cpu_s\": %.3f, "
-	       "\"kernel\": {\"runs\": %llu, \"matched\": %llu, \"dropped\": %llu}",
+	       "\"kernel\": {\"runs\": %llu, \"matched\": %llu, \"dropped\": %llu, "
+	       "\"alloc_failed\": %llu}",
 	       (unsigned long long)received, (unsigned long long)skel->bss->counters.dropped,
 	       (unsigned long long)wakeups,
 	       (unsigned long long)first_ns, (unsigned long long)last_ns,
@@ -203,7 +212,13 @@ int main(int argc, char **argv)
 	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6,
 	       (unsigned long long)skel->bss->counters.runs,
 	       (unsigned long long)skel->bss->counters.matched,
-	       (unsigned long long)skel->bss->counters.dropped);
+	       (unsigned long long)skel->bss->counters.dropped,
+	       (unsigned long long)skel->bss->counters.alloc_failed);
+	printf(", \"alloc_fails\": [");
+	for (uint64_t i = 0; i < skel->bss->counters.alloc_failed && i < BARE_ALLOC_FAILS_MAX; i++)
+		printf("%s[%llu, %u]", i ? ", " : "",
+		       (unsigned long long)skel->bss->alloc_fails[i].time_ns, skel->bss->alloc_fails[i].cpu);
+	printf("]");
 	samples_print_json(&lat, "");
 	samples_print_json(&wake, "wake_");
 	printf("}\n");

@@ -14,6 +14,15 @@ struct bare_counters {
 	__u64 runs;		/* every run, any device */
 	__u64 matched;		/* runs for the watched device */
 	__u64 dropped;		/* of those, the ring was full */
+	__u64 alloc_failed;	/* -K: perf_trace_buf_alloc() returned NULL (any event) */
+};
+
+#define BARE_ALLOC_FAILS_MAX	256
+
+struct bare_alloc_fail {
+	__u64 time_ns;
+	__u32 cpu;
+	__u32 pad;
 };
 
 #endif
