@@ -33,7 +33,8 @@
 #include "bare.skel.h"
 #include "samples.h"
 
-static struct samples lat, wake;
+static struct samples lat, wake, iso;
+static uint64_t prev_ns;	/* time_ns of the previous record */
 static uint64_t received, first_ns, last_ns, wake_ns, wakeups;
 static FILE *dump;		/* -o: one "time_ns sector" line per record */
 
@@ -49,7 +50,7 @@ static int on_record(void *ctx, void *data, size_t size)
 	if (!first_ns)
 		first_ns = t;
 	last_ns = t;
-	samples_add(&lat, t > r->time_ns ? t - r->time_ns : 0);
+	samples_add_split(&lat, &iso, &prev_ns, r->time_ns, t > r->time_ns ? t - r->time_ns : 0);
 	samples_add(&wake, wake_ns > r->time_ns ? wake_ns - r->time_ns : 0);
 	if (dump)
 		fprintf(dump, "%llu %llu\n", (unsigned long long)r->time_ns,
@@ -139,7 +140,7 @@ int main(int argc, char **argv)
 			errno ? strerror(errno) : "not a block device");
 		return 1;
 	}
-	if (samples_init(&lat) || samples_init(&wake)) {
+	if (samples_init(&lat) || samples_init(&wake) || samples_init(&iso)) {
 		fprintf(stderr, "bench-bare: out of memory\n");
 		return 1;
 	}
@@ -221,6 +222,7 @@ int main(int argc, char **argv)
 	printf("]");
 	samples_print_json(&lat, "");
 	samples_print_json(&wake, "wake_");
+	samples_print_json(&iso, "iso_");
 	printf("}\n");
 	if (dump && fclose(dump)) {
 		fprintf(stderr, "bench-bare: writing the records: %s\n", strerror(errno));
@@ -229,6 +231,7 @@ int main(int argc, char **argv)
 	ring_buffer__free(rb);
 	samples_free(&lat);
 	samples_free(&wake);
+	samples_free(&iso);
 	bare_bpf__destroy(skel);
 	return 0;
 }

@@ -42,7 +42,8 @@ struct client {
 
 static struct client clients[CLIENTS_MAX];
 static unsigned int nr_clients = 1;
-static struct samples lat, wake;
+static struct samples lat, wake, iso;
+static uint64_t prev_ns;	/* time_ns of the previous record */
 static uint64_t wakeups;	/* epoll_wait() returns with a queue ready */
 static FILE *dump;		/* -o: "time_ns woke_ns read_ns" per record */
 
@@ -79,7 +80,8 @@ static int drain(struct client *c, bool latency, uint64_t woke_ns)
 			if (latency && BLOCK_NOTIFY_RECORD_LEN(w) >= BLOCK_NOTIFICATION_SIZE_V1) {
 				const struct block_notification *b = (const void *)w;
 
-				samples_add(&lat, t > b->time_ns ? t - b->time_ns : 0);
+				samples_add_split(&lat, &iso, &prev_ns, b->time_ns,
+						  t > b->time_ns ? t - b->time_ns : 0);
 				samples_add(&wake, woke_ns > b->time_ns ? woke_ns - b->time_ns : 0);
 				if (dump)
 					fprintf(dump, "%llu %llu %llu\n", (unsigned long long)b->time_ns,
@@ -217,7 +219,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench-monitor: %s is not a block device\n", device);
 		return 1;
 	}
-	if (latency && (samples_init(&lat) || samples_init(&wake))) {
+	if (latency && (samples_init(&lat) || samples_init(&wake) || samples_init(&iso))) {
 		fprintf(stderr, "bench-monitor: out of memory\n");
 		return 1;
 	}
@@ -338,10 +340,12 @@ int main(int argc, char **argv)
 	if (latency) {
 		samples_print_json(&lat, "");
 		samples_print_json(&wake, "wake_");
+		samples_print_json(&iso, "iso_");
 	}
 	printf("}\n");
 	samples_free(&lat);
 	samples_free(&wake);
+	samples_free(&iso);
 	if (dump && fclose(dump)) {
 		fprintf(stderr, "bench-monitor: writing the records: %s\n", strerror(errno));
 		return 1;

@@ -56,3 +56,12 @@ void samples_free(struct samples *s)
 	free(s->v);
 	s->v = NULL;
 }
+
+void samples_add_split(struct samples *all, struct samples *iso, uint64_t *prev_ns,
+		       uint64_t time_ns, uint64_t latency_ns)
+{
+	samples_add(all, latency_ns);
+	if (!*prev_ns || time_ns >= *prev_ns + SAMPLES_CLOSE_NS)
+		samples_add(iso, latency_ns);
+	*prev_ns = time_ns;
+}
