@@ -15,7 +15,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,7 +24,6 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <bpf/libbpf.h>
@@ -91,10 +89,9 @@ int main(int argc, char **argv)
 	struct epoll_event ev;
 	struct rusage ru;
 	struct stat st;
-	sigset_t sigs;
 	uint64_t deadline;
 	bool done = false, nested = false, kprobe = false;
-	int c, ep, sfd, err, ring_ep;
+	int c, ep, err, ring_ep;
 	char *end;
 
 	while ((c = getopt_long(argc, argv, "d:T:o:NKh", opts, NULL)) != -1) {
@@ -103,11 +100,9 @@ int main(int argc, char **argv)
 			device = optarg;
 			break;
 		case 'o':
-			dump = fopen(optarg, "we");
-			if (!dump) {
-				fprintf(stderr, "bench-bare: %s: %s\n", optarg, strerror(errno));
+			dump = reader_open_dump("bench-bare", optarg);
+			if (!dump)
 				return 1;
-			}
 			break;
 		case 'N':
 			nested = true;
@@ -160,19 +155,13 @@ int main(int argc, char **argv)
 	}
 	rb = ring_buffer__new(bpf_map__fd(skel->maps.ring), on_record, NULL, NULL);
 
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigprocmask(SIG_BLOCK, &sigs, NULL);
-	sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
-	ep = epoll_create1(EPOLL_CLOEXEC);
+	ep = reader_epoll_with_signals();
 	ring_ep = nested ? epoll_create1(EPOLL_CLOEXEC) : ep;
-	if (!rb || sfd < 0 || ep < 0 || ring_ep < 0 ||
-	    epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &(struct epoll_event){ .events = EPOLLIN, .data.u32 = 1 }) ||
+	if (!rb || ep < 0 || ring_ep < 0 ||
 	    epoll_ctl(ring_ep, EPOLL_CTL_ADD, bpf_map__fd(skel->maps.ring),
-		      &(struct epoll_event){ .events = EPOLLIN, .data.u32 = 0 }) ||
+		      &(struct epoll_event){ .events = EPOLLIN, .data.u64 = 0 }) ||
 	    (nested && epoll_ctl(ep, EPOLL_CTL_ADD, ring_ep,
-				 &(struct epoll_event){ .events = EPOLLIN, .data.u32 = 0 }))) {
+				 &(struct epoll_event){ .events = EPOLLIN, .data.u64 = 0 }))) {
 		fprintf(stderr, "bench-bare: ring/epoll: %s\n", strerror(errno));
 		return 1;
 	}
@@ -192,7 +181,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "bench-bare: epoll_wait: %s\n", strerror(errno));
 			return 1;
 		}
-		if (n > 0 && ev.data.u32 == 1)
+		if (n > 0 && ev.data.u64 == UINT64_MAX)
 			done = true;
 		else if (n > 0)
 			wakeups++;

@@ -14,7 +14,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,7 +23,6 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <blknotify/blknotify.h>
 #include "samples.h"
@@ -136,11 +134,10 @@ int main(int argc, char **argv)
 	bool latency = false, done = false;
 	struct rusage ru;
 	struct stat st;
-	sigset_t sigs;
 	uint64_t t_start, deadline, total = 0, sectors = 0, lost = 0, lossrec = 0, min_rx = UINT64_MAX, max_rx = 0;
 	uint64_t first = UINT64_MAX, last = 0;
 	unsigned int with_loss = 0;
-	int c, r, ep, sfd;
+	int c, r, ep;
 	char *end;
 
 	while ((c = getopt_long(argc, argv, "s:d:q:c:lo:e:i:T:h", opts, NULL)) != -1) {
@@ -193,11 +190,9 @@ int main(int argc, char **argv)
 			latency = true;
 			break;
 		case 'o':
-			dump = fopen(optarg, "we");
-			if (!dump) {
-				fprintf(stderr, "bench-monitor: %s: %s\n", optarg, strerror(errno));
+			dump = reader_open_dump("bench-monitor", optarg);
+			if (!dump)
 				return 1;
-			}
 			break;
 		case 'h':
 			usage(stdout);
@@ -225,15 +220,8 @@ int main(int argc, char **argv)
 	}
 
 	/* Signals arrive through the epoll set, so the read loop sees them. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigprocmask(SIG_BLOCK, &sigs, NULL);
-	sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
-	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (sfd < 0 || ep < 0 ||
-	    epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &(struct epoll_event){ .events = EPOLLIN,
-								    .data.u64 = UINT64_MAX })) {
+	ep = reader_epoll_with_signals();
+	if (ep < 0) {
 		fprintf(stderr, "bench-monitor: signalfd/epoll: %s\n", strerror(errno));
 		return 1;
 	}

@@ -1,7 +1,13 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
 #include "samples.h"
 
 uint64_t samples_now_ns(void)
@@ -64,4 +70,30 @@ void samples_add_split(struct samples *all, struct samples *iso, uint64_t *prev_
 	if (!*prev_ns || time_ns >= *prev_ns + SAMPLES_CLOSE_NS)
 		samples_add(iso, latency_ns);
 	*prev_ns = time_ns;
+}
+
+int reader_epoll_with_signals(void)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = UINT64_MAX };
+	sigset_t sigs;
+	int ep, sfd;
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (sfd < 0 || ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev))
+		return -1;
+	return ep;
+}
+
+FILE *reader_open_dump(const char *prog, const char *path)
+{
+	FILE *f = fopen(path, "we");
+
+	if (!f)
+		fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
+	return f;
 }

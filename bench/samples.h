@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /*
  * A record that failed less than this after the one before it is inside
@@ -29,6 +30,14 @@ void samples_add(struct samples *s, uint64_t ns);
 /* Sorts s, then prints `, "<prefix>samples": N, ..., "<prefix>p50_us": ...`. */
 void samples_print_json(struct samples *s, const char *prefix);
 void samples_free(struct samples *s);
+
+/*
+ * The readers' shared set-up: an epoll set in which SIGINT and SIGTERM arrive
+ * (blocked, through a signalfd with data.u64 = UINT64_MAX), or -1.
+ */
+int reader_epoll_with_signals(void);
+/* -o FILE: opened for writing, or NULL after saying why (as prog). */
+FILE *reader_open_dump(const char *prog, const char *path);
 
 /* Latency of a record of time time_ns: into all, and into iso unless it is
  * within SAMPLES_CLOSE_NS of the previous record (*prev_ns, updated). */
