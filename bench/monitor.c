@@ -7,12 +7,13 @@
  * everything, and reads until told to stop.  For each record it takes
  * CLOCK_MONOTONIC right after blknotify_queue_read() returned and subtracts
  * the record's time_ns (when the error completed in the kernel): that is the
- * latency from the error to the monitor's read.  Prints "ready" on stdout
- * once every queue is attached, and one JSON object when it stops.
+ * latency from the error to the monitor's read.  Its wake-up part is the
+ * time the monitor's epoll_wait() returned minus the same time_ns (the rest is
+ * blknotify_queue_read() itself).  Prints "ready" on stdout once every queue
+ * is attached, and one JSON object when it stops.
  */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,13 +23,11 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <blknotify/blknotify.h>
+#include "samples.h"
 
 #define CLIENTS_MAX	1024
-/* Latency samples kept (8 bytes each); later records are counted, not sampled. */
-#define SAMPLES_MAX	(1U << 22)
 
 struct client {
 	struct blknotify_queue *q;
@@ -41,43 +40,20 @@ struct client {
 
 static struct client clients[CLIENTS_MAX];
 static unsigned int nr_clients = 1;
-static uint64_t *samples;
-static size_t nr_samples;
-static uint64_t samples_dropped;
+static struct samples lat, wake, iso;
+static uint64_t prev_ns;	/* time_ns of the previous record */
+static uint64_t wakeups;	/* epoll_wait() returns with a queue ready */
+static FILE *dump;		/* -o: "time_ns woke_ns read_ns" per record */
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double pct(double p)
-{
-	size_t i;
-
-	if (!nr_samples)
-		return 0;
-	i = (size_t)(p / 100.0 * (double)(nr_samples - 1) + 0.5);
-	return samples[i] / 1000.0;
-}
-
-/* Drain one queue without waiting.  Returns 0 or a negative errno. */
-static int drain(struct client *c, bool latency)
+/* Drain one queue without waiting; woke_ns: when epoll_wait() returned.
+ * Returns 0 or a negative errno. */
+static int drain(struct client *c, bool latency, uint64_t woke_ns)
 {
 	static char buf[65536];
 	ssize_t n;
 
 	while ((n = blknotify_queue_read(c->q, buf, sizeof(buf), 0)) > 0) {
-		uint64_t t = now_ns();
+		uint64_t t = samples_now_ns();
 		size_t len = n;
 		const struct watch_notification *w;
 
@@ -102,10 +78,12 @@ static int drain(struct client *c, bool latency)
 			if (latency && BLOCK_NOTIFY_RECORD_LEN(w) >= BLOCK_NOTIFICATION_SIZE_V1) {
 				const struct block_notification *b = (const void *)w;
 
-				if (nr_samples < SAMPLES_MAX)
-					samples[nr_samples++] = t > b->time_ns ? t - b->time_ns : 0;
-				else
-					samples_dropped++;
+				samples_add_split(&lat, &iso, &prev_ns, b->time_ns,
+						  t > b->time_ns ? t - b->time_ns : 0);
+				samples_add(&wake, woke_ns > b->time_ns ? woke_ns - b->time_ns : 0);
+				if (dump)
+					fprintf(dump, "%llu %llu %llu\n", (unsigned long long)b->time_ns,
+						(unsigned long long)woke_ns, (unsigned long long)t);
 			}
 		}
 	}
@@ -125,6 +103,7 @@ static void usage(FILE *f)
 "  -q, --size N         queue size in records (default: the library's, %u)\n"
 "  -c, --clients N      queues to open, 1..%d, each its own client (default 1)\n"
 "  -l, --latency        record each record's latency (error to read)\n"
+"  -o, --output FILE    -l: also write \"time_ns woke_ns read_ns\" per record to FILE\n"
 "  -e, --expect N       stop once every queue has received or lost N records\n"
 "  -i, --idle-ms MS     stop once no record arrived for MS ms after the first\n"
 "  -T, --timeout SEC    stop after SEC seconds in any case (default 600)\n"
@@ -141,6 +120,7 @@ int main(int argc, char **argv)
 		{ "size", required_argument, NULL, 'q' },
 		{ "clients", required_argument, NULL, 'c' },
 		{ "latency", no_argument, NULL, 'l' },
+		{ "output", required_argument, NULL, 'o' },
 		{ "expect", required_argument, NULL, 'e' },
 		{ "idle-ms", required_argument, NULL, 'i' },
 		{ "timeout", required_argument, NULL, 'T' },
@@ -154,14 +134,13 @@ int main(int argc, char **argv)
 	bool latency = false, done = false;
 	struct rusage ru;
 	struct stat st;
-	sigset_t sigs;
 	uint64_t t_start, deadline, total = 0, sectors = 0, lost = 0, lossrec = 0, min_rx = UINT64_MAX, max_rx = 0;
 	uint64_t first = UINT64_MAX, last = 0;
 	unsigned int with_loss = 0;
-	int c, r, ep, sfd;
+	int c, r, ep;
 	char *end;
 
-	while ((c = getopt_long(argc, argv, "s:d:q:c:le:i:T:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:d:q:c:lo:e:i:T:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			r = blknotify_source_from_name(optarg);
@@ -210,6 +189,11 @@ int main(int argc, char **argv)
 		case 'l':
 			latency = true;
 			break;
+		case 'o':
+			dump = reader_open_dump("bench-monitor", optarg);
+			if (!dump)
+				return 1;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -230,21 +214,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench-monitor: %s is not a block device\n", device);
 		return 1;
 	}
-	if (latency && !(samples = malloc(SAMPLES_MAX * sizeof(*samples)))) {
+	if (latency && (samples_init(&lat) || samples_init(&wake) || samples_init(&iso))) {
 		fprintf(stderr, "bench-monitor: out of memory\n");
 		return 1;
 	}
 
 	/* Signals arrive through the epoll set, so the read loop sees them. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigprocmask(SIG_BLOCK, &sigs, NULL);
-	sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
-	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (sfd < 0 || ep < 0 ||
-	    epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &(struct epoll_event){ .events = EPOLLIN,
-								    .data.u64 = UINT64_MAX })) {
+	ep = reader_epoll_with_signals();
+	if (ep < 0) {
 		fprintf(stderr, "bench-monitor: signalfd/epoll: %s\n", strerror(errno));
 		return 1;
 	}
@@ -277,11 +254,11 @@ int main(int argc, char **argv)
 	printf("ready\n");
 	fflush(stdout);
 
-	t_start = now_ns();
+	t_start = samples_now_ns();
 	deadline = t_start + timeout_s * 1000000000ULL;
 	while (!done) {
 		struct epoll_event ev[64];
-		uint64_t t = now_ns(), until = deadline, last_rx = 0;
+		uint64_t t = samples_now_ns(), until = deadline, last_rx = 0, woke;
 		int n;
 
 		for (unsigned int i = 0; i < nr_clients; i++)
@@ -291,6 +268,7 @@ int main(int argc, char **argv)
 		if (t >= until)
 			break;
 		n = epoll_wait(ep, ev, 64, (int)((until - t) / 1000000) + 1);
+		woke = samples_now_ns();
 		if (n < 0 && errno != EINTR) {
 			fprintf(stderr, "bench-monitor: epoll_wait: %s\n", strerror(errno));
 			return 1;
@@ -300,7 +278,8 @@ int main(int argc, char **argv)
 				done = true;
 				continue;
 			}
-			r = drain(&clients[ev[k].data.u64], latency);
+			wakeups++;
+			r = drain(&clients[ev[k].data.u64], latency, woke);
 			if (r) {
 				fprintf(stderr, "bench-monitor: queue %llu: read: %s\n",
 					(unsigned long long)ev[k].data.u64, strerror(-r));
@@ -317,7 +296,7 @@ int main(int argc, char **argv)
 	}
 	/* Whatever is still queued was delivered in time, too. */
 	for (unsigned int i = 0; i < nr_clients; i++)
-		drain(&clients[i], latency);
+		drain(&clients[i], latency, samples_now_ns());
 
 	for (unsigned int i = 0; i < nr_clients; i++) {
 		struct client *cl = &clients[i];
@@ -335,25 +314,29 @@ int main(int argc, char **argv)
 		blknotify_queue_free(cl->q);
 	}
 	getrusage(RUSAGE_SELF, &ru);
-	if (latency)
-		qsort(samples, nr_samples, sizeof(*samples), cmp_u64);
 	printf("{\"source\": \"%s\", \"clients\": %u, \"received\": %llu, \"sectors\": %llu, \"min_received\": %llu, "
 	       "\"max_received\": %llu, \"lost\": %llu, \"loss_records\": %llu, "
-	       "\"clients_with_loss\": %u, \"first_ns\": %llu, \"last_ns\": %llu, "
+	       "\"clients_with_loss\": %u, \"wakeups\": %llu, \"first_ns\": %llu, \"last_ns\": %llu, "
 	       "\"cpu_s\": %.3f, \"maxrss_kb\": %ld",
 	       blknotify_source_name(source), nr_clients, (unsigned long long)total,
 	       (unsigned long long)sectors,
 	       (unsigned long long)min_rx, (unsigned long long)max_rx,
-	       (unsigned long long)lost, (unsigned long long)lossrec, with_loss,
+	       (unsigned long long)lost, (unsigned long long)lossrec, with_loss, (unsigned long long)wakeups,
 	       (unsigned long long)(first == UINT64_MAX ? 0 : first), (unsigned long long)last,
 	       ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
 	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6, ru.ru_maxrss);
-	if (latency)
-		printf(", \"samples\": %zu, \"samples_dropped\": %llu, \"p50_us\": %.1f, "
-		       "\"p90_us\": %.1f, \"p99_us\": %.1f, \"p999_us\": %.1f, \"max_us\": %.1f",
-		       nr_samples, (unsigned long long)samples_dropped, pct(50), pct(90), pct(99),
-		       pct(99.9), nr_samples ? samples[nr_samples - 1] / 1000.0 : 0.0);
+	if (latency) {
+		samples_print_json(&lat, "");
+		samples_print_json(&wake, "wake_");
+		samples_print_json(&iso, "iso_");
+	}
 	printf("}\n");
-	free(samples);
+	samples_free(&lat);
+	samples_free(&wake);
+	samples_free(&iso);
+	if (dump && fclose(dump)) {
+		fprintf(stderr, "bench-monitor: writing the records: %s\n", strerror(errno));
+		return 1;
+	}
 	return 0;
 }

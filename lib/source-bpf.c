@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/eventfd.h>
 #include <sys/statfs.h>
 #include <sys/timerfd.h>
 #include <bpf/bpf.h>
@@ -39,6 +40,9 @@ struct source_bpf {
 	int config_fd;
 	int ring_fd;
 	int timer_fd;
+	__u64 timer_due;		/* when timer_fd expires; 0: not armed */
+	int kick_fd;			/* eventfd: "read again", see arm_batch_timer() */
+	bool kicked;
 	unsigned long *consumer_pos;	/* mmap'ed, ours to write */
 	const unsigned long *producer_pos;	/* mmap'ed, read-only */
 	const unsigned char *data;	/* the ring, mapped twice in a row */
@@ -436,7 +440,7 @@ static int bpf_start(struct blknotify_queue *q)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	s->ring_fd = s->config_fd = s->timer_fd = s->prog_fd = -1;
+	s->ring_fd = s->config_fd = s->timer_fd = s->kick_fd = s->prog_fd = -1;
 	s->page_size = sysconf(_SC_PAGESIZE);
 	q->priv = s;
 
@@ -450,36 +454,79 @@ static int bpf_start(struct blknotify_queue *q)
 	s->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (s->timer_fd < 0)
 		return queue_set_error(q, errno, "timerfd_create: %s", strerror(errno));
+	s->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (s->kick_fd < 0)
+		return queue_set_error(q, errno, "eventfd: %s", strerror(errno));
 	err = queue_watch_fd(q, s->ring_fd);
 	if (!err)
 		err = queue_watch_fd(q, s->timer_fd);
+	if (!err)
+		err = queue_watch_fd(q, s->kick_fd);
 	if (err)
 		return queue_set_error(q, -err, "epoll: %s", strerror(-err));
 	return 0;
 }
 
+static __u64 monotonic_ns(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (__u64)now.tv_sec * 1000000000ULL + now.tv_nsec;
+}
+
 /*
  * The program queues records without a wake-up while it is within
  * wake_interval_ns of its last wake-up (a storm, see submit_flags()).  After
- * every read, if that window is still open, a timer makes sure the reader
- * looks again once it has closed: whatever the program deferred in the
- * window is then read, and anything after the window wakes the reader
- * itself.  This covers a record that was still being written when the read
- * looked at it, too.
+ * a read, if that window is still open, a timer makes sure the reader looks
+ * again once it has closed: whatever the program deferred in the window is
+ * then read, and anything after the window wakes the reader itself.  This
+ * covers a record that was still being written when the read looked at it,
+ * too.
+ *
+ * Arming the timer costs the reader about 10 µs on a virtual machine (the
+ * clock event device is reprogrammed), so a read that returns records does
+ * not arm it on the way out: it makes the queue's fd readable at once with
+ * the eventfd instead (cheap), and the next read, which the caller makes
+ * right away or after its next poll, arms the timer.  The records are the
+ * caller's before the timer costs anything.
  */
-static void arm_batch_timer(struct source_bpf *s)
+static void arm_batch_timer(struct source_bpf *s, bool returned_records)
 {
 	__u64 last = __atomic_load_n(&s->bss->last_wake_ns, __ATOMIC_ACQUIRE);
 	__u64 when = last + BN_WAKE_INTERVAL_NS + BN_WAKE_INTERVAL_NS / 4;
 	struct itimerspec its = {};
-	struct timespec now;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if ((__u64)now.tv_sec * 1000000000ULL + now.tv_nsec >= last + BN_WAKE_INTERVAL_NS)
+	if (monotonic_ns() >= last + BN_WAKE_INTERVAL_NS || s->timer_due == when)
 		return;
+	if (returned_records) {
+		if (!s->kicked && eventfd_write(s->kick_fd, 1) == 0)
+			s->kicked = true;
+		if (s->kicked)
+			return;
+	}
 	its.it_value.tv_sec = when / 1000000000ULL;
 	its.it_value.tv_nsec = when % 1000000000ULL;
-	timerfd_settime(s->timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
+	if (timerfd_settime(s->timer_fd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
+		s->timer_due = when;
+}
+
+/* Clear the readiness of the timer (once expired) and of the eventfd. */
+static int clear_wakeups(struct source_bpf *s)
+{
+	eventfd_t v;
+
+	if (s->kicked) {
+		if (eventfd_read(s->kick_fd, &v) < 0 && errno != EAGAIN)
+			return -errno;
+		s->kicked = false;
+	}
+	if (s->timer_due && monotonic_ns() >= s->timer_due) {
+		if (read(s->timer_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+			return -errno;
+		s->timer_due = 0;
+	}
+	return 0;
 }
 
 /*
@@ -511,11 +558,12 @@ static ssize_t bpf_read(struct blknotify_queue *q, void *buf, size_t len)
 	struct source_bpf *s = q->priv;
 	unsigned long cons, prod;
 	size_t done = 0;
-	__u64 expirations;
+	int err;
 
-	/* Clear the timer's readiness; the ring is what we read. */
-	if (read(s->timer_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
-		return -errno;
+	/* The ring is what we read; the other fds only woke us. */
+	err = clear_wakeups(s);
+	if (err)
+		return err;
 
 	cons = *s->consumer_pos;
 	prod = __atomic_load_n(s->producer_pos, __ATOMIC_ACQUIRE);
@@ -572,7 +620,7 @@ static ssize_t bpf_read(struct blknotify_queue *q, void *buf, size_t len)
 			done = sizeof(struct block_notification_loss);
 		}
 	}
-	arm_batch_timer(s);
+	arm_batch_timer(s, done > 0);
 	return done ? (ssize_t)done : -EAGAIN;
 }
 
@@ -588,6 +636,8 @@ static void bpf_stop(struct blknotify_queue *q)
 		munmap(s->consumer_pos, s->page_size);
 	if (s->timer_fd >= 0)
 		close(s->timer_fd);
+	if (s->kick_fd >= 0)
+		close(s->kick_fd);
 	if (s->own_fds)
 		forget_resumed(s);
 	/* Detaches the program unless it was pinned (pin() disconnected it). */

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <time.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/ioctl.h>
 #include <linux/blkpg.h>
 #include <sys/sysmacros.h>
@@ -20,6 +21,7 @@
 #include <bpf/bpf.h>
 #include <blknotify/blknotify.h>
 #include "queue.h"
+#include "blknotify.bpf.h"
 #include "faulty.h"
 
 /*
@@ -397,6 +399,116 @@ TEST(blocking_read_and_short_buffer)
 	ASSERT_EQ(blknotify_queue_read(q, buf, BLOCK_NOTIFICATION_SIZE_V1 - 1, 0), -ENOBUFS);
 	ASSERT_EQ(blknotify_queue_read(q, buf, sizeof(buf), 0), BLOCK_NOTIFICATION_SIZE_V1);
 	ASSERT_EQ(((struct block_notification *)buf)->sector, 1041);
+	blknotify_queue_free(q);
+}
+
+/* One poll() of the queue's fd (at most timeout_ms), then one read without waiting. */
+static ssize_t poll_then_read(struct blknotify_queue *q, void *buf, size_t len, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = blknotify_queue_get_fd(q), .events = POLLIN };
+	int n = poll(&pfd, 1, timeout_ms);
+
+	if (n <= 0)
+		return n < 0 ? -errno : -ETIMEDOUT;
+	return blknotify_queue_read(q, buf, len, 0);
+}
+
+/* The program's counters, from its .bss map (struct bn_counters comes first). */
+static struct bn_counters program_counters(struct blknotify_queue *q)
+{
+	struct bn_counters c = {};
+	struct bpf_prog_info info = {};
+	__u32 ids[8], len = sizeof(info);
+
+	info.nr_map_ids = 8;
+	info.map_ids = (__u64)(unsigned long)ids;
+	ASSERT_EQ(bpf_obj_get_info_by_fd(source_bpf_prog_fd(q), &info, &len), 0);
+	for (__u32 i = 0; i < info.nr_map_ids && i < 8; i++) {
+		struct bpf_map_info m = {};
+		__u32 mlen = sizeof(m), zero = 0;
+		int fd = bpf_map_get_fd_by_id(ids[i]);
+		unsigned char value[256];
+
+		ASSERT_GE(fd, 0);
+		ASSERT_EQ(bpf_obj_get_info_by_fd(fd, &m, &mlen), 0);
+		if (strstr(m.name, ".bss") && m.value_size >= sizeof(c) && m.value_size <= sizeof(value)) {
+			ASSERT_EQ(bpf_map_lookup_elem(fd, &zero, value), 0);
+			memcpy(&c, value, sizeof(c));
+		}
+		close(fd);
+	}
+	return c;
+}
+
+static struct {
+	int go;			/* 1: fail a read now; -1: exit */
+	int result;
+} helper;
+
+/* Fails sector 1051 whenever told to, at once (no thread start-up delay). */
+static void *fail_reads(void *arg)
+{
+	int go;
+
+	(void)arg;
+	while ((go = __atomic_load_n(&helper.go, __ATOMIC_ACQUIRE)) >= 0) {
+		if (go == 1) {
+			helper.result = faulty_io(&dev, 1051, 1, 0);
+			__atomic_store_n(&helper.go, 0, __ATOMIC_RELEASE);
+		}
+	}
+	return NULL;
+}
+
+/*
+ * A caller that reads once per poll (not until -EAGAIN) gets a record that
+ * fails while it is blocked in poll(), within the batching window opened by
+ * the record it just read, for which the program wakes nobody; and once all
+ * is read the fd stops polling readable.
+ */
+TEST(read_once_per_poll_gets_records_of_the_batch_window)
+{
+	unsigned char buf[256];
+	struct blknotify_queue *q;
+	__u64 deferred0;
+	pthread_t th;
+	ssize_t n;
+	int i;
+
+	need_device();
+	q = open_queue(0, 0, 8);
+	deferred0 = program_counters(q).deferred_wakeups;
+	ASSERT_EQ(pthread_create(&th, NULL, fail_reads, NULL), 0);
+	/* Until the second error fell inside the window 5 times (the machine
+	 * may be slow), at most 100 tries; every record must arrive each time. */
+	for (i = 0; i < 100 && program_counters(q).deferred_wakeups - deferred0 < 5; i++) {
+		int got = 0, empty = 0;
+
+		ASSERT_EQ(faulty_io(&dev, 1050, 1, 0), -EIO);
+		ASSERT_EQ(poll_then_read(q, buf, sizeof(buf), 5000), BLOCK_NOTIFICATION_SIZE_V1);
+		ASSERT_EQ(((struct block_notification *)buf)->sector, 1050);
+		__atomic_store_n(&helper.go, 1, __ATOMIC_RELEASE);
+		while (!got) {
+			n = poll_then_read(q, buf, sizeof(buf), 5000);
+			ASSERT_NE(n, -ETIMEDOUT);
+			if (n == -EAGAIN) {
+				ASSERT_LT(++empty, 4);	/* the fd does not stay readable */
+				continue;
+			}
+			ASSERT_EQ(n, BLOCK_NOTIFICATION_SIZE_V1);
+			ASSERT_EQ(((struct block_notification *)buf)->sector, 1051);
+			got = 1;
+		}
+		while (__atomic_load_n(&helper.go, __ATOMIC_ACQUIRE))
+			;
+		ASSERT_EQ(helper.result, -EIO);
+		/* What is left to read is wake-ups, then the fd goes quiet. */
+		for (empty = 0; (n = poll_then_read(q, buf, sizeof(buf), 20)) != -ETIMEDOUT; )
+			ASSERT_LT(++empty, 4);
+	}
+	__atomic_store_n(&helper.go, -1, __ATOMIC_RELEASE);
+	ASSERT_EQ(pthread_join(th, NULL), 0);
+	ASSERT_GE(program_counters(q).deferred_wakeups - deferred0, 5);
 	blknotify_queue_free(q);
 }
 
