@@ -76,35 +76,12 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int device_parse_u64(const char *s, uint64_t *ret)
-{
-	unsigned long long v;
-	char *end;
-
-	if (!s || *s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno)
-		return -errno;
-	while (*end == ' ' || *end == '\t' || *end == '\n')
-		end++;
-	if (*end)
-		return -EINVAL;
-	*ret = v;
-	return 0;
-}
-
 /* A sysfs string without its padding (SCSI pads model and vendor with spaces). */
 static int set_trimmed(char **dst, const char *s)
 {
 	size_t len;
 
-	while (*s == ' ' || *s == '\t' || *s == '\n')
-		s++;
-	len = strlen(s);
-	while (len && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\n'))
-		len--;
+	s = device_trim(s, &len);
 	if (!len || *dst)
 		return 0;
 	return (*dst = strndup(s, len)) ? 0 : -ENOMEM;
