@@ -181,8 +181,9 @@ BLKNOTIFY_API int blknotify_device_cache_get_stats(const struct blknotify_device
  * extent-tree blocks, xattr blocks and orphaned inodes stay "unknown".  On
  * XFS with the reverse-mapping btree (mkfs.xfs -m rmapbt=1) GETFSMAP names
  * the inode and offset (data, attr fork or bmap btree block) and every AG
- * structure, and the walk only matches inode numbers; without rmapbt, as
- * ext4.  Files outside the mounted subtree (a bind mount of a directory),
+ * structure, and the walk only matches inode numbers; without rmapbt, or
+ * for a caller without CAP_SYS_ADMIN (XFS then reads only its free-space
+ * btrees), as ext4.  Files outside the mounted subtree (a bind mount of a directory),
  * unlinked but open files and files beyond the budget are reported by inode
  * number or as unresolved.  btrfs and other filesystems: -EOPNOTSUPP.
  */
@@ -239,7 +240,6 @@ struct blknotify_impact;
  * blknotify_device_locate() gives them).
  *   -ENOENT	d is not mounted in this mount namespace
  *   -EOPNOTSUPP the filesystem cannot say (btrfs, vfat, ...; see above)
- *   -EPERM	GETFSMAP needs CAP_SYS_ADMIN (XFS)
  *   -EINVAL	bad options or range
  */
 BLKNOTIFY_API int blknotify_device_get_impact(const struct blknotify_device *d, uint64_t sector,
