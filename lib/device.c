@@ -440,61 +440,23 @@ bool blknotify_device_has_udev_data(const struct blknotify_device *d)
 	return d && d->udev;
 }
 
-int blknotify_device_get_devnum(const struct blknotify_device *d, dev_t *ret)
-{
-	if (!d || !ret)
-		return -EINVAL;
-	*ret = d->devnum;
-	return 0;
-}
-
-int blknotify_device_get_rotational(const struct blknotify_device *d, bool *ret)
-{
-	if (!d || !ret)
-		return -EINVAL;
-	if (!d->has_rotational)
-		return -ENOENT;
-	*ret = d->rotational;
-	return 0;
-}
-
-int blknotify_device_get_diskseq(const struct blknotify_device *d, uint64_t *ret)
-{
-	if (!d || !ret)
-		return -EINVAL;
-	if (!d->has_diskseq)
-		return -ENOENT;
-	*ret = d->diskseq;
-	return 0;
-}
-
-int blknotify_device_get_size(const struct blknotify_device *d, uint64_t *ret)
-{
-	if (!d || !ret)
-		return -EINVAL;
-	*ret = d->size;
-	return 0;
-}
-
-int blknotify_device_get_partition_number(const struct blknotify_device *d, unsigned int *ret)
-{
-	if (!d || !ret)
-		return -EINVAL;
-	if (!d->partno)
-		return -ENOENT;
-	*ret = d->partno;
-	return 0;
-}
-
-int blknotify_device_get_partition_start(const struct blknotify_device *d, uint64_t *ret)
-{
-	if (!d || !ret)
-		return -EINVAL;
-	if (!d->partno)
-		return -ENOENT;
-	*ret = d->start;
-	return 0;
-}
+/* A value getter: -EINVAL for NULL, -ENOENT when present is false. */
+#define VALUE_GETTER(name, type, present, value)				\
+	int blknotify_device_get_##name(const struct blknotify_device *d, type *ret) \
+	{									\
+		if (!d || !ret)							\
+			return -EINVAL;						\
+		if (!(present))							\
+			return -ENOENT;						\
+		*ret = (value);							\
+		return 0;							\
+	}
+VALUE_GETTER(devnum, dev_t, true, d->devnum)
+VALUE_GETTER(rotational, bool, d->has_rotational, d->rotational)
+VALUE_GETTER(diskseq, uint64_t, d->has_diskseq, d->diskseq)
+VALUE_GETTER(size, uint64_t, true, d->size)
+VALUE_GETTER(partition_number, unsigned int, d->partno, d->partno)
+VALUE_GETTER(partition_start, uint64_t, d->partno, d->start)
 
 int blknotify_device_locate(const struct blknotify_device *d, uint64_t sector,
 			    struct blknotify_device **ret_dev, uint64_t *ret_offset)

@@ -32,13 +32,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <blknotify/blknotify.h>	/* BLKNOTIFY_API, BLKNOTIFY_OPTS() */
 
 #ifdef __cplusplus
 extern "C" {
-#endif
-
-#ifndef BLKNOTIFY_API
-#define BLKNOTIFY_API __attribute__((visibility("default")))
 #endif
 
 struct blknotify_device;
