@@ -20,17 +20,20 @@
 
 #include <blknotify/blknotify.h>
 #include "protocol.h"	/* blknotifyd's statistics query */
+#include "blkwatch-identity.h"
 
 #define MAX_DEVICES	BLKNOTIFY_QUEUE_WATCHES_MAX
 #define NAME_CACHE	64
 
 static volatile sig_atomic_t stop;
+static struct identity *ident;	/* --identity */
 
 struct options {
 	enum blknotify_source source;
 	unsigned int flags;
 	bool json;
 	bool stats;
+	bool identity, no_files;
 	unsigned long count;		/* 0: forever */
 	unsigned int size;		/* 0: library default */
 	unsigned int id;
@@ -63,6 +66,10 @@ static void usage(FILE *f)
 "  -n, --count=N        exit after N error records\n"
 "  -j, --json           one JSON object per line\n"
 "      --stats          print blknotifyd's per-client statistics and exit\n"
+"      --identity       name the disk (serial, WWN, model, by-id), the partition\n"
+"                       and offset, the filesystem and mount with each record,\n"
+"                       and the files or metadata hit on a line after it\n"
+"      --no-files       with --identity: no file lookups (no impact lines)\n"
 "  -h, --help           show this help\n"
 "  -V, --version        show the version\n"
 "\n"
@@ -201,7 +208,11 @@ static void print_error(const struct block_notification *n, size_t len, bool jso
 			       "\"op_nr\":%u,\"flags\":%u,\"error\":\"%s\",\"errno\":%d",
 			       when, (unsigned long long)n->time_ns, n->nr_sectors, op, n->op,
 			       n->flags, errno_name(-n->error), n->error);
+		if (ident)
+			identity_print(ident, stdout, n, true);
 		printf("}\n");
+		if (ident && ext)
+			identity_print_impact(ident, stdout, n, true);
 		return;
 	}
 	if (ext)
@@ -211,6 +222,10 @@ static void print_error(const struct block_notification *n, size_t len, bool jso
 	else
 		printf("%s (%u:%u) %s sector %llu id %u\n", disk_name(n->dev), major(n->dev),
 		       minor(n->dev), subtype, (unsigned long long)n->sector, id);
+	if (ident)
+		identity_print(ident, stdout, n, false);
+	if (ident && ext)
+		identity_print_impact(ident, stdout, n, false);
 }
 
 static void print_loss(const struct watch_notification *w, size_t len, bool json)
@@ -330,6 +345,8 @@ int main(int argc, char **argv)
 		{ "count",	  required_argument, NULL, 'n' },
 		{ "json",	  no_argument,	     NULL, 'j' },
 		{ "stats",	  no_argument,	     NULL, 'T' },
+		{ "identity",	  no_argument,	     NULL, 'I' },
+		{ "no-files",	  no_argument,	     NULL, 'F' },
 		{ "help",	  no_argument,	     NULL, 'h' },
 		{ "version",	  no_argument,	     NULL, 'V' },
 		{}
@@ -408,6 +425,12 @@ int main(int argc, char **argv)
 		case 'T':
 			o.stats = true;
 			break;
+		case 'I':
+			o.identity = true;
+			break;
+		case 'F':
+			o.no_files = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -426,6 +449,11 @@ int main(int argc, char **argv)
 	if (o.id + (o.nr_devices ? o.nr_devices - 1 : 0) > BLOCK_NOTIFY_WATCH_ID_MAX) {
 		fprintf(stderr, "blkwatch: watch IDs %u..%u do not fit in 0..255\n", o.id,
 			o.id + o.nr_devices - 1);
+		return 2;
+	}
+
+	if (o.no_files && !o.identity) {
+		fprintf(stderr, "blkwatch: --no-files only applies with --identity\n");
 		return 2;
 	}
 
@@ -457,11 +485,17 @@ int main(int argc, char **argv)
 		blknotify_queue_free(q);
 		return 1;
 	}
+	if (o.identity && (err = identity_new(&ident, !o.no_files))) {
+		fprintf(stderr, "blkwatch: --identity: %s\n", strerror(-err));
+		blknotify_queue_free(q);
+		return 1;
+	}
 	/* On stderr, so scripts can wait for it: the source is attached now. */
 	fprintf(stderr, "blkwatch: watching %s through the %s source\n",
 		o.nr_devices ? "the given devices" : "every block device",
 		blknotify_source_name(blknotify_queue_get_source(q)));
 	ret = run(q, &o);
+	ident = identity_free(ident);
 	blknotify_queue_free(q);
 	return ret;
 }

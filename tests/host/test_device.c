@@ -777,3 +777,100 @@ TEST(parse_u64)
 	ASSERT_EQ(device_parse_u64("12x", &v), -EINVAL);
 	ASSERT_EQ(device_parse_u64(NULL, &v), -EINVAL);
 }
+
+/*
+ * blkwatch --identity: start it on our device, fail a read of the ext4
+ * file, and return what it printed (it exits after count records).
+ */
+static char *blkwatch_output(const char *mode1, const char *mode2)
+{
+	static char out[16384];
+	const char *bin = getenv("BLKWATCH");
+	struct block_notification rec;
+	int o[2], e[2], status;
+	char line[256];
+	uint64_t phys;
+	size_t len = 0;
+	ssize_t n;
+	FILE *err;
+	pid_t pid;
+
+	if (!bin)
+		TEST_FAIL_(1, "%s", "BLKWATCH names no blkwatch binary: run through meson test");
+	ASSERT_EQ(pipe2(o, O_CLOEXEC), 0);
+	ASSERT_EQ(pipe2(e, O_CLOEXEC), 0);
+	ASSERT_GE(pid = fork(), 0);
+	if (pid == 0) {
+		dup2(o[1], 1);
+		dup2(e[1], 2);
+		execl(bin, "blkwatch", "--source", "bpf", "--device", dev.path, "--count", "1",
+		      "--identity", mode1, mode2, (char *)NULL);
+		_exit(127);
+	}
+	close(o[1]);
+	close(e[1]);
+	ASSERT_TRUE((err = fdopen(e[0], "r")) != NULL);
+	ASSERT_TRUE(fgets(line, sizeof(line), err) != NULL);	/* "watching ..." */
+	ASSERT_TRUE(strstr(line, "watching") != NULL);
+	fail_file_read(file_ext4, P1_START, &phys, &rec);
+	while ((n = read(o[0], out + len, sizeof(out) - 1 - len)) > 0)
+		len += (size_t)n;
+	out[len] = '\0';
+	close(o[0]);
+	fclose(err);
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	printf("# blkwatch --identity %s:\n", mode1);
+	for (char *l = out, *end; *l; l = end + !!*end) {
+		end = l + strcspn(l, "\n");
+		printf("#   %.*s\n", (int)(end - l), l);
+	}
+	return out;
+}
+
+static void expect_in(const char *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void expect_in(const char *out, const char *fmt, ...)
+{
+	char want[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(want, sizeof(want), fmt, ap);
+	va_end(ap);
+	if (!strstr(out, want))
+		TEST_FAIL_(1, "blkwatch printed no %s", want);
+}
+
+TEST(blkwatch_identity_json_names_the_file)
+{
+	uint64_t phys;
+	char *out, *second;
+
+	need_device();
+	phys = physical_of(file_ext4, HIT_OFFSET);
+	out = blkwatch_output("--json", NULL);
+	ASSERT_TRUE((second = strchr(out, '\n')) != NULL);
+	*second++ = '\0';
+	expect_in(out, "\"type\":\"error\"");
+	expect_in(out, "\"partition\":\"%s\",\"part_offset\":%" PRIu64, strrchr(part1, '/') + 1,
+		  phys / 512);
+	expect_in(out, "\"fs_type\":\"ext4\"");
+	expect_in(out, "\"fs_uuid\":\"%s\"", output("blkid -p -s UUID -o value %s", part1));
+	expect_in(out, "\"mount\":\"%s\"", mnt_ext4);
+	expect_in(second, "{\"type\":\"impact\"");
+	expect_in(second, "\"path\":\"%s\"", file_ext4);
+	expect_in(second, "\"file_offset\":%d,", HIT_OFFSET);
+	expect_in(second, "\"lookups_skipped\":0}");
+}
+
+TEST(blkwatch_identity_text_without_files)
+{
+	char *out;
+
+	need_device();
+	out = blkwatch_output("--no-files", NULL);
+	expect_in(out, "\n  identity: partition=%s part_offset=", strrchr(part1, '/') + 1);
+	expect_in(out, " fs_type=ext4 fs_uuid=%s mount=%s\n",
+		  output("blkid -p -s UUID -o value %s", part1), mnt_ext4);
+	ASSERT_TRUE(strstr(out, "impact:") == NULL);
+}
