@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/sysmacros.h>
 
@@ -501,6 +502,7 @@ struct blknotify_device_cache {
 	struct cache_entry *e;
 	unsigned int n, max;
 	uint64_t tick, mount_gen;
+	uint64_t mounts_checked_ns;	/* CLOCK_MONOTONIC_COARSE of the last poll() */
 	int mountinfo_fd;	/* POLLPRI when this namespace's mount table changes */
 	struct blknotify_device_cache_stats st;
 };
@@ -590,11 +592,24 @@ static bool entry_current(const struct blknotify_device_cache *c, const struct c
 	return e->seq_fd >= 0 && read_u64_fd(e->seq_fd, &seq) == 0 && seq == e->d->diskseq;
 }
 
+/*
+ * Has this namespace's mount table changed?  Asked at most every
+ * MOUNT_CHECK_NS, so that a storm's hits cost only the diskseq read (the
+ * coarse clock is read in the vDSO, without a system call).
+ */
+#define MOUNT_CHECK_NS	(100ULL * 1000000ULL)
 static void cache_check_mounts(struct blknotify_device_cache *c)
 {
 	struct pollfd pfd = { .fd = c->mountinfo_fd, .events = POLLPRI };
+	struct timespec ts;
+	uint64_t now;
 
-	if (c->mountinfo_fd >= 0 && poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLPRI | POLLERR)))
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	if (c->mountinfo_fd < 0 || now - c->mounts_checked_ns < MOUNT_CHECK_NS)
+		return;
+	c->mounts_checked_ns = now;
+	if (poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLPRI | POLLERR)))
 		c->mount_gen++;
 }
 

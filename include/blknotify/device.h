@@ -21,9 +21,10 @@
  * such property) and leave *ret alone on error; _ref/_unref accept NULL.
  *
  * A struct blknotify_device_cache keeps one snapshot per disk so that a storm
- * of records for one disk looks it up once.  Its hit path is a table lookup,
- * a read of /sys/dev/block/M:m/diskseq and a poll() of /proc/self/mountinfo;
- * it is bounded and counts what it evicts.  It is not thread-safe.
+ * of records for one disk looks it up once.  Its hit path is a table lookup
+ * and a read of /sys/dev/block/M:m/diskseq (kept open); /proc/self/mountinfo
+ * is polled at most every 100 ms.  It is bounded and counts what it evicts.
+ * It is not thread-safe.
  */
 #ifndef _BLKNOTIFY_DEVICE_H
 #define _BLKNOTIFY_DEVICE_H
@@ -117,7 +118,7 @@ BLKNOTIFY_API int blknotify_device_get_holder(const struct blknotify_device *d, 
 /*
  * The cache: one snapshot per device number, made on first use and made
  * again when the disk's diskseq changes, when this process's mount table
- * changes, or when the caller invalidates it (for example on a udev
+ * changes (seen within 100 ms), or when the caller invalidates it (for example on a udev
  * "change" or "remove" event).  Partition tables that change without a
  * diskseq change (BLKPG, a repartitioned disk that was not reopened) need
  * an invalidate call.

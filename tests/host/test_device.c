@@ -480,7 +480,6 @@ TEST(ext4_inode_table_is_metadata)
 	EXPECT_EQ(errno, EIO);
 	clear_bad();
 	rec = wait_record(P1_START + pos / 512);
-	/* The mount table changed: the cache must see the new mount, not the old snapshot. */
 	p = resolve(&rec, &off);
 	ASSERT_EQ(blknotify_device_get_impact(p, off, rec.nr_sectors, NULL, &im), 0);
 	x = extent_at(im, pos);
@@ -498,6 +497,45 @@ TEST(ext4_inode_table_is_metadata)
 	EXPECT_EQ(pread(fd, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
 	EXPECT_EQ(buf[0], 'e');
 	close(fd);
+}
+
+/* The mount of part 1 in the cache's snapshot, after the cache's mount check interval. */
+static int cached_mount(const char **ret)
+{
+	static const char none[] = "(none)";
+	struct timespec pause = { 0, 150 * 1000000 };	/* past the cache's 100 ms */
+	struct blknotify_device *disk = NULL, *p = NULL;
+	uint64_t off;
+	int err;
+
+	nanosleep(&pause, NULL);
+	ASSERT_EQ(blknotify_device_cache_get(cache, dev.rdev, &disk), 0);
+	ASSERT_EQ(blknotify_device_locate(disk, P1_START, &p, &off), 0);
+	err = blknotify_device_get_mount(p, 0, ret);
+	*ret = err ? none : strcmp(*ret, mnt_ext4) ? "(another)" : mnt_ext4;
+	blknotify_device_unref(p);
+	blknotify_device_unref(disk);
+	return err;
+}
+
+TEST(cache_sees_mount_changes)
+{
+	struct blknotify_device_cache_stats st = { .sz = sizeof(st) };
+	uint64_t refreshes;
+	const char *m;
+
+	need_device();
+	ASSERT_EQ(cached_mount(&m), 0);
+	ASSERT_STREQ(m, mnt_ext4);
+	ASSERT_EQ(blknotify_device_cache_get_stats(cache, &st), 0);
+	refreshes = st.refreshes;
+	ASSERT_EQ(umount(mnt_ext4), 0);
+	ASSERT_EQ(cached_mount(&m), -ENOENT);
+	ASSERT_EQ(mount(part1, mnt_ext4, "ext4", 0, NULL), 0);
+	ASSERT_EQ(cached_mount(&m), 0);
+	ASSERT_STREQ(m, mnt_ext4);
+	ASSERT_EQ(blknotify_device_cache_get_stats(cache, &st), 0);
+	ASSERT_EQ(st.refreshes, refreshes + 2);
 }
 
 /* A read error on whole-disk sector s (O_DIRECT on the disk), resolved and asked. */
