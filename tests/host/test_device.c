@@ -2,9 +2,9 @@
 /*
  * Device identity and the data on failed sectors, on real devices and real
  * filesystems: a 1 GiB blkfault device partitioned with sfdisk (the loop
- * device's partition scan turned on afterwards), ext4 on partition 1 and
- * XFS (with rmapbt) on partition 2, mounted, files written with known
- * contents.  Sectors of a file's data and of metadata are then made bad
+ * device's partition scan turned on afterwards), ext4 on partition 1,
+ * XFS (with rmapbt) on partition 2 and btrfs on partition 3, mounted,
+ * files written with known contents.  Sectors of a file's data and of metadata are then made bad
  * through blkfault's control channel, reads fail through the filesystem,
  * and the records the bpf source delivers must resolve to the partition,
  * offset, filesystem, mount and exactly the file and file offset that sat
@@ -12,7 +12,7 @@
  * with comes from elsewhere: the read that failed, sysfs, blkid, debugfs.
  *
  * Needs root, /dev/fuse, /dev/loop-control, sfdisk, mkfs.ext4, mkfs.xfs,
- * debugfs, blkid.
+ * mkfs.btrfs, debugfs, blkid.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -35,13 +35,16 @@
 #define P1_SIZE		409600ULL
 #define P2_START	411648ULL	/* XFS, 400 MiB (mkfs.xfs wants 300 at least) */
 #define P2_SIZE		819200ULL
+#define P3_START	1230848ULL	/* btrfs, 256 MiB */
+#define P3_SIZE		524288ULL
 #define FILE_SIZE	(256 * 1024)
 #define HIT_OFFSET	20480		/* the file offset whose block is made bad */
 
 static struct faulty dev;
 static int setup_err;
 static char mnt_ext4[] = "/tmp/blknotify-ext4-XXXXXX", mnt_xfs[] = "/tmp/blknotify-xfs-XXXXXX";
-static char part1[80], part2[80], file_ext4[128], file_xfs[128];
+static char mnt_btrfs[] = "/tmp/blknotify-btrfs-XXXXXX";
+static char part1[80], part2[80], part3[80], file_ext4[128], file_xfs[128];
 static const char *setup_step = "";
 static struct blknotify_device_cache *cache;
 static struct blknotify_queue *queue;
@@ -108,8 +111,10 @@ static void unmount_all(void)
 {
 	umount2(mnt_ext4, MNT_DETACH);
 	umount2(mnt_xfs, MNT_DETACH);
+	umount2(mnt_btrfs, MNT_DETACH);
 	rmdir(mnt_ext4);
 	rmdir(mnt_xfs);
+	rmdir(mnt_btrfs);
 	blknotify_queue_free(queue);
 	blknotify_device_cache_free(cache);
 }
@@ -155,11 +160,13 @@ static int partition(void)
 		return -1;
 	info.lo_flags |= LO_FLAGS_PARTSCAN;
 	if (ioctl(dev.fd, LOOP_SET_STATUS64, &info) ||
-	    add_partition(1, P1_START, P1_SIZE) || add_partition(2, P2_START, P2_SIZE))
+	    add_partition(1, P1_START, P1_SIZE) || add_partition(2, P2_START, P2_SIZE) ||
+	    add_partition(3, P3_START, P3_SIZE))
 		return -1;
 	snprintf(part1, sizeof(part1), "%sp1", dev.path);
 	snprintf(part2, sizeof(part2), "%sp2", dev.path);
-	return access(part1, F_OK) || access(part2, F_OK);
+	snprintf(part3, sizeof(part3), "%sp3", dev.path);
+	return access(part1, F_OK) || access(part2, F_OK) || access(part3, F_OK);
 }
 
 static int make_filesystems(void)
@@ -168,13 +175,15 @@ static int make_filesystems(void)
 
 	setup_step = "mkfs";
 	if (run("mkfs.ext4 -q -F -b 4096 -L bnext4 %s", part1) ||
-	    run("mkfs.xfs -q -f -m rmapbt=1 -L bnxfs %s", part2))
+	    run("mkfs.xfs -q -f -m rmapbt=1 -L bnxfs %s", part2) ||
+	    run("mkfs.btrfs -q -f -L bnbtrfs %s >/dev/null", part3))
 		return -1;
 	setup_step = "mount";
-	if (!mkdtemp(mnt_ext4) || !mkdtemp(mnt_xfs))
+	if (!mkdtemp(mnt_ext4) || !mkdtemp(mnt_xfs) || !mkdtemp(mnt_btrfs))
 		return -1;
 	atexit(unmount_all);
-	if (mount(part1, mnt_ext4, "ext4", 0, NULL) || mount(part2, mnt_xfs, "xfs", 0, NULL))
+	if (mount(part1, mnt_ext4, "ext4", 0, NULL) || mount(part2, mnt_xfs, "xfs", 0, NULL) ||
+	    mount(part3, mnt_btrfs, "btrfs", 0, NULL))
 		return -1;
 	setup_step = "files";
 	/* Fill the first inode-table block so that data.bin's inode is in another. */
@@ -425,6 +434,8 @@ TEST(partitions_filesystems_and_mounts)
 	expect_partition(disk, P1_START, part1, 1, P1_START, mnt_ext4, "bnext4");
 	expect_partition(disk, P1_START + P1_SIZE - 1, part1, 1, P1_START, mnt_ext4, "bnext4");
 	expect_partition(disk, P2_START + 12345, part2, 2, P2_START, mnt_xfs, "bnxfs");
+	/* btrfs mounts carry an anonymous device number: found by their source. */
+	expect_partition(disk, P3_START + P3_SIZE - 1, part3, 3, P3_START, mnt_btrfs, "bnbtrfs");
 	/* Sector 0 (the partition table) and the tail are in no partition: the disk. */
 	ASSERT_EQ(blknotify_device_locate(disk, 0, &p, &off), 0);
 	ASSERT_EQ(blknotify_device_get_partition_number(p, &(unsigned int){ 0 }), -ENOENT);
@@ -590,13 +601,18 @@ TEST(xfs_superblock_is_ag_header)
 TEST(impact_errors)
 {
 	BLKNOTIFY_OPTS(blknotify_impact_opts, opts, .flags = 1U << 30);
-	struct blknotify_device *disk = NULL;
+	struct blknotify_device *disk = NULL, *p = NULL;
 	struct blknotify_impact *im = NULL;
+	uint64_t off;
 
 	need_device();
 	ASSERT_EQ(blknotify_device_cache_get(cache, dev.rdev, &disk), 0);
 	/* The whole disk carries a partition table, not a mounted filesystem. */
 	ASSERT_EQ(blknotify_device_get_impact(disk, 0, 1, NULL, &im), -ENOENT);
+	/* btrfs: no GETFSMAP, and its FIEMAP gives logical addresses: not answered. */
+	ASSERT_EQ(blknotify_device_locate(disk, P3_START + 64, &p, &off), 0);
+	ASSERT_EQ(blknotify_device_get_impact(p, off, 8, NULL, &im), -EOPNOTSUPP);
+	blknotify_device_unref(p);
 	ASSERT_EQ(blknotify_device_get_impact(disk, 2097152, 1, NULL, &im), -EINVAL);
 	ASSERT_EQ(blknotify_device_get_impact(disk, 0, 0, NULL, &im), -EINVAL);
 	ASSERT_EQ(blknotify_device_get_impact(disk, 0, 1, &opts, &im), -EINVAL);
