@@ -8,12 +8,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* A decimal number as sysfs prints it (trailing whitespace allowed). */
-int device_parse_u64(const char *s, uint64_t *ret);
-
-/* s without leading and trailing blanks: the start, and the length in *len. */
-const char *device_trim(const char *s, size_t *len);
-
 /*
  * Call fn(target, arg) for each mount of dev (or of devname: btrfs mounts
  * carry an anonymous device number) in this mount namespace, in mount table

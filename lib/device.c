@@ -26,6 +26,7 @@
 #include <blknotify/device.h>
 #include "device-internal.h"
 #include "queue.h"
+#include "sysfs.h"
 
 enum dev_str {
 	S_SYSNAME, S_DEVNAME, S_MODEL, S_VENDOR, S_SERIAL, S_SERIAL_SHORT, S_WWN, S_BUS,
@@ -77,12 +78,21 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n';
+}
+
 /* A sysfs string without its padding (SCSI pads model and vendor with spaces). */
 static int set_trimmed(char **dst, const char *s)
 {
 	size_t len;
 
-	s = device_trim(s, &len);
+	while (is_blank(*s))
+		s++;
+	len = strlen(s);
+	while (len && is_blank(s[len - 1]))
+		len--;
 	if (!len || *dst)
 		return 0;
 	return (*dst = strndup(s, len)) ? 0 : -ENOMEM;
@@ -101,13 +111,19 @@ static int set_prop(sd_device *sd, char **dst, const char *prop, const char *con
 	return 0;
 }
 
+/* A number attribute (sd-device strips the newline). */
 static int attr_u64(sd_device *sd, const char *attr, uint64_t *ret)
 {
 	const char *v;
+	__u64 n;
+	int err;
 
 	if (sd_device_get_sysattr_value(sd, attr, &v) < 0)
 		return -ENOENT;
-	return device_parse_u64(v, ret);
+	if ((err = bn_parse_u64(v, &n)))
+		return err;
+	*ret = n;
+	return 0;
 }
 
 static int read_links(struct blknotify_device *d, sd_device *sd)
@@ -556,22 +572,31 @@ struct blknotify_device_cache *blknotify_device_cache_free(struct blknotify_devi
 }
 
 
+/* The number in a sysfs attribute kept open: read again from its start. */
 static int read_u64_fd(int fd, uint64_t *ret)
 {
 	char buf[32];
 	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	__u64 v;
+	int err;
 
 	if (n <= 0)
 		return n < 0 ? -errno : -EIO;
+	if (buf[n - 1] == '\n')
+		n--;
 	buf[n] = '\0';
-	return device_parse_u64(buf, ret);
+	if ((err = bn_parse_u64(buf, &v)))
+		return err;
+	*ret = v;
+	return 0;
 }
 
 static int open_diskseq(dev_t dev)
 {
 	char path[64];
 
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/diskseq", major(dev), minor(dev));
+	if (bn_sysfs_dev_path(path, sizeof(path), dev, "diskseq"))
+		return -1;
 	return open(path, O_RDONLY | O_CLOEXEC);
 }
 
@@ -583,7 +608,7 @@ static int open_diskseq(dev_t dev)
  */
 static bool entry_current(const struct blknotify_device_cache *c, const struct cache_entry *e)
 {
-	uint64_t seq;
+	uint64_t seq = 0;
 
 	if (e->mount_gen != c->mount_gen)
 		return false;

@@ -28,8 +28,8 @@
 
 #include <blknotify/blknotify.h>
 #include <blknotify/device.h>
-#include "device-internal.h"
 #include "faulty.h"
+#include "sysfs.h"
 
 #define P1_START	2048ULL		/* ext4, 200 MiB */
 #define P1_SIZE		409600ULL
@@ -820,16 +820,18 @@ TEST(null_safety)
 
 TEST(parse_u64)
 {
-	uint64_t v = 0;
+	__u64 v = 0;
 
-	ASSERT_EQ(device_parse_u64("42\n", &v), 0);
+	ASSERT_EQ(bn_parse_u64("42", &v), 0);
 	ASSERT_EQ(v, 42);
-	ASSERT_EQ(device_parse_u64("18446744073709551615", &v), 0);
-	ASSERT_EQ(device_parse_u64("18446744073709551616", &v), -ERANGE);
-	ASSERT_EQ(device_parse_u64("-1", &v), -EINVAL);
-	ASSERT_EQ(device_parse_u64("", &v), -EINVAL);
-	ASSERT_EQ(device_parse_u64("12x", &v), -EINVAL);
-	ASSERT_EQ(device_parse_u64(NULL, &v), -EINVAL);
+	ASSERT_EQ(bn_parse_u64("18446744073709551615", &v), 0);
+	ASSERT_EQ(v, UINT64_MAX);
+	ASSERT_EQ(bn_parse_u64("18446744073709551616", &v), -EINVAL);
+	ASSERT_EQ(bn_parse_u64("42\n", &v), -EINVAL);
+	ASSERT_EQ(bn_parse_u64("-1", &v), -EINVAL);
+	ASSERT_EQ(bn_parse_u64("", &v), -EINVAL);
+	ASSERT_EQ(bn_parse_u64("12x", &v), -EINVAL);
+	ASSERT_EQ(bn_parse_u64(NULL, &v), -EINVAL);
 }
 
 /*
