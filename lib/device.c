@@ -306,7 +306,9 @@ out:
 static struct blknotify_device *snapshot(sd_device *sd, const struct blknotify_device *disk)
 {
 	struct blknotify_device *d = calloc(1, sizeof(*d));
+	sd_device *parent = NULL;
 	const char *v;
+	bool part;
 	uint64_t n;
 	int err;
 
@@ -325,25 +327,29 @@ static struct blknotify_device *snapshot(sd_device *sd, const struct blknotify_d
 		goto fail;
 	if (!attr_u64(sd, "size", &n))
 		d->size = n;
-	if (disk) {
+	part = sd_device_get_devtype(sd, &v) >= 0 && !strcmp(v, "partition");
+	if (part) {
 		if (attr_u64(sd, "partition", &n) || !n || n > UINT32_MAX ||
 		    attr_u64(sd, "start", &d->start)) {
 			err = -EIO;	/* sysfs without a partition's attributes */
 			goto fail;
 		}
 		d->partno = (unsigned int)n;
+	}
+	if (part && disk) {
 		d->diskseq = disk->diskseq;
 		d->has_diskseq = disk->has_diskseq;
 		d->rotational = disk->rotational;
 		d->has_rotational = disk->has_rotational;
-	} else if ((err = fill_identity(d, sd))) {
-		goto fail;
+	} else if ((err = fill_identity(d, part && sd_device_get_parent(sd, &parent) >= 0 ?
+					   parent : sd))) {
+		goto fail;	/* a partition asked for itself: its disk's identity */
 	}
 	if ((err = set_prop(sd, &d->str[S_FS_TYPE], "ID_FS_TYPE", NULL)) ||
 	    (err = set_prop(sd, &d->str[S_FS_UUID], "ID_FS_UUID", NULL)) ||
 	    (err = set_prop(sd, &d->str[S_FS_LABEL], "ID_FS_LABEL", NULL)) ||
 	    (err = read_links(d, sd)) || (err = read_holders(d, sd)) ||
-	    (!disk && (err = read_partitions(d, sd))) ||
+	    (!part && (err = read_partitions(d, sd))) ||
 	    (err = probe_fs(d)) ||
 	    (err = device_find_mounts(d->devnum, d->str[S_DEVNAME], false, push_mount, &d->mounts)))
 		goto fail;

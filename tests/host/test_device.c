@@ -426,7 +426,9 @@ static void expect_partition(struct blknotify_device *disk, uint64_t sector, con
 TEST(partitions_filesystems_and_mounts)
 {
 	struct blknotify_device *disk = NULL, *p = NULL;
-	uint64_t off, size;
+	uint64_t off, size, start, seq, pseq;
+	unsigned int partno;
+	struct stat st;
 	const char *s;
 
 	need_device();
@@ -448,6 +450,18 @@ TEST(partitions_filesystems_and_mounts)
 	ASSERT_EQ(off, size - 1);
 	blknotify_device_unref(p);
 	ASSERT_EQ(blknotify_device_locate(disk, size, &p, &off), -EINVAL);
+	/* A partition asked for by its own number: the same partition, the disk's identity. */
+	ASSERT_EQ(stat(part2, &st), 0);
+	ASSERT_EQ(blknotify_device_new_from_devnum(&p, st.st_rdev), 0);
+	ASSERT_EQ(blknotify_device_get_partition_number(p, &partno), 0);
+	ASSERT_EQ(partno, 2);
+	ASSERT_EQ(blknotify_device_get_partition_start(p, &start), 0);
+	ASSERT_EQ(start, P2_START);
+	ASSERT_STREQ((blknotify_device_get_fs_type(p, &s), s), "xfs");
+	ASSERT_EQ(blknotify_device_get_diskseq(disk, &seq), 0);
+	ASSERT_EQ(blknotify_device_get_diskseq(p, &pseq), 0);
+	ASSERT_EQ(pseq, seq);
+	blknotify_device_unref(p);
 	/* A partition is not a disk to locate on. */
 	ASSERT_EQ(blknotify_device_locate(disk, P1_START, &p, &off), 0);
 	ASSERT_EQ(blknotify_device_locate(p, 0, &(struct blknotify_device *){ NULL }, &off),
