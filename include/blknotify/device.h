@@ -42,7 +42,8 @@ extern "C" {
 struct blknotify_device;
 
 /*
- * Look up a block device (a whole disk or a partition) by its device number.
+ * Look up a block device (a whole disk or a partition) by its device number;
+ * a partition carries its disk's identity (serial, WWN, diskseq, ...).
  * Reads udev's database (sd-device) and sysfs, probes the filesystem with
  * libblkid when udev does not know it (this opens the device node: root or
  * the disk group), reads the mount table.  Can take milliseconds: do it once
