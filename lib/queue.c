@@ -66,7 +66,7 @@ bool bpf_capable_process(void)
  * past the fields this library knows, unless they are zero: a newer caller
  * asking for something we cannot do must not be silently ignored.
  */
-static bool opts_valid(const void *opts, size_t known)
+bool opts_valid(const void *opts, size_t known)
 {
 	const unsigned char *p = opts;
 	size_t sz = *(const size_t *)opts, i;
@@ -79,8 +79,6 @@ static bool opts_valid(const void *opts, size_t known)
 	return true;
 }
 
-#define OPTS_KNOWN(type, field) \
-	(offsetof(struct type, field) + sizeof(((struct type *)0)->field))
 #define OPTS_GET(opts, field, def) \
 	((opts) && (opts)->sz >= OPTS_KNOWN(blknotify_queue_opts, field) ? (opts)->field : (def))
 

@@ -88,6 +88,12 @@ int queue_watch_fd(struct blknotify_queue *q, int fd);
 /* Whether this process may load BPF (CAP_BPF+CAP_PERFMON, or CAP_SYS_ADMIN). */
 bool bpf_capable_process(void);
 
+/* An options struct (first field size_t sz) from an older or newer caller:
+ * false when sz is too small or bytes past the known fields are not zero. */
+bool opts_valid(const void *opts, size_t known);
+#define OPTS_KNOWN(type, field) \
+	(offsetof(struct type, field) + sizeof(((struct type *)0)->field))
+
 /*
  * Remove a BPF queue pinned at dir (bpf_pin_path): its pins, the link first
  * (that detaches the program), and the directory.  Records still queued in

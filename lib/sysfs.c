@@ -43,17 +43,15 @@ int bn_sysfs_read(const char *path, char *buf, size_t len)
 	return 0;
 }
 
-int bn_sysfs_read_u64(const char *path, __u64 *val)
+int bn_parse_u64(const char *s, __u64 *val)
 {
-	char buf[32];
 	__u64 v = 0;
 	size_t i;
-	int err = bn_sysfs_read(path, buf, sizeof(buf));
 
-	if (err)
-		return err;
-	for (i = 0; buf[i]; i++) {
-		unsigned int d = (unsigned char)buf[i] - '0';
+	if (!s || !*s)
+		return -EINVAL;
+	for (i = 0; s[i]; i++) {
+		unsigned int d = (unsigned char)s[i] - '0';
 
 		if (d > 9 || v > (UINT64_MAX - d) / 10)
 			return -EINVAL;
@@ -61,6 +59,14 @@ int bn_sysfs_read_u64(const char *path, __u64 *val)
 	}
 	*val = v;
 	return 0;
+}
+
+int bn_sysfs_read_u64(const char *path, __u64 *val)
+{
+	char buf[32];
+	int err = bn_sysfs_read(path, buf, sizeof(buf));
+
+	return err ? err : bn_parse_u64(buf, val);
 }
 
 int bn_sysfs_read_devnum(const char *path, dev_t *dev)

@@ -24,6 +24,10 @@ int bn_sysfs_read(const char *path, char *buf, size_t len);
 /* A decimal number ("4096\n"); -EINVAL for anything else. */
 int bn_sysfs_read_u64(const char *path, __u64 *val);
 
+/* A decimal number, digits only (no sign, blank or newline); -EINVAL for
+ * anything else, an empty string and a value past UINT64_MAX included. */
+int bn_parse_u64(const char *s, __u64 *val);
+
 /* A device number ("MAJOR:MINOR\n", as in "dev"); -EINVAL for anything else. */
 int bn_sysfs_read_devnum(const char *path, dev_t *dev);
 

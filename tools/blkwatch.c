@@ -24,9 +24,12 @@
 #include "match.h"	/* bn_is_loss() */
 #include "protocol.h"	/* blknotifyd's statistics query */
 #include "sysfs.h"	/* bn_sysfs_dev_path() */
+#include "blkwatch-identity.h"
 
 #define MAX_DEVICES	BLKNOTIFY_QUEUE_WATCHES_MAX
 #define NAME_CACHE	64
+
+static struct identity *ident;	/* --identity */
 
 /* Exit status, the same in blkwatch, blknotifyd and blkfault. */
 enum {
@@ -42,6 +45,7 @@ struct options {
 	bool json;
 	bool stats;
 	bool utc;
+	bool identity, no_files;
 	unsigned long count;		/* 0: forever */
 	unsigned int size;		/* 0: library default */
 	unsigned int id;
@@ -76,6 +80,10 @@ static void usage(FILE *f)
 "      --utc            print times in UTC (default: local time)\n"
 "      --stats          print blknotifyd's per-client statistics and exit\n"
 "                       (one JSON object with --json)\n"
+"      --identity       name the disk (serial, WWN, model, by-id), the partition\n"
+"                       and offset, the filesystem and mount with each record,\n"
+"                       and the files or metadata hit on a line after it\n"
+"      --no-files       with --identity: no file lookups (no impact lines)\n"
 "  -h, --help           show this help\n"
 "  -V, --version        show the version\n"
 "\n"
@@ -224,7 +232,11 @@ static void print_error(const struct block_notification *n, size_t len, const st
 			       "\"op_nr\":%u,\"flags\":%u,\"error\":\"%s\",\"errno\":%d",
 			       when, (unsigned long long)n->time_ns, n->nr_sectors, op, n->op,
 			       n->flags, errno_name(-n->error), -n->error);
+		if (ident)
+			identity_print(ident, stdout, n, true);
 		printf("}\n");
+		if (ident && ext)
+			identity_print_impact(ident, stdout, n, true);
 		return;
 	}
 	if (ext)
@@ -234,6 +246,10 @@ static void print_error(const struct block_notification *n, size_t len, const st
 	else
 		printf("%s (%u:%u) %s sector %llu id %u\n", disk_name(n->dev), major(n->dev),
 		       minor(n->dev), subtype, (unsigned long long)n->sector, id);
+	if (ident)
+		identity_print(ident, stdout, n, false);
+	if (ident && ext)
+		identity_print_impact(ident, stdout, n, false);
 }
 
 /* A loss record carries no time of its own: it gets the time blkwatch read it. */
@@ -407,6 +423,8 @@ enum {
 	OPT_SOURCE,
 	OPT_STATS,
 	OPT_UTC,
+	OPT_IDENTITY,
+	OPT_NO_FILES,
 };
 
 /* One option; returns -1 to go on, else the exit status. */
@@ -487,6 +505,12 @@ static int parse_option(int c, const char *arg, struct options *o)
 	case OPT_STATS:
 		o->stats = true;
 		return -1;
+	case OPT_IDENTITY:
+		o->identity = true;
+		return -1;
+	case OPT_NO_FILES:
+		o->no_files = true;
+		return -1;
 	case 'h':
 		usage(stdout);
 		return EXIT_OK;
@@ -514,6 +538,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "json",	  no_argument,	     NULL, 'j' },
 		{ "utc",	  no_argument,	     NULL, OPT_UTC },
 		{ "stats",	  no_argument,	     NULL, OPT_STATS },
+		{ "identity",	  no_argument,	     NULL, OPT_IDENTITY },
+		{ "no-files",	  no_argument,	     NULL, OPT_NO_FILES },
 		{ "help",	  no_argument,	     NULL, 'h' },
 		{ "version",	  no_argument,	     NULL, 'V' },
 		{}
@@ -531,6 +557,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 	if (o->id + (o->nr_devices ? o->nr_devices - 1 : 0) > BLOCK_NOTIFY_WATCH_ID_MAX) {
 		fprintf(stderr, "blkwatch: watch IDs %u..%u do not fit in 0..255\n", o->id,
 			o->id + o->nr_devices - 1);
+		return EXIT_USAGE;
+	}
+	if (o->no_files && !o->identity) {
+		fprintf(stderr, "blkwatch: --no-files only applies with --identity\n");
 		return EXIT_USAGE;
 	}
 	return -1;
@@ -581,11 +611,17 @@ int main(int argc, char **argv)
 		blknotify_queue_free(q);
 		return EXIT_START;
 	}
+	if (o.identity && (err = identity_new(&ident, !o.no_files))) {
+		fprintf(stderr, "blkwatch: --identity: %s\n", strerror(-err));
+		blknotify_queue_free(q);
+		return EXIT_START;
+	}
 	/* On stderr, so scripts can wait for it: the source is attached now. */
 	fprintf(stderr, "blkwatch: watching %s through the %s source\n",
 		o.nr_devices ? "the given devices" : "every block device",
 		blknotify_source_name(blknotify_queue_get_source(q)));
 	ret = run(q, &o, sig_fd);
+	ident = identity_free(ident);
 	blknotify_queue_free(q);
 	close(sig_fd);
 	return ret;

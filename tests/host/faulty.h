@@ -27,13 +27,19 @@ struct faulty {
 	char path[64];		/* /dev/loopN */
 	dev_t rdev;
 	int fd;			/* O_DIRECT, read-write */
+	FILE *out;		/* with control: blkfault's replies */
 };
 
-/* Start blkfault with the given --bad arguments (NULL-terminated). */
-static inline int faulty_start(struct faulty *f, const char *const *bad)
+/*
+ * Start blkfault of the given size with the given --bad arguments
+ * (NULL-terminated); control: with --control, for faulty_command().
+ */
+static inline int faulty_start_opts(struct faulty *f, const char *size, int control,
+				    const char *const *bad)
 {
 	const char *bin = getenv("BLKFAULT");
-	const char *argv[64] = { "blkfault", "--size", "64M", "--until-stdin-eof" };
+	const char *argv[64] = { "blkfault", "--size", size,
+				 control ? "--control" : "--until-stdin-eof" };
 	int in[2], out[2], argc = 4;
 	char line[128];
 	FILE *fp;
@@ -68,7 +74,10 @@ static inline int faulty_start(struct faulty *f, const char *const *bad)
 			fclose(fp);
 		return -EIO;
 	}
-	fclose(fp);
+	if (control)
+		f->out = fp;
+	else
+		fclose(fp);
 	if (sscanf(line, "%63s %u:%u", f->path, &maj, &min) != 3)
 		return -EIO;
 	if (stat(f->path, &st) || st.st_rdev != makedev(maj, min))
@@ -76,6 +85,21 @@ static inline int faulty_start(struct faulty *f, const char *const *bad)
 	f->rdev = st.st_rdev;
 	f->fd = open(f->path, O_RDWR | O_DIRECT | O_CLOEXEC);
 	return f->fd < 0 ? -errno : 0;
+}
+
+static inline int faulty_start(struct faulty *f, const char *const *bad)
+{
+	return faulty_start_opts(f, "64M", 0, bad);
+}
+
+/* One control command (as blkfault --control reads it); 0 when the reply is "ok...". */
+static inline int faulty_command(struct faulty *f, const char *cmd)
+{
+	char reply[512];
+
+	if (!f->out || dprintf(f->ctl, "%s\n", cmd) < 0 || !fgets(reply, sizeof(reply), f->out))
+		return -EIO;
+	return strncmp(reply, "ok", 2) ? -EINVAL : 0;
 }
 
 static inline void faulty_stop(struct faulty *f)
@@ -86,6 +110,9 @@ static inline void faulty_stop(struct faulty *f)
 		close(f->fd);
 	if (f->ctl >= 0)
 		close(f->ctl);
+	if (f->out)
+		fclose(f->out);
+	f->out = NULL;
 	if (f->pid > 0) {
 		kill(f->pid, SIGTERM);
 		waitpid(f->pid, &status, 0);
@@ -110,13 +137,19 @@ static inline void faulty_stop_at_exit(void)
  * For a test program's setup: one device for all its tests, removed when
  * the program exits.  -EPERM (test it to skip) when not root.
  */
-static inline int faulty_start_for_program(struct faulty *f, const char *const *bad)
+static inline int faulty_start_for_program_opts(struct faulty *f, const char *size, int control,
+						 const char *const *bad)
 {
 	if (geteuid() != 0)
 		return -EPERM;
 	*faulty_exit_slot() = f;
 	atexit(faulty_stop_at_exit);
-	return faulty_start(f, bad);
+	return faulty_start_opts(f, size, control, bad);
+}
+
+static inline int faulty_start_for_program(struct faulty *f, const char *const *bad)
+{
+	return faulty_start_for_program_opts(f, "64M", 0, bad);
 }
 
 /* One O_DIRECT request of count sectors at sector; 0 or -errno. */
