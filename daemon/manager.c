@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The manager: one thread, one epoll loop, every fd non-blocking, so the
+ * daemon never waits for a client.  A client that does not read fills its
+ * own queue and loses records, counted; nobody else notices.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include "clients.h"
+#include "listen.h"
+#include "log.h"
+#include "manager.h"
+#include "state.h"
+#include "upstream.h"
+
+#define MAX_EVENTS		64
+
+__u64 ns_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t->tv_sec) * 1000000000ULL + now.tv_nsec - t->tv_nsec;
+}
+
+int manager_epoll_add(struct manager *m, int fd, __u32 events, __u64 tag)
+{
+	struct epoll_event ev = { .events = events, .data.u64 = tag };
+
+	return epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+/* The sd_notify protocol: one datagram to $NOTIFY_SOCKET; nothing to do without it. */
+static void sd_notify_send(const char *state)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t len;
+	int fd;
+
+	if (!path || (path[0] != '/' && path[0] != '@'))
+		return;
+	len = strlen(path);
+	if (len >= sizeof(sa.sun_path))
+		return;
+	memcpy(sa.sun_path, path, len);
+	if (path[0] == '@')
+		sa.sun_path[0] = '\0';	/* abstract namespace */
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+		   offsetof(struct sockaddr_un, sun_path) + len) < 0)
+		log_warn("cannot notify the service manager at %s: %m", path);
+	close(fd);
+}
+
+static int setup_signals(struct manager *m)
+{
+	sigset_t mask;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		return -errno;
+	m->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	return m->signal_fd < 0 ? -errno : 0;
+}
+
+static void handle_signal(struct manager *m)
+{
+	struct signalfd_siginfo si;
+
+	while (read(m->signal_fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			log_info("SIGHUP: configuration reload is not supported; restart blknotifyd "
+				 "to apply %s", m->config_path);
+			continue;
+		}
+		log_info("%s: shutting down", strsignal(si.ssi_signo));
+		m->stopping = true;
+	}
+}
+
+static void dispatch(struct manager *m, const struct epoll_event *ev)
+{
+	unsigned int slot = ev->data.u64 & 0xffffffff;
+	__u32 gen = ev->data.u64 >> 32;
+	struct client *c;
+	int r;
+
+	switch (slot) {
+	case TAG_LISTEN:
+		clients_accept(m);
+		return;
+	case TAG_SIGNAL:
+		handle_signal(m);
+		return;
+	case TAG_GRACE:
+		state_expire_detached(m);
+		return;
+	case TAG_UPSTREAM:
+		r = upstream_readable(m);
+		if (r < 0) {
+			log_err("source %s failed: %s", blknotify_source_name(m->source),
+				blknotify_queue_get_error(m->upstream) ?: strerror(-r));
+			m->stopping = m->failed = true;
+		}
+		return;
+	}
+	if (slot >= BND_CLIENTS_HARD_MAX)
+		return;
+	c = m->clients[slot];
+	if (!c || c->gen != gen)
+		return;		/* closed earlier in this batch */
+	client_event(m, c, ev->events);
+}
+
+void manager_init(struct manager *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->config_path = BLKNOTIFYD_CONFIG_FILE;
+	m->journal = getenv("JOURNAL_STREAM") != NULL;
+	m->listen_fd = m->signal_fd = m->epoll_fd = m->grace_fd = m->pin_lock_fd = -1;
+}
+
+int manager_start(struct manager *m)
+{
+	char status[256];
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &m->started);
+	m->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (m->epoll_fd < 0 || setup_signals(m) < 0) {
+		log_err("cannot set up the event loop: %m");
+		return -errno;
+	}
+	r = upstream_start(m);
+	if (r < 0)
+		return r;
+	m->grace_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (m->grace_fd < 0 || (r = manager_epoll_add(m, m->grace_fd, EPOLLIN, TAG_GRACE)) < 0) {
+		log_err("cannot set up a timer: %m");
+		return -errno;
+	}
+	/* Before the source narrows: the restored clients' disks stay watched. */
+	if (m->resumed)
+		state_load(m);
+	upstream_update(m);
+	r = listen_open(m);
+	if (r < 0)
+		return r;
+	if ((r = manager_epoll_add(m, m->listen_fd, EPOLLIN, TAG_LISTEN)) < 0 ||
+	    (r = manager_epoll_add(m, m->signal_fd, EPOLLIN, TAG_SIGNAL)) < 0 ||
+	    (r = manager_epoll_add(m, blknotify_queue_get_fd(m->upstream), EPOLLIN, TAG_UPSTREAM)) < 0) {
+		log_err("epoll: %s", strerror(-r));
+		return r;
+	}
+	log_info("reading %s, serving %s%s (at most %u clients, queues up to %u records)",
+		 blknotify_source_name(m->source), m->cfg.socket_path,
+		 m->socket_activated ? " (socket-activated)" : "", m->cfg.max_clients,
+		 m->cfg.max_queue_size);
+	snprintf(status, sizeof(status), "READY=1\nSTATUS=source %s, serving %s\nMAINPID=%d",
+		 blknotify_source_name(m->source), m->cfg.socket_path, (int)getpid());
+	sd_notify_send(status);
+	return 0;
+}
+
+int manager_run(struct manager *m)
+{
+	struct epoll_event events[MAX_EVENTS];
+	int i, n;
+
+	while (!m->stopping) {
+		n = epoll_wait(m->epoll_fd, events, MAX_EVENTS, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			log_err("epoll_wait: %m");
+			return -errno;
+		}
+		for (i = 0; i < n && !m->stopping; i++)
+			dispatch(m, &events[i]);
+		clients_flush_dirty(m);
+	}
+	return 0;
+}
+
+void manager_stop(struct manager *m)
+{
+	sd_notify_send("STOPPING=1");
+	m->stopping = true;
+	/*
+	 * Errors that happened before the signal are in the source already:
+	 * read them all and hand out what fits in the clients' sockets.  A
+	 * client is told of what did not fit when it reconnects (a gap).
+	 */
+	if (m->upstream && !m->pinned) {
+		int reads;
+
+		do
+			reads = upstream_readable(m);
+		while (reads == UPSTREAM_READS_PER_WAKEUP);
+		clients_flush_dirty(m);
+	}
+	/* Pinned: what the source holds stays for our successor, and so do the clients. */
+	if (m->upstream && m->pinned)
+		state_save(m, true);
+}
+
+void manager_free(struct manager *m)
+{
+	unsigned int s;
+
+	m->stopping = true;
+	for (s = 0; s < BND_CLIENTS_HARD_MAX; s++)
+		if (m->clients[s])
+			client_close(m, m->clients[s], "daemon stopping");
+	listen_close(m);
+	blknotify_queue_free(m->upstream);
+	m->upstream = NULL;
+	if (m->signal_fd >= 0)
+		close(m->signal_fd);
+	if (m->grace_fd >= 0)
+		close(m->grace_fd);
+	if (m->pin_lock_fd >= 0)
+		close(m->pin_lock_fd);
+	if (m->epoll_fd >= 0)
+		close(m->epoll_fd);
+}

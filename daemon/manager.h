@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * blknotifyd's manager: the state every part of the daemon shares, as
+ * systemd-journald's Server is.  One file per responsibility works on it:
+ *
+ *   main.c      main() alone: options, then manager_start/run/stop
+ *   cli.c       command line and --check-config
+ *   manager.c   the event loop, signals, the service manager (sd_notify)
+ *   log.c       logging, rate-limited for what clients cause
+ *   listen.c    the listening socket (own, or socket-activated)
+ *   clients.c   connections: accept, read, send, close
+ *   requests.c  what a client asks (HELLO, watches, filter, STATS)
+ *   upstream.c  the source: selection, pinning, its watch set, fan-out
+ *   state.c     the clients' state across a restart
+ *
+ * An output added later (metrics, journal, history, handlers) gets a file of
+ * its own, a member here, and a call where records are fanned out
+ * (upstream.c) and where the manager starts and stops (manager.c).
+ */
+#ifndef BLKNOTIFYD_MANAGER_H
+#define BLKNOTIFYD_MANAGER_H
+
+#include <stdbool.h>
+#include <time.h>
+#include <blknotify/blknotify.h>
+#include "client-queue.h"
+#include "config.h"
+#include "match.h"
+#include "policy.h"
+#include "protocol.h"
+
+#define REQUESTS_PER_WAKEUP	8	/* per client per loop turn: no client starves the rest */
+#define UPSTREAM_READS_PER_WAKEUP 16	/* then serve the clients, then read more */
+/* Kernel buffer per client connection: a few batches; the real queue is ours. */
+#define CLIENT_SNDBUF		(2 * BND_RECORDS_BATCH)
+
+/* epoll tags for the fds that are not clients (clients use their slot). */
+enum { TAG_LISTEN = 0xffff, TAG_UPSTREAM = 0xfffe, TAG_SIGNAL = 0xfffd, TAG_GRACE = 0xfffc };
+
+struct client {
+	int fd;
+	unsigned int slot;
+	__u32 gen;			/* with slot, names this connection in epoll events */
+	__u32 id;
+	struct peer peer;
+	bool hello_done;
+	bool ever_watched;		/* SET_SIZE only before the first watch */
+	unsigned int nr_watches;
+	struct bn_config cfg;		/* watches and filter, matched with lib/match.h */
+	unsigned int queue_size;
+	struct client_queue q;		/* allocated at the first watch */
+	__u64 token;
+	bool detached;			/* kept across a restart for a client to reconnect: fd is -1 */
+	bool unclean;			/* detached after a crash: records may be missing */
+	__u32 records_seq;
+	__u32 events;			/* epoll events registered */
+	bool dirty;			/* on the flush list */
+	struct client *next_dirty;
+	/* A reply that did not fit in the socket; no request is read until it is sent. */
+	size_t out_len;
+	unsigned char out[BND_MSG_MAX] __attribute__((aligned(8)));
+	struct timespec connected;
+};
+
+/* The source's watch for one disk, or for every device. */
+struct upstream_watch {
+	bool active, all;
+	__u64 dev;
+	unsigned int id;
+};
+
+struct manager {
+	struct daemon_config cfg;
+	const char *config_path;
+	bool verbose;
+	bool journal;			/* stderr is the journal: prefix priorities */
+	int epoll_fd;
+	int signal_fd;
+	bool stopping;
+	bool failed;			/* stopping because the source failed: exit non-zero */
+	struct timespec started;
+
+	/* listen.c */
+	int listen_fd;
+	bool socket_activated;
+
+	/* clients.c */
+	struct client *clients[BND_CLIENTS_HARD_MAX];
+	unsigned int nr_clients;
+	__u32 next_id, next_gen;
+	struct client *dirty;
+
+	/* upstream.c */
+	struct blknotify_queue *upstream;
+	enum blknotify_source source;
+	__u64 upstream_records, upstream_lost;
+	/*
+	 * The source's own watches: the disks some client watches (at most
+	 * BN_WATCHES_MAX), or every device.  Errors on disks nobody watches
+	 * never reach the daemon, so a storm there cannot fill its queue.
+	 */
+	struct upstream_watch up[BN_WATCHES_MAX];
+	__u64 recent[8][5];		/* last records' contents, to drop duplicates */
+	unsigned int recent_next;
+	bool pinned;			/* the source is pinned: it outlives us */
+	bool resumed;			/* and we took it over from our predecessor */
+	int pin_lock_fd;		/* the pin directory, flock()ed: one daemon per pin */
+
+	/* state.c */
+	int grace_fd;			/* timerfd: detached clients expire */
+};
+
+/* manager.c */
+void manager_init(struct manager *m);
+int manager_start(struct manager *m);
+int manager_run(struct manager *m);
+void manager_stop(struct manager *m);
+void manager_free(struct manager *m);
+int manager_epoll_add(struct manager *m, int fd, __u32 events, __u64 tag);
+__u64 ns_since(const struct timespec *t);
+
+#endif /* BLKNOTIFYD_MANAGER_H */
