@@ -32,6 +32,7 @@ void config_defaults(struct daemon_config *c)
 	snprintf(c->pin_path, sizeof(c->pin_path), "%s", BLKNOTIFY_BPF_PIN_PATH);
 	snprintf(c->state_file, sizeof(c->state_file), "%s", BLKNOTIFYD_STATE_FILE);
 	c->restart_grace_ms = CONFIG_RESTART_GRACE_DEFAULT;
+	outputs_config_defaults(&c->outputs);
 
 	/* Members of "disk" can read every disk already; they may watch every one. */
 	if (getgrnam_r("disk", &gr, buf, sizeof(buf), &res) == 0 && res) {
@@ -194,9 +195,16 @@ static int set_key(struct daemon_config *c, struct parse_ctx *p, const char *key
 			c->nr_privileged_gids++;
 		}
 	} else {
+		char msg[512];
+
+		r = outputs_config_set(&c->outputs, key, v, p->line, msg, sizeof(msg));
+		if (r == -EINVAL)
+			return fail(p, "%s", msg);
+		if (r == 0)
+			return 0;
 		return fail(p, "unknown setting \"%s\" (known: source, socket, socket_mode, socket_group, "
 			    "max_clients, max_queue_size, upstream_queue_size, privileged_groups, "
-			    "device_access, pin_path, state_file, restart_grace_ms)", key);
+			    "device_access, pin_path, state_file, restart_grace_ms, " OUTPUTS_CONFIG_KEYS ")", key);
 	}
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 #include <sys/un.h>
 #include <blknotify/blknotify.h>
+#include "outputs.h"
 
 #define BLKNOTIFYD_CONFIG_FILE		"/etc/blknotify/blknotifyd.conf"
 #define BLKNOTIFYD_STATE_FILE		"/run/blknotify/clients.state"
@@ -41,6 +42,7 @@ struct daemon_config {
 	char pin_path[256];		/* bpf: pinned here across restarts; "" = not pinned */
 	char state_file[256];		/* clients, for a restart */
 	unsigned int restart_grace_ms;	/* how long a restarted daemon keeps queues for clients */
+	struct outputs_config outputs;	/* metrics and journal (outputs.h) */
 };
 
 /* Fill c with the built-in defaults (documented in blknotifyd.conf(5)). */
