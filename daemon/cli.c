@@ -110,6 +110,7 @@ int cli_parse(struct manager *m, int argc, char **argv)
 		return r;
 	if (check_only) {
 		print_config(&m->cfg);
+		outputs_config_print(&m->cfg.outputs, stdout);
 		return 0;
 	}
 	return -1;

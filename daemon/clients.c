@@ -42,6 +42,8 @@ void client_close(struct manager *m, struct client *c, const char *why)
 			break;
 		}
 	}
+	m->closed_delivered += c->q.total_acked;
+	m->closed_lost += c->q.total_lost;
 	if (!c->detached) {
 		epoll_ctl(m->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
 		close(c->fd);
@@ -241,6 +243,7 @@ void clients_accept(struct manager *m)
 			size_t len = bnd_msg_error(buf, 0, -EUSERS, full_fmt, m->cfg.max_clients,
 						   m->config_path);
 
+			m->clients_refused++;
 			log_client(4, "refused a client: %u clients connected (max_clients)",
 				   m->nr_clients);
 			(void)!send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);

@@ -19,6 +19,7 @@
 #include "listen.h"
 #include "log.h"
 #include "manager.h"
+#include "outputs.h"
 #include "state.h"
 #include "upstream.h"
 
@@ -111,6 +112,9 @@ static void dispatch(struct manager *m, const struct epoll_event *ev)
 	case TAG_GRACE:
 		state_expire_detached(m);
 		return;
+	case TAG_OUTPUT_FIRST ... TAG_OUTPUT_LAST:
+		outputs_dispatch(m, slot);
+		return;
 	case TAG_UPSTREAM:
 		r = upstream_readable(m);
 		if (r < 0) {
@@ -158,6 +162,9 @@ int manager_start(struct manager *m)
 	/* Before the source narrows: the restored clients' disks stay watched. */
 	if (m->resumed)
 		state_load(m);
+	r = outputs_start(m);
+	if (r < 0)
+		return r;
 	upstream_update(m);
 	r = listen_open(m);
 	if (r < 0)
@@ -229,6 +236,7 @@ void manager_free(struct manager *m)
 		if (m->clients[s])
 			client_close(m, m->clients[s], "daemon stopping");
 	listen_close(m);
+	outputs_stop(m);	/* after the last records: summaries, the textfile */
 	blknotify_queue_free(m->upstream);
 	m->upstream = NULL;
 	if (m->signal_fd >= 0)

@@ -108,6 +108,11 @@ struct manager {
 
 	/* state.c */
 	int grace_fd;			/* timerfd: detached clients expire */
+
+	/* outputs.c: metrics and journal; NULL when none is configured */
+	struct outputs *outputs;
+	__u64 clients_refused;
+	__u64 closed_delivered, closed_lost;	/* of the clients gone, for the counters */
 };
 
 /* manager.c */

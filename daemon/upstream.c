@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "clients.h"
 #include "log.h"
+#include "outputs.h"
 #include "upstream.h"
 
 static unsigned char upstream_buf[1 << 16] __attribute__((aligned(8)));
@@ -51,9 +52,10 @@ static void upstream_wanted(struct manager *m, bool *all, __u64 *devs, unsigned 
 {
 	unsigned int i, j, k;
 
-	*all = false;
+	/* The outputs count every error on the node, watched by a client or not. */
+	*all = outputs_config_any(&m->cfg.outputs);
 	*nr = 0;
-	for (i = 0; i < BND_CLIENTS_HARD_MAX; i++) {
+	for (i = 0; !*all && i < BND_CLIENTS_HARD_MAX; i++) {
 		const struct client *c = m->clients[i];
 
 		for (j = 0; c && j < BN_WATCHES_MAX; j++) {
@@ -171,6 +173,7 @@ static void fan_out(struct manager *m, const struct watch_notification *n, size_
 		len = sizeof(copy);
 	if (duplicate(m, b, len))
 		return;
+	outputs_record(m, b, len);
 	for (i = 0; i < BND_CLIENTS_HARD_MAX; i++) {
 		struct client *c = m->clients[i];
 
