@@ -249,7 +249,7 @@ static void count(struct journal_device *d, const struct block_notification *b, 
 	for (i = 0; i < d->nr_pairs; i++)
 		if (!d->pairs[i].other && d->pairs[i].subtype == b->watch.subtype && d->pairs[i].op == op)
 			break;
-	if (i == d->nr_pairs && i == JOURNAL_PAIRS_MAX) {
+	if (i == d->nr_pairs && i >= JOURNAL_PAIRS_MAX) {
 		/* Full: the "other" pair, the last one, takes the rest. */
 		for (i = 0; i < d->nr_pairs && !d->pairs[i].other; i++)
 			;
@@ -284,8 +284,15 @@ void journal_record(struct journal *j, const struct block_notification *b, size_
 		d->entries = 0;
 	}
 	if (d->entries < j->burst) {
+		struct journal_device named;
+
 		d->entries++;
-		if (send_entry(j, d, b, len) == 0) {
+		/* The shared slot's entries name their own disk. */
+		if (d == &j->devices[j->max_devices]) {
+			named.dev = b->dev;
+			disk_name(j->sysfs, b->dev, named.name, sizeof(named.name));
+		}
+		if (send_entry(j, d == &j->devices[j->max_devices] ? &named : d, b, len) == 0) {
 			j->entries++;
 			return;
 		}
