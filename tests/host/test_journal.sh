@@ -1,0 +1,152 @@
+#!/bin/bash
+# blknotifyd's journal entries with a real systemd-journald: journald runs
+# standalone in a mount namespace of this test's own (tmpfs over
+# /run/systemd, /run/log/journal and /var/log/journal, so it creates its
+# sockets there and stores only this run's entries), blknotifyd writes to
+# it, and journalctl reads the entries back.  Isolated errors become entries
+# with the documented fields; a storm becomes the first entries of each
+# window plus summaries whose counts make up the rest exactly.
+# TAP output.  Needs root, unshare, /dev/fuse, /dev/loop-control, BPF;
+# BLKFAULT and BLKNOTIFYD name the binaries (meson sets them).
+set -u
+
+skip() {
+	echo "TAP version 13"
+	echo "1..0 # SKIP $1"
+	[ -n "${BLKNOTIFY_TEST_NO_SKIP:-}" ] && exit 1
+	exit 0
+}
+if [ "${1:-}" != --inside ]; then
+	[ "$(id -u)" -eq 0 ] || skip "needs root"
+	[ -x /lib/systemd/systemd-journald ] || skip "systemd-journald is not installed (package systemd)"
+	command -v unshare >/dev/null || skip "unshare is not installed (package util-linux)"
+	exec unshare -m --propagation private "$0" --inside
+fi
+
+echo "TAP version 13"
+MSG_ERROR=30785b7f7d3240809df08cb3185d760e
+MSG_SUMMARY=6663ef1bbdf046d5aac781bb450bcfa1
+BURST=5
+MEDIUM=3
+STORM=300
+
+n=0
+failed=0
+ok() {		# description, then the command's status
+	n=$((n + 1))
+	if [ "$2" -eq 0 ]; then echo "ok $n - $1"; else echo "not ok $n - $1"; failed=$((failed + 1)); fi
+}
+expect_eq() {	# description actual expected
+	[ "$2" = "$3" ] || echo "# $1: got '$2', expected '$3'"
+	ok "$1" $([ "$2" = "$3" ]; echo $?)
+}
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+	exec 3>&- 2>/dev/null
+	local p
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+# This namespace's journald, and nobody else's entries.
+mkdir -p /run/systemd /run/log/journal /var/log/journal
+for d in /run/systemd /run/log/journal /var/log/journal; do
+	mount -t tmpfs -o mode=0755 tmpfs "$d" || { echo "Bail out! cannot mount a tmpfs on $d"; exit 1; }
+done
+mkdir /run/systemd/journal
+/lib/systemd/systemd-journald >"$work/journald.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do [ -S /run/systemd/journal/socket ] && break; sleep 0.1; done
+[ -S /run/systemd/journal/socket ]
+ok "systemd-journald runs in the test's namespace" $?
+
+mkfifo "$work/ctl"
+"$BLKFAULT" --bad 4096+1000:r:EIO --bad 8192+100:r:ENODATA \
+	--until-stdin-eof <"$work/ctl" >"$work/dev" &
+pids+=($!)
+exec 3>"$work/ctl"
+for _ in $(seq 100); do [ -s "$work/dev" ] && break; sleep 0.1; done
+read -r dev majmin <"$work/dev"
+[ -b "$dev" ] || { echo "Bail out! blkfault gave no device"; exit 1; }
+
+cat >"$work/blknotifyd.conf" <<EOF
+socket = $work/sock
+pin_path = none
+state_file = $work/clients.state
+journal = yes
+journal_burst = $BURST
+journal_window_ms = 2000
+EOF
+"$BLKNOTIFYD" -c "$work/blknotifyd.conf" --source bpf 2>"$work/daemon.log" &
+daemon=$!
+pids+=($daemon)
+for _ in $(seq 100); do grep -q "reading bpf" "$work/daemon.log" && break; sleep 0.1; done
+
+# Isolated medium errors, then a storm of io errors, no client connected.
+for i in $(seq 0 $((MEDIUM - 1))); do
+	dd if="$dev" of=/dev/null bs=512 skip=$((8192 + 2 * i)) count=1 iflag=direct 2>/dev/null
+done
+for i in $(seq 0 $((STORM - 1))); do
+	dd if="$dev" of=/dev/null bs=512 skip=$((4096 + 2 * i)) count=1 iflag=direct 2>/dev/null
+done
+# Stopping writes the summaries of the windows still open.
+kill "$daemon"
+wait "$daemon"
+ok "blknotifyd stops cleanly" $?
+
+# Entries and summaries for the device: journalctl's JSON, added up.
+tally() {
+	journalctl -o json "BLKNOTIFY_DEVNUM=$majmin" 2>/dev/null | python3 -c '
+import json, sys
+e = [json.loads(l) for l in sys.stdin]
+err = [x for x in e if x.get("MESSAGE_ID") == sys.argv[1]]
+summ = [x for x in e if x.get("MESSAGE_ID") == sys.argv[2]]
+med = [x for x in err if x.get("BLKNOTIFY_SUBTYPE") == "medium"]
+io = [x for x in err if x.get("BLKNOTIFY_SUBTYPE") == "io"]
+print(len(err), len(med), len(io), len(summ),
+      sum(int(x["BLKNOTIFY_SUMMARY_COUNT"]) for x in summ),
+      sum(int(x.get("BLKNOTIFY_COUNT_IO_READ", 0)) for x in summ),
+      sum(int(x.get("BLKNOTIFY_COUNT_MEDIUM_READ", 0)) for x in summ))
+m = med[0] if med else {}
+want = {"PRIORITY": "2", "BLKNOTIFY_DEVICE": sys.argv[3], "BLKNOTIFY_OP": "read",
+        "BLKNOTIFY_SECTOR": "8192", "BLKNOTIFY_NR_SECTORS": "1", "BLKNOTIFY_ERRNO": "61",
+        "BLKNOTIFY_KERNEL_DEVICE": "b" + sys.argv[4], "SYSLOG_IDENTIFIER": "blknotifyd",
+        "MESSAGE": sys.argv[3] + ": medium error on read, sector 8192 (+1), ENODATA"}
+bad = [k for k in want if m.get(k) != want[k]]
+print(",".join(bad) or "all")
+print(min((int(x["BLKNOTIFY_SECTOR_MIN"]) for x in summ), default=-1),
+      max((int(x["BLKNOTIFY_SECTOR_MAX"]) for x in summ), default=-1))
+' "$MSG_ERROR" "$MSG_SUMMARY" "${dev#/dev/}" "$majmin"
+}
+# journald stores what it has received; wait until it is all there.
+for _ in $(seq 100); do
+	tally >"$work/tally"
+	read -r entries _ _ _ summarised _ _ <"$work/tally"
+	[ $((entries + summarised)) -ge $((MEDIUM + STORM)) ] && break
+	sleep 0.2
+done
+{ read -r entries medium io summaries summarised sum_io sum_medium
+  read -r fields; read -r smin smax; } <"$work/tally"
+echo "# entries $entries (medium $medium, io $io), summaries $summaries counting $summarised"
+expect_eq "every error is an entry or counted in a summary" $((entries + summarised)) $((MEDIUM + STORM))
+expect_eq "the isolated medium errors are entries of their own" "$medium" $MEDIUM
+expect_eq "the io errors: entries + summarised = the storm" $((io + sum_io)) $STORM
+expect_eq "no medium error in a summary" "$sum_medium" 0
+ok "the storm was coalesced into summaries" $([ "$summaries" -ge 1 ] && [ "$summarised" -gt 0 ]; echo $?)
+# The storm took at least a window: at most BURST entries per window of it, plus the medium.
+ok "at most journal_burst entries per window" $([ "$entries" -lt $((MEDIUM + STORM)) ]; echo $?)
+expect_eq "an entry's fields" "$fields" all
+ok "the summaries' sector range lies within the storm's" \
+	$([ "$smin" -ge 4096 ] && [ "$smax" -le $((4096 + 2 * STORM)) ]; echo $?)
+expect_eq "found by MESSAGE_ID and device name" \
+	"$(journalctl -o cat MESSAGE_ID=$MSG_ERROR BLKNOTIFY_DEVICE="${dev#/dev/}" | wc -l)" "$entries"
+expect_eq "found by the kernel's device id" \
+	"$(journalctl -o cat BLKNOTIFY_KERNEL_DEVICE="b$majmin" | wc -l)" $((entries + summaries))
+expect_eq "summaries at priority err (io)" \
+	"$(journalctl -o cat MESSAGE_ID=$MSG_SUMMARY BLKNOTIFY_DEVNUM="$majmin" PRIORITY=3 | wc -l)" "$summaries"
+[ $failed -eq 0 ] || { sed 's/^/# daemon: /' "$work/daemon.log"; sed 's/^/# journald: /' "$work/journald.log"; }
+echo "1..$n"
+[ $failed -eq 0 ]
