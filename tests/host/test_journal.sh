@@ -147,6 +147,13 @@ expect_eq "found by the kernel's device id" \
 	"$(journalctl -o cat BLKNOTIFY_KERNEL_DEVICE="b$majmin" | wc -l)" $((entries + summaries))
 expect_eq "summaries at priority err (io)" \
 	"$(journalctl -o cat MESSAGE_ID=$MSG_SUMMARY BLKNOTIFY_DEVNUM="$majmin" PRIORITY=3 | wc -l)" "$summaries"
-[ $failed -eq 0 ] || { sed 's/^/# daemon: /' "$work/daemon.log"; sed 's/^/# journald: /' "$work/journald.log"; }
+# The catalog: journalctl -x explains the entries (in this namespace only).
+mkdir -p /usr/lib/systemd/catalog /var/lib/systemd/catalog
+mount -t tmpfs tmpfs /usr/lib/systemd/catalog && mount -t tmpfs tmpfs /var/lib/systemd/catalog &&
+	cp "$CATALOG" /usr/lib/systemd/catalog/ && journalctl --update-catalog 2>"$work/catalog.err"
+ok "journalctl --update-catalog takes the catalog" $?
+journalctl -x -o short MESSAGE_ID=$MSG_SUMMARY BLKNOTIFY_DEVNUM="$majmin" -n 1 >"$work/explained"
+ok "journalctl -x explains a summary" $(grep -q "more block I/O errors on ${dev#/dev/}" "$work/explained"; echo $?)
+[ $failed -eq 0 ] || { sed 's/^/# catalog: /' "$work/catalog.err"; sed 's/^/# daemon: /' "$work/daemon.log"; sed 's/^/# journald: /' "$work/journald.log"; }
 echo "1..$n"
 [ $failed -eq 0 ]
