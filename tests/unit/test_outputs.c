@@ -28,6 +28,7 @@
 
 static char sysfs[] = "/tmp/test_outputs.XXXXXX";
 
+__attribute__((format(printf, 2, 3)))
 static void put_file(const char *path, const char *fmt, ...)
 {
 	va_list ap;
