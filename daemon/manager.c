@@ -11,10 +11,9 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
 #include <sys/timerfd.h>
-#include <sys/un.h>
 #include <unistd.h>
+#include <systemd/sd-daemon.h>
 #include "clients.h"
 #include "listen.h"
 #include "log.h"
@@ -39,29 +38,13 @@ int manager_epoll_add(struct manager *m, int fd, __u32 events, __u64 tag)
 	return epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
-/* The sd_notify protocol: one datagram to $NOTIFY_SOCKET; nothing to do without it. */
-static void sd_notify_send(const char *state)
+/* Tell the service manager (nothing to do without $NOTIFY_SOCKET). */
+static void notify(const char *state)
 {
-	const char *path = getenv("NOTIFY_SOCKET");
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	size_t len;
-	int fd;
+	int r = sd_notify(0, state);
 
-	if (!path || (path[0] != '/' && path[0] != '@'))
-		return;
-	len = strlen(path);
-	if (len >= sizeof(sa.sun_path))
-		return;
-	memcpy(sa.sun_path, path, len);
-	if (path[0] == '@')
-		sa.sun_path[0] = '\0';	/* abstract namespace */
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa,
-		   offsetof(struct sockaddr_un, sun_path) + len) < 0)
-		log_warn("cannot notify the service manager at %s: %m", path);
-	close(fd);
+	if (r < 0)
+		log_warn("cannot notify the service manager: %s", strerror(-r));
 }
 
 static int setup_signals(struct manager *m)
@@ -174,7 +157,7 @@ int manager_start(struct manager *m)
 		 m->cfg.max_queue_size);
 	snprintf(status, sizeof(status), "READY=1\nSTATUS=source %s, serving %s\nMAINPID=%d",
 		 blknotify_source_name(m->source), m->cfg.socket_path, (int)getpid());
-	sd_notify_send(status);
+	notify(status);
 	return 0;
 }
 
@@ -200,7 +183,7 @@ int manager_run(struct manager *m)
 
 void manager_stop(struct manager *m)
 {
-	sd_notify_send("STOPPING=1");
+	notify("STOPPING=1");
 	m->stopping = true;
 	/*
 	 * Errors that happened before the signal are in the source already:
