@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/sysmacros.h>
 #include "clients.h"
 #include "log.h"
 #include "requests.h"
@@ -95,8 +96,16 @@ static bool handle_add_watch(struct manager *m, struct client *c, const struct b
 	free_slot->start = w->start;
 	free_slot->end = w->end;
 	c->nr_watches++;
+	/* Before the reply, so errors after it are seen; an OK the source cannot keep is a lie. */
+	r = upstream_update(m);
+	if (r < 0) {
+		memset(free_slot, 0, sizeof(*free_slot));
+		c->nr_watches--;
+		return reply_error(m, c, msg->seq, r, "the daemon's source (%s) cannot watch %u:%u: "
+				   "%s; see the daemon's log", blknotify_source_name(m->source),
+				   major(w->dev), minor(w->dev), strerror(-r));
+	}
 	c->ever_watched = true;
-	upstream_update(m);	/* before the reply: errors after it are seen */
 	state_save(m, false);
 	return reply_ok(m, c, msg->seq, 0);
 }

@@ -35,6 +35,7 @@ void state_save(struct manager *m, bool clean)
 	char tmp[sizeof(m->cfg.state_file) + 8];
 	unsigned int i;
 	size_t len;
+	bool ok;
 	int fd;
 
 	if (!m->pinned)
@@ -61,8 +62,11 @@ void state_save(struct manager *m, bool clean)
 		return;
 	}
 	len = h.nr * sizeof(entries[0]);
-	if (write(fd, &h, sizeof(h)) != sizeof(h) || write(fd, entries, len) != (ssize_t)len ||
-	    close(fd) < 0 || rename(tmp, m->cfg.state_file) < 0) {
+	/* Closed on every path: a full /run must not cost an fd per attempt. */
+	ok = write(fd, &h, sizeof(h)) == sizeof(h) && write(fd, entries, len) == (ssize_t)len;
+	if (close(fd) < 0)
+		ok = false;
+	if (!ok || rename(tmp, m->cfg.state_file) < 0) {
 		log_warn("cannot write %s: %m; clients cannot resume after a restart", tmp);
 		unlink(tmp);
 	}
@@ -167,7 +171,12 @@ void state_load(struct manager *m)
 	its.it_value.tv_nsec = (m->cfg.restart_grace_ms % 1000) * 1000000L;
 	if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
 		its.it_value.tv_nsec = 1;
-	timerfd_settime(m->grace_fd, 0, &its, NULL);
+	/* Without the timer the queues would hold their slots for ever: drop them now. */
+	if (timerfd_settime(m->grace_fd, 0, &its, NULL) < 0) {
+		log_err("cannot arm the restart grace timer: %m; dropping the kept queues "
+			"(their clients will see a gap)");
+		state_expire_detached(m);
+	}
 }
 
 void state_expire_detached(struct manager *m)

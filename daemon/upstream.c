@@ -114,7 +114,7 @@ static int upstream_add(struct manager *m, bool all, __u64 dev)
  * duplicate() drops what comes twice meanwhile.  If a disk cannot be
  * watched, every device is.
  */
-void upstream_update(struct manager *m)
+int upstream_update(struct manager *m)
 {
 	__u64 devs[UPSTREAM_DISKS_MAX];
 	unsigned int nr, i, k;
@@ -135,9 +135,9 @@ void upstream_update(struct manager *m)
 	if (all && upstream_find(m, true, 0) < 0) {
 		r = upstream_add(m, true, 0);
 		if (r < 0) {
-			/* Keep what is there rather than open a gap. */
+			/* Keep what is there rather than open a gap; the caller says so. */
 			log_err("cannot watch every device at the source: %s", strerror(-r));
-			return;
+			return r;
 		}
 	}
 	for (k = 0; k < BN_WATCHES_MAX; k++) {
@@ -158,6 +158,7 @@ void upstream_update(struct manager *m)
 		else
 			m->up[k].active = false;
 	}
+	return 0;
 }
 
 /* Give one upstream record to every client watch that matches it and whose filter admits it. */
