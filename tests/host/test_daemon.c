@@ -1503,6 +1503,39 @@ TEST(add_watch_reports_a_source_that_cannot_watch)
 	EXPECT_EQ(err, -EPERM);
 }
 
+/* Run the daemon with args (no start: every case exits at once); its exit status. */
+static int daemon_exit_status(const char *args)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "'%s' %s >/dev/null 2>&1", getenv("BLKNOTIFYD"), args);
+	return run(cmd);
+}
+
+/* The CLI convention (blkwatch, blknotifyd, blkfault): one meaning per letter, exit codes 0/1/2/3. */
+TEST(cli_options_and_exit_codes)
+{
+	char args[256];
+
+	need_daemon();
+	EXPECT_EQ(daemon_exit_status("--help"), 0);
+	EXPECT_EQ(daemon_exit_status("-h"), 0);
+	EXPECT_EQ(daemon_exit_status("-V"), 0);
+	EXPECT_EQ(daemon_exit_status("--version"), 0);
+	snprintf(args, sizeof(args), "-c '%s' --check-config", conf_path);
+	EXPECT_EQ(daemon_exit_status(args), 0);
+	/* Old spellings are usage errors, not aliases. */
+	EXPECT_EQ(daemon_exit_status("-s /run/x.sock"), 2);
+	EXPECT_EQ(daemon_exit_status("-t"), 2);
+	EXPECT_EQ(daemon_exit_status("--no-such-option"), 2);
+	EXPECT_EQ(daemon_exit_status("--socket relative.sock --check-config"), 2);
+	EXPECT_EQ(daemon_exit_status("--source daemon --check-config"), 2);
+	EXPECT_EQ(daemon_exit_status("-c /nonexistent/blknotifyd.conf --check-config"), 2);
+	/* Could not start: the socket is in use by the running daemon. */
+	snprintf(args, sizeof(args), "-c '%s' --source kmsg", conf_path);
+	EXPECT_EQ(daemon_exit_status(args), 1);
+}
+
 /*
  * Socket activation as systemd does it (systemd-socket-activate passes a
  * listening SOCK_SEQPACKET socket as fd 3 and starts the daemon on the first
