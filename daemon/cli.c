@@ -25,13 +25,16 @@ static void usage(FILE *f)
 static void print_config(const struct daemon_config *c)
 {
 	printf("source = %s\nsocket = %s\nsocket_mode = %04o\nsocket_group = %s\n"
-	       "max_clients = %u\nmax_queue_size = %u\nupstream_queue_size = %u\n"
+	       "max_clients = %u\nmax_clients_per_uid = %u\nreserved_clients = %u\n"
+	       "hello_timeout_ms = %u\nidle_timeout_ms = %u\n"
+	       "max_queue_size = %u\nupstream_queue_size = %u\n"
 	       "privileged_groups = %s\ndevice_access = %s\npin_path = %s\nstate_file = %s\n"
 	       "restart_grace_ms = %u\n",
 	       c->source == BLKNOTIFY_SOURCE_AUTO ? "auto" : blknotify_source_name(c->source),
 	       c->socket_path, c->socket_mode,
 	       c->socket_gid_set ? c->socket_group : "(root's)",
-	       c->max_clients, c->max_queue_size, c->upstream_queue_size,
+	       c->max_clients, c->max_clients_per_uid, c->reserved_clients,
+	       c->hello_timeout_ms, c->idle_timeout_ms, c->max_queue_size, c->upstream_queue_size,
 	       c->privileged_groups,
 	       c->device_access == DEVICE_ACCESS_READABLE ? "readable" : "none",
 	       c->pin_path[0] ? c->pin_path : "none", c->state_file,

@@ -43,6 +43,12 @@ void cq_free(struct client_queue *q);
  */
 bool cq_push(struct client_queue *q, const struct watch_notification *rec);
 
+/* Whether one more record fits (records queued plus in flight stay within size). */
+static inline bool cq_room(const struct client_queue *q)
+{
+	return q->slots && q->count + q->in_flight < q->size;
+}
+
 /* Count nr records lost before reaching this queue (upstream loss). */
 void cq_add_loss(struct client_queue *q, __u64 nr);
 

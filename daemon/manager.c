@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <systemd/sd-daemon.h>
 #include "clients.h"
+#include "devices.h"
 #include "listen.h"
 #include "log.h"
 #include "manager.h"
@@ -45,6 +46,66 @@ static void notify(const char *state)
 
 	if (r < 0)
 		log_warn("cannot notify the service manager: %s", strerror(-r));
+}
+
+void manager_defer(struct manager *m, unsigned int ms)
+{
+	struct itimerspec its = { 0 }, cur;
+
+	if (timerfd_gettime(m->defer_fd, &cur) == 0 &&
+	    (cur.it_value.tv_sec || cur.it_value.tv_nsec) &&
+	    cur.it_value.tv_sec * 1000ULL + cur.it_value.tv_nsec / 1000000 <= ms)
+		return;		/* due sooner already */
+	its.it_value.tv_sec = ms / 1000;
+	its.it_value.tv_nsec = (ms % 1000) * 1000000L + 1;
+	if (timerfd_settime(m->defer_fd, 0, &its, NULL) < 0)
+		log_err("cannot arm the deferred-work timer: %m");
+}
+
+/* The deferred work: what a flood of requests asked for, done once. */
+static void run_deferred(struct manager *m)
+{
+	__u64 ticks;
+
+	(void)!read(m->defer_fd, &ticks, sizeof(ticks));
+	if (m->upstream_pending) {
+		m->upstream_pending = false;
+		upstream_update(m);
+	}
+	if (m->state_pending)
+		state_save(m, false);
+}
+
+void manager_sweep_arm(struct manager *m)
+{
+	unsigned int ms = m->cfg.hello_timeout_ms < m->cfg.idle_timeout_ms ?
+			  m->cfg.hello_timeout_ms : m->cfg.idle_timeout_ms;
+	struct itimerspec its = { 0 };
+
+	if (m->sweep_armed)
+		return;
+	ms /= 4;
+	if (ms > SWEEP_INTERVAL_MAX_MS)
+		ms = SWEEP_INTERVAL_MAX_MS;
+	its.it_value.tv_sec = its.it_interval.tv_sec = ms / 1000;
+	its.it_value.tv_nsec = its.it_interval.tv_nsec = (ms % 1000) * 1000000L;
+	if (timerfd_settime(m->sweep_fd, 0, &its, NULL) < 0)
+		log_err("cannot arm the client timeout timer: %m");
+	else
+		m->sweep_armed = true;
+}
+
+/* Timeouts and device checks; the timer stops while nobody is connected. */
+static void sweep(struct manager *m)
+{
+	struct itimerspec off = { 0 };
+	__u64 ticks;
+
+	(void)!read(m->sweep_fd, &ticks, sizeof(ticks));
+	clients_sweep(m);
+	devices_check(m);
+	if (!m->nr_clients && timerfd_settime(m->sweep_fd, 0, &off, NULL) == 0)
+		m->sweep_armed = false;
 }
 
 static int setup_signals(struct manager *m)
@@ -94,6 +155,12 @@ static void dispatch(struct manager *m, const struct epoll_event *ev)
 	case TAG_GRACE:
 		state_expire_detached(m);
 		return;
+	case TAG_DEFER:
+		run_deferred(m);
+		return;
+	case TAG_SWEEP:
+		sweep(m);
+		return;
 	case TAG_UPSTREAM:
 		r = upstream_readable(m);
 		if (r < 0) {
@@ -117,6 +184,7 @@ void manager_init(struct manager *m)
 	m->config_path = BLKNOTIFYD_CONFIG_FILE;
 	m->journal = getenv("JOURNAL_STREAM") != NULL;
 	m->listen_fd = m->signal_fd = m->epoll_fd = m->grace_fd = m->pin_lock_fd = -1;
+	m->defer_fd = m->sweep_fd = -1;
 }
 
 int manager_start(struct manager *m)
@@ -134,7 +202,12 @@ int manager_start(struct manager *m)
 	if (r < 0)
 		return r;
 	m->grace_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (m->grace_fd < 0 || (r = manager_epoll_add(m, m->grace_fd, EPOLLIN, TAG_GRACE)) < 0) {
+	m->defer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	m->sweep_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (m->grace_fd < 0 || m->defer_fd < 0 || m->sweep_fd < 0 ||
+	    (r = manager_epoll_add(m, m->grace_fd, EPOLLIN, TAG_GRACE)) < 0 ||
+	    (r = manager_epoll_add(m, m->defer_fd, EPOLLIN, TAG_DEFER)) < 0 ||
+	    (r = manager_epoll_add(m, m->sweep_fd, EPOLLIN, TAG_SWEEP)) < 0) {
 		log_err("cannot set up a timer: %m");
 		return -errno;
 	}
@@ -218,6 +291,10 @@ void manager_free(struct manager *m)
 		close(m->signal_fd);
 	if (m->grace_fd >= 0)
 		close(m->grace_fd);
+	if (m->defer_fd >= 0)
+		close(m->defer_fd);
+	if (m->sweep_fd >= 0)
+		close(m->sweep_fd);
 	if (m->pin_lock_fd >= 0)
 		close(m->pin_lock_fd);
 	if (m->epoll_fd >= 0)

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/sysmacros.h>
 #include "clients.h"
+#include "devices.h"
 #include "log.h"
 #include "requests.h"
 #include "state.h"
@@ -17,6 +19,12 @@ static bool handle_hello(struct manager *m, struct client *c, const struct bnd_m
 
 	if (c->hello_done) {
 		client_abort(m, c, msg->seq, -EPROTO, "HELLO sent twice");
+		return false;
+	}
+	/* The reply buffer: only now, so a connection that never says HELLO costs little. */
+	c->out = aligned_alloc(8, BND_MSG_MAX);
+	if (!c->out) {
+		client_abort(m, c, msg->seq, -ENOMEM, "blknotifyd is out of memory");
 		return false;
 	}
 	c->hello_done = true;
@@ -58,7 +66,7 @@ static bool handle_set_filter(struct manager *m, struct client *c, const struct 
 		if (f->filters[i].type < BLOCK_NOTIFY_WATCH_TYPE__NR)
 			cfg->filters[cfg->nr_filters++] = f->filters[i];
 	if (c->nr_watches)
-		state_save(m, false);
+		state_changed(m);
 	return reply_ok(m, c, msg->seq, 0);
 }
 
@@ -68,6 +76,7 @@ static bool handle_add_watch(struct manager *m, struct client *c, const struct b
 	char why[BND_ERROR_TEXT_MAX];
 	struct bn_watch *free_slot = NULL;
 	unsigned int i;
+	__u64 seq;
 	int r;
 
 	for (i = 0; i < BN_WATCHES_MAX; i++) {
@@ -90,14 +99,20 @@ static bool handle_add_watch(struct manager *m, struct client *c, const struct b
 	if (!c->q.slots && cq_init(&c->q, c->queue_size) < 0)
 		return reply_error(m, c, msg->seq, -ENOMEM, "no memory for a queue of %u records",
 				   c->queue_size);
+	/* The disk as it was allowed: if its number comes to name another, the watch ends. */
+	seq = 0;
+	if (w->dev && device_diskseq(w->dev, &seq) == -ENODEV)
+		return reply_error(m, c, msg->seq, -ENODEV, "no block device %u:%u",
+				   major(w->dev), minor(w->dev));
 	free_slot->active = 1;
 	free_slot->id = w->id;
 	free_slot->dev = w->dev;
 	free_slot->start = w->start;
 	free_slot->end = w->end;
+	c->diskseq[free_slot - c->cfg.watches] = seq;
 	c->nr_watches++;
 	/* Before the reply, so errors after it are seen; an OK the source cannot keep is a lie. */
-	r = upstream_update(m);
+	r = upstream_widen(m);
 	if (r < 0) {
 		memset(free_slot, 0, sizeof(*free_slot));
 		c->nr_watches--;
@@ -106,7 +121,7 @@ static bool handle_add_watch(struct manager *m, struct client *c, const struct b
 				   major(w->dev), minor(w->dev), strerror(-r));
 	}
 	c->ever_watched = true;
-	state_save(m, false);
+	state_changed(m);
 	return reply_ok(m, c, msg->seq, 0);
 }
 
@@ -117,9 +132,10 @@ static bool handle_remove_watch(struct manager *m, struct client *c, const struc
 	for (i = 0; i < BN_WATCHES_MAX; i++) {
 		if (c->cfg.watches[i].active && c->cfg.watches[i].id == msg->remove_watch->id) {
 			memset(&c->cfg.watches[i], 0, sizeof(c->cfg.watches[i]));
+			c->diskseq[i] = 0;
 			c->nr_watches--;
-			upstream_update(m);
-			state_save(m, false);
+			upstream_update_later(m);
+			state_changed(m);
 			return reply_ok(m, c, msg->seq, 0);
 		}
 	}
@@ -134,9 +150,15 @@ static bool handle_get_stats(struct manager *m, struct client *c, const struct b
 	s->total_clients = m->nr_clients;
 	s->max_clients = m->cfg.max_clients;
 	s->source = m->source;
-	s->upstream_records = m->upstream_records;
-	s->upstream_lost = m->upstream_lost;
 	s->uptime_ns = ns_since(&m->started);
+	/* The daemon's totals tell of errors on every watched disk: privileged only. */
+	if (c->peer.privileged) {
+		s->flags = BND_STATS_GLOBAL;
+		s->upstream_records = m->upstream_records;
+		s->upstream_lost = m->upstream_lost;
+		s->state_writes = m->state_writes;
+		s->upstream_changes = m->upstream_changes;
+	}
 	for (i = 0; i < BND_CLIENTS_HARD_MAX; i++) {
 		const struct client *o = m->clients[i];
 		struct bnd_client_stats *e;
@@ -173,7 +195,8 @@ static bool handle_ack(struct manager *m, struct client *c, const struct bnd_msg
 		client_abort(m, c, msg->seq, -EPROTO, why);
 		return false;
 	}
-	/* Room again: what waits (records, a held-back loss report) can go. */
+	/* Room again: what waits (records, a held-back loss report, a removal) can go. */
+	client_push_ended(m, c);
 	if (cq_pending(&c->q))
 		client_mark_dirty(m, c);
 	return true;
@@ -193,6 +216,7 @@ bool request_handle(struct manager *m, struct client *c, const void *buf, size_t
 			     ((const struct bnd_hdr *)buf)->seq : 0, r, why);
 		return false;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &c->last_request);
 	if (!c->hello_done && msg.type != BND_HELLO) {
 		snprintf(why, sizeof(why), "%s before HELLO", bnd_type_name(msg.type));
 		client_abort(m, c, msg.seq, -EPROTO, why);

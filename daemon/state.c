@@ -11,7 +11,7 @@
 #include "state.h"
 
 #define STATE_MAGIC	0x53444e42U	/* "BNDS" */
-#define STATE_VERSION	1
+#define STATE_VERSION	2	/* 2: diskseq of each watch */
 
 struct state_hdr {
 	__u32 magic;
@@ -26,6 +26,7 @@ struct state_client {
 	__u32 uid;
 	__u32 queue_size;
 	struct bn_config cfg;
+	__u64 diskseq[BN_WATCHES_MAX];
 };
 
 void state_save(struct manager *m, bool clean)
@@ -38,8 +39,11 @@ void state_save(struct manager *m, bool clean)
 	bool ok;
 	int fd;
 
+	m->state_pending = false;
 	if (!m->pinned)
 		return;		/* nothing would survive to resume */
+	m->state_writes++;
+	clock_gettime(CLOCK_MONOTONIC, &m->state_written);
 	for (i = 0; i < BND_CLIENTS_HARD_MAX; i++) {
 		const struct client *c = m->clients[i];
 		struct state_client *e;
@@ -54,6 +58,7 @@ void state_save(struct manager *m, bool clean)
 		e->uid = c->peer.uid;
 		e->queue_size = c->queue_size;
 		e->cfg = c->cfg;
+		memcpy(e->diskseq, c->diskseq, sizeof(e->diskseq));
 	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp", m->cfg.state_file);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -70,6 +75,29 @@ void state_save(struct manager *m, bool clean)
 		log_warn("cannot write %s: %m; clients cannot resume after a restart", tmp);
 		unlink(tmp);
 	}
+}
+
+void state_changed(struct manager *m)
+{
+	__u64 since;
+
+	if (!m->pinned || m->state_pending)
+		return;
+	/*
+	 * A token bucket: STATE_WRITE_BURST writes at once (an honest client's
+	 * changes are on disk before a crash can lose them), then one per
+	 * STATE_WRITE_INTERVAL_MS, each with every change made meanwhile.
+	 */
+	since = m->state_writes ? ns_since(&m->state_written) / 1000000 : ~0ULL;
+	if (m->state_tokens + since / STATE_WRITE_INTERVAL_MS >= 1) {
+		__u64 t = m->state_tokens + since / STATE_WRITE_INTERVAL_MS;
+
+		m->state_tokens = (t > STATE_WRITE_BURST ? STATE_WRITE_BURST : t) - 1;
+		state_save(m, false);
+		return;
+	}
+	m->state_pending = true;
+	manager_defer(m, STATE_WRITE_INTERVAL_MS - since);
 }
 
 static bool state_entry_valid(const struct state_client *e)
@@ -120,6 +148,7 @@ static struct client *restore_client(struct manager *m, const struct state_clien
 	c->peer.uid = e->uid;
 	c->queue_size = c->q.size;
 	c->cfg = e->cfg;
+	memcpy(c->diskseq, e->diskseq, sizeof(c->diskseq));
 	for (j = 0; j < BN_WATCHES_MAX; j++)
 		c->nr_watches += c->cfg.watches[j].active;
 	if (e->lost)
@@ -214,6 +243,7 @@ __u32 state_adopt(struct manager *m, struct client *c, __u64 token)
 	}
 	c->token = g->token;
 	c->cfg = g->cfg;
+	memcpy(c->diskseq, g->diskseq, sizeof(c->diskseq));
 	c->nr_watches = g->nr_watches;
 	c->ever_watched = true;
 	c->queue_size = g->queue_size;

@@ -8,6 +8,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include "clients.h"
+#include "devices.h"
 #include "log.h"
 #include "upstream.h"
 
@@ -102,11 +103,99 @@ static int upstream_add(struct manager *m, bool all, __u64 dev)
 	    blknotify_queue_watch_device(m->upstream, (dev_t)dev, id);
 	if (r < 0)
 		return r;
+	m->upstream_changes++;
 	m->up[slot].active = true;
 	m->up[slot].all = all;
 	m->up[slot].dev = dev;
 	m->up[slot].id = id;
 	return 0;
+}
+
+/* Whether some client watches dev (0: every device). */
+static bool dev_watched(const struct manager *m, __u64 dev)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < BND_CLIENTS_HARD_MAX; i++)
+		for (j = 0; m->clients[i] && j < BN_WATCHES_MAX; j++)
+			if (m->clients[i]->cfg.watches[j].active && m->clients[i]->cfg.watches[j].dev == dev)
+				return true;
+	return false;
+}
+
+static int upstream_remove(struct manager *m, unsigned int k)
+{
+	int r = blknotify_queue_remove_watch(m->upstream, m->up[k].id);
+
+	if (r < 0) {
+		log_err("cannot remove a watch at the source: %s", strerror(-r));
+		return r;
+	}
+	m->up[k].active = false;
+	m->upstream_changes++;
+	return 0;
+}
+
+/* Room at the source for a new watch: remove disk watches no client needs any more. */
+static void upstream_drop_stale(struct manager *m)
+{
+	unsigned int k;
+
+	for (k = 0; k < BN_WATCHES_MAX; k++)
+		if (m->up[k].active && !m->up[k].all && !dev_watched(m, m->up[k].dev))
+			upstream_remove(m, k);
+}
+
+static int upstream_add_room(struct manager *m, bool all, __u64 dev)
+{
+	int r = upstream_add(m, all, dev);
+
+	if (r == -ENOSPC) {
+		upstream_drop_stale(m);
+		r = upstream_add(m, all, dev);
+	}
+	return r;
+}
+
+/*
+ * Add what the clients' watches need and the source lacks; nothing is
+ * removed.  Returns 0, or a negative errno when some client's watch is not
+ * covered.  *all and devs[*nr] are what is wanted.
+ */
+static int upstream_widen_to(struct manager *m, bool *all, __u64 *devs, unsigned int *nr)
+{
+	unsigned int i;
+	int r;
+
+	upstream_wanted(m, all, devs, nr);
+	for (i = 0; !*all && i < *nr; i++) {
+		if (upstream_find(m, false, devs[i]) >= 0)
+			continue;
+		r = upstream_add_room(m, false, devs[i]);
+		if (r < 0) {
+			log_warn("cannot watch %u:%u at the source (%s): watching every device",
+				 major(devs[i]), minor(devs[i]), strerror(-r));
+			*all = true;
+		}
+	}
+	if (*all && upstream_find(m, true, 0) < 0) {
+		r = upstream_add_room(m, true, 0);
+		if (r < 0) {
+			/* Keep what is there rather than open a gap; the caller says so. */
+			log_err("cannot watch every device at the source: %s", strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+int upstream_widen(struct manager *m)
+{
+	__u64 devs[UPSTREAM_DISKS_MAX];
+	unsigned int nr;
+	bool all;
+
+	return upstream_widen_to(m, &all, devs, &nr);
 }
 
 /*
@@ -121,25 +210,9 @@ int upstream_update(struct manager *m)
 	bool all;
 	int r;
 
-	upstream_wanted(m, &all, devs, &nr);
-	for (i = 0; !all && i < nr; i++) {
-		if (upstream_find(m, false, devs[i]) >= 0)
-			continue;
-		r = upstream_add(m, false, devs[i]);
-		if (r < 0) {
-			log_warn("cannot watch %u:%u at the source (%s): watching every device",
-				 major(devs[i]), minor(devs[i]), strerror(-r));
-			all = true;
-		}
-	}
-	if (all && upstream_find(m, true, 0) < 0) {
-		r = upstream_add(m, true, 0);
-		if (r < 0) {
-			/* Keep what is there rather than open a gap; the caller says so. */
-			log_err("cannot watch every device at the source: %s", strerror(-r));
-			return r;
-		}
-	}
+	r = upstream_widen_to(m, &all, devs, &nr);
+	if (r < 0)
+		return r;
 	for (k = 0; k < BN_WATCHES_MAX; k++) {
 		bool wanted = false;
 
@@ -150,15 +223,16 @@ int upstream_update(struct manager *m)
 		else
 			for (i = 0; i < nr && !wanted; i++)
 				wanted = !m->up[k].all && m->up[k].dev == devs[i];
-		if (wanted)
-			continue;
-		r = blknotify_queue_remove_watch(m->upstream, m->up[k].id);
-		if (r < 0)
-			log_err("cannot remove a watch at the source: %s", strerror(-r));
-		else
-			m->up[k].active = false;
+		if (!wanted)
+			upstream_remove(m, k);
 	}
 	return 0;
+}
+
+void upstream_update_later(struct manager *m)
+{
+	m->upstream_pending = true;
+	manager_defer(m, UPSTREAM_NARROW_DELAY_MS);
 }
 
 /* Give one upstream record to every client watch that matches it and whose filter admits it. */
@@ -175,12 +249,16 @@ static void fan_out(struct manager *m, const struct watch_notification *n, size_
 	for (i = 0; i < BND_CLIENTS_HARD_MAX; i++) {
 		struct client *c = m->clients[i];
 
-		if (!c || !c->nr_watches)
+		if (!c || (!c->nr_watches && !c->nr_ended))
 			continue;
+		client_push_ended(m, c);	/* in order: before what comes after the end */
 		for (j = 0; j < BN_WATCHES_MAX; j++) {
 			const struct bn_watch *w = &c->cfg.watches[j];
 
 			if (!bn_watch_match(w, b->dev, b->sector))
+				continue;
+			/* Access follows the disk, not its number: is it still the one allowed? */
+			if (!device_watch_valid(m, c, j))
 				continue;
 			memcpy(&copy, b, len);
 			copy.watch.info = (n->info & ~WATCH_INFO_ID & ~WATCH_INFO_LENGTH) |
@@ -214,6 +292,7 @@ int upstream_readable(struct manager *m)
 	int i;
 
 	for (i = 0; i < UPSTREAM_READS_PER_WAKEUP; i++) {
+		devices_forget(m);	/* disks are looked at again once per batch read */
 		const struct watch_notification *n;
 		ssize_t len = blknotify_queue_read(m->upstream, upstream_buf, sizeof(upstream_buf), 0);
 

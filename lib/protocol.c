@@ -26,7 +26,8 @@ _Static_assert(sizeof(struct bnd_ok) == 8, "wire layout");
 _Static_assert(sizeof(struct bnd_ack) == 8, "wire layout");
 _Static_assert(sizeof(struct bnd_error) == 8, "wire layout");
 _Static_assert(sizeof(struct bnd_client_stats) == 56, "wire layout");
-_Static_assert(sizeof(struct bnd_stats) == 40, "wire layout");
+_Static_assert(sizeof(struct bnd_stats) == 64, "wire layout");
+_Static_assert(sizeof(struct bnd_watch_removal) == BND_WATCH_REMOVAL_SIZE, "wire layout");
 _Static_assert(sizeof(struct bnd_hdr) + sizeof(struct bnd_set_filter) +
 	       BN_FILTERS_MAX * sizeof(struct watch_notification_type_filter) <= BND_REQUEST_MAX,
 	       "the largest request fits BND_REQUEST_MAX");
@@ -175,6 +176,8 @@ static int check_body(struct bnd_msg *m, const void *body, size_t body_len,
 
 		if (body_len < sizeof(*s))
 			goto short_body;
+		if (s->flags & ~BND_STATS_GLOBAL || s->__reserved)
+			return reject(EBADMSG, why, why_len, "STATS: unknown flags or reserved bits set");
 		if (s->nr_clients > BND_CLIENTS_HARD_MAX ||
 		    body_len != sizeof(*s) + s->nr_clients * sizeof(s->clients[0]))
 			return reject(EBADMSG, why, why_len, "STATS: body is %zu bytes for %u clients",
