@@ -55,17 +55,13 @@ static int apply_overrides(struct daemon_config *c, const char *socket_arg, cons
 		snprintf(c->socket_path, sizeof(c->socket_path), "%s", socket_arg);
 	}
 	if (source_arg) {
-		if (!strcmp(source_arg, "auto")) {
-			c->source = BLKNOTIFY_SOURCE_AUTO;
-		} else {
-			r = blknotify_source_from_name(source_arg);
-			if (r < 0 || r == BLKNOTIFY_SOURCE_DAEMON || r == BLKNOTIFY_SOURCE_AUTO) {
-				fprintf(stderr, "blknotifyd: --source: \"%s\" is not one of auto, bpf, kmsg, watch_queue\n",
-					source_arg);
-				return EXIT_USAGE;
-			}
-			c->source = r;
+		r = config_source_from_name(source_arg);
+		if (r < 0) {
+			fprintf(stderr, "blknotifyd: --source: \"%s\" is not one of auto, bpf, kmsg, watch_queue\n",
+				source_arg);
+			return EXIT_USAGE;
 		}
+		c->source = r;
 	}
 	return -1;
 }

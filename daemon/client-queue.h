@@ -30,7 +30,7 @@ struct client_queue {
 	unsigned int count;		/* queued, not sent */
 	unsigned int in_flight;		/* sent, not acknowledged */
 	__u64 lost;			/* lost after the newest queued record, not yet reported */
-	__u64 total_queued, total_lost, total_sent, total_acked;
+	__u64 total_lost, total_acked;	/* for STATS */
 };
 
 /* Allocate a queue of size records (>= 1).  Returns 0 or -ENOMEM. */

@@ -12,6 +12,7 @@
 #include "requests.h"
 #include "state.h"
 #include "upstream.h"
+#include "watch.h"
 
 static __u64 epoll_tag(__u32 gen, unsigned int slot)
 {
@@ -94,7 +95,7 @@ void client_end_watch(struct manager *m, struct client *c, unsigned int j, int e
 		c->ended[c->nr_ended].id = w->id;
 		c->ended[c->nr_ended++].error = error;
 	}
-	memset(w, 0, sizeof(*w));
+	bn_config_remove_watch(&c->cfg, w->id, why, sizeof(why));
 	c->diskseq[j] = 0;
 	c->nr_watches--;
 	clock_gettime(CLOCK_MONOTONIC, &c->last_request);	/* idle from now, if it was the last */

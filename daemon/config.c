@@ -16,6 +16,14 @@
 #include "config.h"
 #include "protocol.h"
 
+int config_source_from_name(const char *name)
+{
+	int r = blknotify_source_from_name(name);
+
+	/* The daemon reads a kernel source; "daemon" would be itself. */
+	return r == BLKNOTIFY_SOURCE_DAEMON ? -EINVAL : r;
+}
+
 void config_defaults(struct daemon_config *c)
 {
 	struct group gr, *res = NULL;
@@ -120,16 +128,10 @@ static int set_key(struct daemon_config *c, struct parse_ctx *p, const char *key
 	int r;
 
 	if (!strcmp(key, "source")) {
-		if (!strcmp(v, "auto"))
-			c->source = BLKNOTIFY_SOURCE_AUTO;
-		else if (!strcmp(v, "bpf"))
-			c->source = BLKNOTIFY_SOURCE_BPF;
-		else if (!strcmp(v, "kmsg"))
-			c->source = BLKNOTIFY_SOURCE_KMSG;
-		else if (!strcmp(v, "watch_queue"))
-			c->source = BLKNOTIFY_SOURCE_WATCH_QUEUE;
-		else
+		r = config_source_from_name(v);
+		if (r < 0)
 			return fail(p, "source: \"%s\" is not one of auto, bpf, kmsg, watch_queue", v);
+		c->source = r;
 	} else if (!strcmp(key, "socket")) {
 		if (v[0] != '/')
 			return fail(p, "socket: \"%s\" is not an absolute path", v);

@@ -51,6 +51,9 @@ struct daemon_config {
 	unsigned int restart_grace_ms;	/* how long a restarted daemon keeps queues for clients */
 };
 
+/* A source the daemon may read (auto, bpf, kmsg, watch_queue), or -EINVAL. */
+int config_source_from_name(const char *name);
+
 /* Fill c with the built-in defaults (documented in blknotifyd.conf(5)). */
 void config_defaults(struct daemon_config *c);
 

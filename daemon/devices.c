@@ -9,33 +9,24 @@
 #include "clients.h"
 #include "devices.h"
 #include "log.h"
+#include "sysfs.h"
 
 int device_diskseq(__u64 dev, __u64 *seq)
 {
-	char path[64], buf[32], *end;
-	ssize_t n;
-	int fd;
+	char path[64];
+	int r;
 
 	*seq = 0;
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u", major(dev), minor(dev));
-	if (access(path, F_OK))
+	if (bn_sysfs_dev_path(path, sizeof(path), dev, NULL) || access(path, F_OK))
 		return -ENODEV;
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/diskseq", major(dev), minor(dev));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;	/* before Linux 5.15: none */
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -EIO;
-	buf[n] = '\0';
-	errno = 0;
-	*seq = strtoull(buf, &end, 10);
-	if (errno || end == buf || (*end && *end != '\n')) {
+	if (bn_sysfs_dev_path(path, sizeof(path), dev, "diskseq"))
+		return -ENODEV;
+	r = bn_sysfs_read_u64(path, seq);
+	if (r == -ENOENT)
+		return 0;	/* before Linux 5.15: none */
+	if (r < 0)
 		*seq = 0;
-		return -EIO;
-	}
-	return 0;
+	return r;
 }
 
 void devices_forget(struct manager *m)

@@ -9,6 +9,7 @@
 #include "clients.h"
 #include "log.h"
 #include "state.h"
+#include "watch.h"
 
 #define STATE_MAGIC	0x53444e42U	/* "BNDS" */
 #define STATE_VERSION	2	/* 2: diskseq of each watch */
@@ -102,23 +103,10 @@ void state_changed(struct manager *m)
 
 static bool state_entry_valid(const struct state_client *e)
 {
-	const struct bn_config *c = &e->cfg;
-	unsigned int i, nr = 0;
+	char why[BND_ERROR_TEXT_MAX];
 
-	if (e->queue_size < 1 || e->queue_size > BLKNOTIFY_QUEUE_SIZE_MAX || c->filter_on > 1 ||
-	    c->nr_filters > BN_FILTERS_MAX || (!c->filter_on && c->nr_filters))
-		return false;
-	for (i = 0; i < BN_WATCHES_MAX; i++) {
-		const struct bn_watch *w = &c->watches[i];
-
-		if (!w->active)
-			continue;
-		if (w->active != 1 || w->id > BLOCK_NOTIFY_WATCH_ID_MAX || w->start >= w->end ||
-		    (!w->dev && (w->start || w->end != ~0ULL)))
-			return false;
-		nr++;
-	}
-	return nr > 0;
+	return e->queue_size >= 1 && e->queue_size <= BLKNOTIFY_QUEUE_SIZE_MAX &&
+	       bn_config_check(&e->cfg, why, sizeof(why)) == 0 && bn_config_nr_watches(&e->cfg) > 0;
 }
 
 /* A detached client for entry e (of a clean stop or not) in a free slot; NULL if none. */
@@ -126,7 +114,6 @@ static struct client *restore_client(struct manager *m, const struct state_clien
 				     unsigned int *slot)
 {
 	struct client *c;
-	unsigned int j;
 
 	while (*slot < BND_CLIENTS_HARD_MAX && m->clients[*slot])
 		(*slot)++;
@@ -149,8 +136,7 @@ static struct client *restore_client(struct manager *m, const struct state_clien
 	c->queue_size = c->q.size;
 	c->cfg = e->cfg;
 	memcpy(c->diskseq, e->diskseq, sizeof(c->diskseq));
-	for (j = 0; j < BN_WATCHES_MAX; j++)
-		c->nr_watches += c->cfg.watches[j].active;
+	c->nr_watches = bn_config_nr_watches(&c->cfg);
 	if (e->lost)
 		cq_add_loss(&c->q, e->lost);
 	clock_gettime(CLOCK_MONOTONIC, &c->connected);

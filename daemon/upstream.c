@@ -10,7 +10,9 @@
 #include "clients.h"
 #include "devices.h"
 #include "log.h"
+#include "queue.h"
 #include "upstream.h"
+#include "watch.h"
 
 static unsigned char upstream_buf[1 << 16] __attribute__((aligned(8)));
 
@@ -235,15 +237,36 @@ void upstream_update_later(struct manager *m)
 	manager_defer(m, UPSTREAM_NARROW_DELAY_MS);
 }
 
+/* One record for one of c's watches (bn_fanout() found it matches and passes the filter). */
+struct emit_ctx {
+	struct manager *m;
+	struct client *c;
+};
+
+static bool emit(void *ctx, const struct block_notification *rec, size_t len)
+{
+	struct manager *m = ((struct emit_ctx *)ctx)->m;
+	struct client *c = ((struct emit_ctx *)ctx)->c;
+	struct bn_watch *w = bn_config_find_watch(&c->cfg, (rec->watch.info & WATCH_INFO_ID) >>
+						  WATCH_INFO_ID__SHIFT);
+
+	(void)len;
+	/* Access follows the disk, not its number: is it still the one allowed? */
+	if (!w || !device_watch_valid(m, c, w - c->cfg.watches))
+		return false;
+	cq_push(&c->q, &rec->watch);
+	client_mark_dirty(m, c);
+	return true;
+}
+
 /* Give one upstream record to every client watch that matches it and whose filter admits it. */
 static void fan_out(struct manager *m, const struct watch_notification *n, size_t len)
 {
 	const struct block_notification *b = (const void *)n;
-	struct block_notification copy;
-	unsigned int i, j;
+	unsigned int i;
 
-	if (len > sizeof(copy))
-		len = sizeof(copy);
+	if (len > sizeof(*b))
+		len = sizeof(*b);
 	if (duplicate(m, b, len))
 		return;
 	for (i = 0; i < BND_CLIENTS_HARD_MAX; i++) {
@@ -252,22 +275,7 @@ static void fan_out(struct manager *m, const struct watch_notification *n, size_
 		if (!c || (!c->nr_watches && !c->nr_ended))
 			continue;
 		client_push_ended(m, c);	/* in order: before what comes after the end */
-		for (j = 0; j < BN_WATCHES_MAX; j++) {
-			const struct bn_watch *w = &c->cfg.watches[j];
-
-			if (!bn_watch_match(w, b->dev, b->sector))
-				continue;
-			/* Access follows the disk, not its number: is it still the one allowed? */
-			if (!device_watch_valid(m, c, j))
-				continue;
-			memcpy(&copy, b, len);
-			copy.watch.info = (n->info & ~WATCH_INFO_ID & ~WATCH_INFO_LENGTH) |
-					  (w->id << WATCH_INFO_ID__SHIFT) | len;
-			if (!bn_filter_match(&c->cfg, copy.watch.type, copy.watch.subtype, copy.watch.info))
-				continue;
-			cq_push(&c->q, &copy.watch);
-			client_mark_dirty(m, c);
-		}
+		bn_fanout(&c->cfg, b, len, emit, &(struct emit_ctx){ .m = m, .c = c });
 	}
 }
 
@@ -304,9 +312,8 @@ int upstream_readable(struct manager *m)
 		     n = BLOCK_NOTIFY_RECORD_NEXT(n, len)) {
 			__u32 rlen = BLOCK_NOTIFY_RECORD_LEN(n);
 
-			if (n->type == WATCH_TYPE_META && n->subtype == WATCH_META_LOSS_NOTIFICATION) {
-				upstream_loss(m, rlen >= BLOCK_NOTIFICATION_LOSS_SIZE ?
-					      ((const struct block_notification_loss *)n)->nr_lost : 1);
+			if (bn_is_loss(n)) {
+				upstream_loss(m, bn_loss_count(n));
 			} else if (n->type == WATCH_TYPE_BLOCK_NOTIFY &&
 				   rlen >= BLOCK_NOTIFICATION_SIZE_V0) {
 				m->upstream_records++;
@@ -315,20 +322,6 @@ int upstream_readable(struct manager *m)
 		}
 	}
 	return i;
-}
-
-/* Remove a pinned queue (bpffs: unlinking the pins detaches the program). */
-static void unpin(const char *dir)
-{
-	static const char *const names[] = { "link", "events", "config", "bss" };
-	char path[sizeof(((struct daemon_config *)0)->pin_path) + 16];
-	size_t i;
-
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		unlink(path);
-	}
-	rmdir(dir);
 }
 
 /* One daemon per pin: two reading one pinned queue would each get part of it. */
@@ -378,7 +371,7 @@ static int open_source(struct manager *m, enum blknotify_source src,
 		/* Pinned by an incompatible version: start afresh; clients see a gap. */
 		log_warn("%s; removing it and starting afresh", blknotify_queue_get_error(q));
 		blknotify_queue_free(q);
-		unpin(pin);
+		source_bpf_unpin(pin);
 		return open_source(m, src, ret, why);
 	}
 	if (r < 0) {
