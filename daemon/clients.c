@@ -12,6 +12,7 @@
 #include "requests.h"
 #include "state.h"
 #include "upstream.h"
+#include "watch.h"
 
 static __u64 epoll_tag(__u32 gen, unsigned int slot)
 {
@@ -51,10 +52,83 @@ void client_close(struct manager *m, struct client *c, const char *why)
 	}
 	cq_free(&c->q);
 	m->clients[c->slot] = NULL;
+	free(c->out);
 	free(c);
 	if (had_watches && m->upstream && !m->stopping) {
-		upstream_update(m);
-		state_save(m, false);
+		upstream_update_later(m);
+		state_changed(m);
+	}
+}
+
+void client_push_ended(struct manager *m, struct client *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->nr_ended && cq_room(&c->q); i++) {
+		struct bnd_watch_removal r = {
+			.watch = {
+				.type = WATCH_TYPE_META,
+				.subtype = WATCH_META_REMOVAL_NOTIFICATION,
+				.info = c->ended[i].id << WATCH_INFO_ID__SHIFT | BND_WATCH_REMOVAL_SIZE,
+			},
+			.error = c->ended[i].error,
+		};
+
+		cq_push(&c->q, &r.watch);
+		client_mark_dirty(m, c);
+	}
+	memmove(c->ended, c->ended + i, (c->nr_ended - i) * sizeof(c->ended[0]));
+	c->nr_ended -= i;
+}
+
+void client_end_watch(struct manager *m, struct client *c, unsigned int j, int error,
+		      const char *fmt, ...)
+{
+	struct bn_watch *w = &c->cfg.watches[j];
+	char why[BND_ERROR_TEXT_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	log_client(5, "client %u (pid %d uid %u): watch %u ended: %s", c->id, (int)c->peer.pid,
+		   c->peer.uid, w->id, why);
+	if (c->nr_ended < BN_WATCHES_MAX) {
+		c->ended[c->nr_ended].id = w->id;
+		c->ended[c->nr_ended++].error = error;
+	}
+	bn_config_remove_watch(&c->cfg, w->id, why, sizeof(why));
+	c->diskseq[j] = 0;
+	c->nr_watches--;
+	clock_gettime(CLOCK_MONOTONIC, &c->last_request);	/* idle from now, if it was the last */
+	client_push_ended(m, c);
+	upstream_update_later(m);
+	state_changed(m);
+}
+
+/* Connections that never said HELLO, or that watch nothing and ask nothing, are closed. */
+void clients_sweep(struct manager *m)
+{
+	__u64 hello_ns = m->cfg.hello_timeout_ms * 1000000ULL;
+	__u64 idle_ns = m->cfg.idle_timeout_ms * 1000000ULL;
+	char why[BND_ERROR_TEXT_MAX];
+	unsigned int i;
+
+	for (i = 0; i < BND_CLIENTS_HARD_MAX; i++) {
+		struct client *c = m->clients[i];
+
+		if (!c || c->detached)
+			continue;
+		if (!c->hello_done && ns_since(&c->connected) > hello_ns) {
+			snprintf(why, sizeof(why), "no HELLO within %u ms of connecting (to allow more, "
+				 "set hello_timeout_ms in %s)", m->cfg.hello_timeout_ms, m->config_path);
+			client_abort(m, c, 0, -ETIMEDOUT, why);
+		} else if (c->hello_done && !c->nr_watches && !c->nr_ended &&
+			   ns_since(&c->last_request) > idle_ns) {
+			snprintf(why, sizeof(why), "no watch and no request for %u ms (to allow more, "
+				 "set idle_timeout_ms in %s)", m->cfg.idle_timeout_ms, m->config_path);
+			client_abort(m, c, 0, -ETIMEDOUT, why);
+		}
 	}
 }
 
@@ -220,14 +294,105 @@ void client_event(struct manager *m, struct client *c, __u32 events)
 		client_close(m, c, "hung up");
 }
 
+static unsigned int connections_of(const struct manager *m, uid_t uid)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < BND_CLIENTS_HARD_MAX; i++)
+		n += m->clients[i] && !m->clients[i]->detached && m->clients[i]->peer.uid == uid;
+	return n;
+}
+
+/*
+ * Whether a new connection from peer p may have a slot; if not, the refusal
+ * for it in buf (what to do, and the setting to change).  The last
+ * reserved_clients slots are root's and privileged_groups'; an unprivileged
+ * uid holds at most max_clients_per_uid.  Returns the refusal's length, or 0.
+ */
+static size_t refusal(const struct manager *m, const struct peer *p, unsigned int slot, void *buf)
+{
+	const struct daemon_config *cfg = &m->cfg;
+	unsigned int mine;
+
+	if (m->nr_clients >= cfg->max_clients || slot == BND_CLIENTS_HARD_MAX)
+		return bnd_msg_error(buf, 0, -EUSERS, "blknotifyd serves at most %u clients and has "
+				     "that many; try again later (to serve more, set max_clients "
+				     "in %s)", cfg->max_clients, m->config_path);
+	if (p->privileged)
+		return 0;
+	if (m->nr_clients >= cfg->max_clients - cfg->reserved_clients)
+		return bnd_msg_error(buf, 0, -EUSERS, "the %u client slots open to unprivileged users "
+				     "are in use (%u more are kept for root and privileged_groups); "
+				     "try again later (set max_clients or reserved_clients in %s)",
+				     cfg->max_clients - cfg->reserved_clients, cfg->reserved_clients,
+				     m->config_path);
+	mine = connections_of(m, p->uid);
+	if (mine >= cfg->max_clients_per_uid)
+		return bnd_msg_error(buf, 0, -EUSERS, "uid %u has %u connections, the most one user "
+				     "may have; close one (or set max_clients_per_uid in %s)",
+				     p->uid, mine, m->config_path);
+	return 0;
+}
+
+static void client_new(struct manager *m, int fd)
+{
+	unsigned char buf[BND_REQUEST_MAX] __attribute__((aligned(8)));
+	int sndbuf = CLIENT_SNDBUF;
+	unsigned int slot;
+	struct client *c;
+	size_t len;
+
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		log_err("out of memory for a client");
+		close(fd);
+		return;
+	}
+	if (peer_get(fd, &m->cfg, &c->peer) < 0) {
+		log_warn("cannot read a client's credentials: %m");
+		free(c);
+		close(fd);
+		return;
+	}
+	/* (Queues kept across a restart hold slots too, until claimed or expired.) */
+	for (slot = 0; slot < BND_CLIENTS_HARD_MAX && m->clients[slot]; slot++)
+		;
+	len = refusal(m, &c->peer, slot, buf);
+	if (len) {
+		m->clients_refused++;
+		log_client(4, "refused a client (pid %d uid %u): %s", (int)c->peer.pid, c->peer.uid,
+			   ((const struct bnd_error *)((const struct bnd_hdr *)buf + 1))->text);
+		(void)!send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		close(fd);
+		free(c);
+		return;
+	}
+	c->fd = fd;
+	c->slot = slot;
+	c->gen = ++m->next_gen;
+	c->id = ++m->next_id;
+	c->queue_size = BLKNOTIFY_QUEUE_SIZE_DEFAULT < m->cfg.max_queue_size ?
+			BLKNOTIFY_QUEUE_SIZE_DEFAULT : m->cfg.max_queue_size;
+	clock_gettime(CLOCK_MONOTONIC, &c->connected);
+	c->last_request = c->connected;
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	c->events = EPOLLIN;
+	if (manager_epoll_add(m, fd, EPOLLIN, epoll_tag(c->gen, slot)) < 0) {
+		log_err("epoll: %m");
+		close(fd);
+		free(c);
+		return;
+	}
+	m->clients[slot] = c;
+	m->nr_clients++;
+	manager_sweep_arm(m);
+	log_client(6, "client %u connected: pid %d uid %u gid %u%s", c->id, (int)c->peer.pid,
+		   c->peer.uid, c->peer.gid, c->peer.privileged ? " (privileged)" : "");
+}
+
 void clients_accept(struct manager *m)
 {
-	static const char full_fmt[] =
-		"blknotifyd serves at most %u clients (max_clients in %s); try again later";
-	unsigned char buf[BND_REQUEST_MAX] __attribute__((aligned(8)));
-	struct client *c;
-	unsigned int slot;
-	int fd, sndbuf = CLIENT_SNDBUF;
+	int fd;
 
 	for (;;) {
 		fd = accept4(m->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -236,50 +401,6 @@ void clients_accept(struct manager *m)
 				log_warn("accept: %m");
 			return;
 		}
-		for (slot = 0; slot < BND_CLIENTS_HARD_MAX && m->clients[slot]; slot++)
-			;
-		/* (Queues kept across a restart hold slots too, until claimed or expired.) */
-		if (m->nr_clients >= m->cfg.max_clients || slot == BND_CLIENTS_HARD_MAX) {
-			size_t len = bnd_msg_error(buf, 0, -EUSERS, full_fmt, m->cfg.max_clients,
-						   m->config_path);
-
-			m->clients_refused++;
-			log_client(4, "refused a client: %u clients connected (max_clients)",
-				   m->nr_clients);
-			(void)!send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-			close(fd);
-			continue;
-		}
-		c = calloc(1, sizeof(*c));
-		if (!c) {
-			log_err("out of memory for a client");
-			close(fd);
-			continue;
-		}
-		if (peer_get(fd, &m->cfg, &c->peer) < 0) {
-			log_warn("cannot read a client's credentials: %m");
-			free(c);
-			close(fd);
-			continue;
-		}
-		c->fd = fd;
-		c->slot = slot;
-		c->gen = ++m->next_gen;
-		c->id = ++m->next_id;
-		c->queue_size = BLKNOTIFY_QUEUE_SIZE_DEFAULT < m->cfg.max_queue_size ?
-				BLKNOTIFY_QUEUE_SIZE_DEFAULT : m->cfg.max_queue_size;
-		clock_gettime(CLOCK_MONOTONIC, &c->connected);
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
-		c->events = EPOLLIN;
-		if (manager_epoll_add(m, fd, EPOLLIN, epoll_tag(c->gen, slot)) < 0) {
-			log_err("epoll: %m");
-			close(fd);
-			free(c);
-			continue;
-		}
-		m->clients[slot] = c;
-		m->nr_clients++;
-		log_client(6, "client %u connected: pid %d uid %u gid %u%s", c->id, (int)c->peer.pid,
-			   c->peer.uid, c->peer.gid, c->peer.privileged ? " (privileged)" : "");
+		client_new(m, fd);
 	}
 }

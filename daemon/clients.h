@@ -24,6 +24,17 @@ bool reply_ok(struct manager *m, struct client *c, __u32 seq, __u64 value);
 void client_abort(struct manager *m, struct client *c, __u32 seq, int error, const char *why);
 void client_close(struct manager *m, struct client *c, const char *why);
 
+/* Close connections past hello_timeout_ms, or idle_timeout_ms without a watch. */
+void clients_sweep(struct manager *m);
+/*
+ * End watch j of c by the daemon's decision (its disk went away or was
+ * replaced): the client gets a removal record with error, in order.
+ */
+void client_end_watch(struct manager *m, struct client *c, unsigned int j, int error,
+		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Queue the removal records that wait, as far as the client's queue has room. */
+void client_push_ended(struct manager *m, struct client *c);
+
 /* Records wait for c: flush it at the end of this loop turn. */
 void client_mark_dirty(struct manager *m, struct client *c);
 void clients_flush_dirty(struct manager *m);

@@ -8,41 +8,37 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <systemd/sd-daemon.h>
 #include "listen.h"
 #include "log.h"
 
-#define SD_LISTEN_FDS_START	3
-
-/* Use the socket systemd passed (blknotifyd.socket), if any.  Returns 1 if so. */
+/*
+ * Use the socket systemd passed (blknotifyd.socket), if any, through
+ * libsystemd's sd_listen_fds(), which also clears $LISTEN_*.  Returns 1 if so.
+ */
 static int listen_fds(struct manager *m)
 {
-	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
-	int type = 0, acc = 0, fl;
-	socklen_t len = sizeof(type);
+	int n = sd_listen_fds(1), fd = SD_LISTEN_FDS_START;
 
-	if (!pid || !fds || strtol(pid, NULL, 10) != getpid())
+	if (n < 0) {
+		log_err("cannot take the sockets systemd passed: %s", strerror(-n));
+		return n;
+	}
+	if (n == 0)
 		return 0;
-	unsetenv("LISTEN_PID");
-	unsetenv("LISTEN_FDS");
-	unsetenv("LISTEN_FDNAMES");
-	if (strcmp(fds, "1")) {
-		log_err("systemd passed %s sockets; blknotifyd.socket must declare exactly one", fds);
+	if (n != 1) {
+		log_err("systemd passed %d sockets; blknotifyd.socket must declare exactly one", n);
 		return -EINVAL;
 	}
-	if (getsockopt(SD_LISTEN_FDS_START, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
-	    type != SOCK_SEQPACKET) {
-		log_err("the socket systemd passed is not SOCK_SEQPACKET: use ListenSequentialPacket= in blknotifyd.socket");
+	if (sd_is_socket_unix(fd, SOCK_SEQPACKET, 1, NULL, 0) <= 0) {
+		log_err("the socket systemd passed is not a listening SOCK_SEQPACKET Unix socket: "
+			"use ListenSequentialPacket= in blknotifyd.socket");
 		return -EINVAL;
 	}
-	len = sizeof(acc);
-	if (getsockopt(SD_LISTEN_FDS_START, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) < 0 || !acc) {
-		log_err("the socket systemd passed is not listening");
-		return -EINVAL;
-	}
-	fl = fcntl(SD_LISTEN_FDS_START, F_GETFL);
-	fcntl(SD_LISTEN_FDS_START, F_SETFL, fl | O_NONBLOCK);
-	fcntl(SD_LISTEN_FDS_START, F_SETFD, FD_CLOEXEC);
-	m->listen_fd = SD_LISTEN_FDS_START;
+	/* sd_listen_fds(1) made it close-on-exec; the loop needs it non-blocking. */
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
+		return -errno;
+	m->listen_fd = fd;
 	m->socket_activated = true;
 	return 1;
 }

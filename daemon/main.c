@@ -25,5 +25,7 @@ int main(int argc, char **argv)
 		manager_stop(&m);
 	}
 	manager_free(&m);
-	return r < 0 || m.failed ? 1 : 0;
+	if (m.failed)
+		return EXIT_SOURCE;	/* it had started: systemd restarts it */
+	return r < 0 ? EXIT_START : EXIT_OK;
 }

@@ -11,11 +11,11 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
 #include <sys/timerfd.h>
-#include <sys/un.h>
 #include <unistd.h>
+#include <systemd/sd-daemon.h>
 #include "clients.h"
+#include "devices.h"
 #include "listen.h"
 #include "log.h"
 #include "manager.h"
@@ -40,29 +40,73 @@ int manager_epoll_add(struct manager *m, int fd, __u32 events, __u64 tag)
 	return epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
-/* The sd_notify protocol: one datagram to $NOTIFY_SOCKET; nothing to do without it. */
-static void sd_notify_send(const char *state)
+/* Tell the service manager (nothing to do without $NOTIFY_SOCKET). */
+static void notify(const char *state)
 {
-	const char *path = getenv("NOTIFY_SOCKET");
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	size_t len;
-	int fd;
+	int r = sd_notify(0, state);
 
-	if (!path || (path[0] != '/' && path[0] != '@'))
+	if (r < 0)
+		log_warn("cannot notify the service manager: %s", strerror(-r));
+}
+
+void manager_defer(struct manager *m, unsigned int ms)
+{
+	struct itimerspec its = { 0 }, cur;
+
+	if (timerfd_gettime(m->defer_fd, &cur) == 0 &&
+	    (cur.it_value.tv_sec || cur.it_value.tv_nsec) &&
+	    cur.it_value.tv_sec * 1000ULL + cur.it_value.tv_nsec / 1000000 <= ms)
+		return;		/* due sooner already */
+	its.it_value.tv_sec = ms / 1000;
+	its.it_value.tv_nsec = (ms % 1000) * 1000000L + 1;
+	if (timerfd_settime(m->defer_fd, 0, &its, NULL) < 0)
+		log_err("cannot arm the deferred-work timer: %m");
+}
+
+/* The deferred work: what a flood of requests asked for, done once. */
+static void run_deferred(struct manager *m)
+{
+	__u64 ticks;
+
+	(void)!read(m->defer_fd, &ticks, sizeof(ticks));
+	if (m->upstream_pending) {
+		m->upstream_pending = false;
+		upstream_update(m);
+	}
+	if (m->state_pending)
+		state_save(m, false);
+}
+
+void manager_sweep_arm(struct manager *m)
+{
+	unsigned int ms = m->cfg.hello_timeout_ms < m->cfg.idle_timeout_ms ?
+			  m->cfg.hello_timeout_ms : m->cfg.idle_timeout_ms;
+	struct itimerspec its = { 0 };
+
+	if (m->sweep_armed)
 		return;
-	len = strlen(path);
-	if (len >= sizeof(sa.sun_path))
-		return;
-	memcpy(sa.sun_path, path, len);
-	if (path[0] == '@')
-		sa.sun_path[0] = '\0';	/* abstract namespace */
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa,
-		   offsetof(struct sockaddr_un, sun_path) + len) < 0)
-		log_warn("cannot notify the service manager at %s: %m", path);
-	close(fd);
+	ms /= 4;
+	if (ms > SWEEP_INTERVAL_MAX_MS)
+		ms = SWEEP_INTERVAL_MAX_MS;
+	its.it_value.tv_sec = its.it_interval.tv_sec = ms / 1000;
+	its.it_value.tv_nsec = its.it_interval.tv_nsec = (ms % 1000) * 1000000L;
+	if (timerfd_settime(m->sweep_fd, 0, &its, NULL) < 0)
+		log_err("cannot arm the client timeout timer: %m");
+	else
+		m->sweep_armed = true;
+}
+
+/* Timeouts and device checks; the timer stops while nobody is connected. */
+static void sweep(struct manager *m)
+{
+	struct itimerspec off = { 0 };
+	__u64 ticks;
+
+	(void)!read(m->sweep_fd, &ticks, sizeof(ticks));
+	clients_sweep(m);
+	devices_check(m);
+	if (!m->nr_clients && timerfd_settime(m->sweep_fd, 0, &off, NULL) == 0)
+		m->sweep_armed = false;
 }
 
 static int setup_signals(struct manager *m)
@@ -115,6 +159,12 @@ static void dispatch(struct manager *m, const struct epoll_event *ev)
 	case TAG_OUTPUT_FIRST ... TAG_OUTPUT_LAST:
 		outputs_dispatch(m, slot);
 		return;
+	case TAG_DEFER:
+		run_deferred(m);
+		return;
+	case TAG_SWEEP:
+		sweep(m);
+		return;
 	case TAG_UPSTREAM:
 		r = upstream_readable(m);
 		if (r < 0) {
@@ -138,6 +188,7 @@ void manager_init(struct manager *m)
 	m->config_path = BLKNOTIFYD_CONFIG_FILE;
 	m->journal = getenv("JOURNAL_STREAM") != NULL;
 	m->listen_fd = m->signal_fd = m->epoll_fd = m->grace_fd = m->pin_lock_fd = -1;
+	m->defer_fd = m->sweep_fd = -1;
 }
 
 int manager_start(struct manager *m)
@@ -155,7 +206,12 @@ int manager_start(struct manager *m)
 	if (r < 0)
 		return r;
 	m->grace_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (m->grace_fd < 0 || (r = manager_epoll_add(m, m->grace_fd, EPOLLIN, TAG_GRACE)) < 0) {
+	m->defer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	m->sweep_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (m->grace_fd < 0 || m->defer_fd < 0 || m->sweep_fd < 0 ||
+	    (r = manager_epoll_add(m, m->grace_fd, EPOLLIN, TAG_GRACE)) < 0 ||
+	    (r = manager_epoll_add(m, m->defer_fd, EPOLLIN, TAG_DEFER)) < 0 ||
+	    (r = manager_epoll_add(m, m->sweep_fd, EPOLLIN, TAG_SWEEP)) < 0) {
 		log_err("cannot set up a timer: %m");
 		return -errno;
 	}
@@ -181,7 +237,7 @@ int manager_start(struct manager *m)
 		 m->cfg.max_queue_size);
 	snprintf(status, sizeof(status), "READY=1\nSTATUS=source %s, serving %s\nMAINPID=%d",
 		 blknotify_source_name(m->source), m->cfg.socket_path, (int)getpid());
-	sd_notify_send(status);
+	notify(status);
 	return 0;
 }
 
@@ -207,7 +263,7 @@ int manager_run(struct manager *m)
 
 void manager_stop(struct manager *m)
 {
-	sd_notify_send("STOPPING=1");
+	notify("STOPPING=1");
 	m->stopping = true;
 	/*
 	 * Errors that happened before the signal are in the source already:
@@ -243,6 +299,10 @@ void manager_free(struct manager *m)
 		close(m->signal_fd);
 	if (m->grace_fd >= 0)
 		close(m->grace_fd);
+	if (m->defer_fd >= 0)
+		close(m->defer_fd);
+	if (m->sweep_fd >= 0)
+		close(m->sweep_fd);
 	if (m->pin_lock_fd >= 0)
 		close(m->pin_lock_fd);
 	if (m->epoll_fd >= 0)

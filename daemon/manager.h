@@ -35,7 +35,23 @@
 #define CLIENT_SNDBUF		(2 * BND_RECORDS_BATCH)
 
 /* epoll tags for the fds that are not clients (clients use their slot). */
-enum { TAG_LISTEN = 0xffff, TAG_UPSTREAM = 0xfffe, TAG_SIGNAL = 0xfffd, TAG_GRACE = 0xfffc };
+enum {
+	TAG_LISTEN = 0xffff, TAG_UPSTREAM = 0xfffe, TAG_SIGNAL = 0xfffd, TAG_GRACE = 0xfffc,
+	TAG_SWEEP = 0xfffb, TAG_DEFER = 0xfffa,
+};
+
+/*
+ * What a flood of requests may cost the others: the state file is written
+ * at once for the first STATE_WRITE_BURST changes, then at most once per
+ * STATE_WRITE_INTERVAL_MS with everything that changed meanwhile, and the source's watches are narrowed (watches nobody
+ * needs removed) UPSTREAM_NARROW_DELAY_MS after the last change; widening
+ * for a new watch is immediate, and a no-op while the disk is watched.
+ */
+#define STATE_WRITE_INTERVAL_MS	250
+#define STATE_WRITE_BURST	8	/* writes at once before the interval applies */
+#define UPSTREAM_NARROW_DELAY_MS 1000
+/* Hello and idle timeouts and device re-checks run this often (at most). */
+#define SWEEP_INTERVAL_MAX_MS	1000
 
 struct client {
 	int fd;
@@ -47,6 +63,10 @@ struct client {
 	bool ever_watched;		/* SET_SIZE only before the first watch */
 	unsigned int nr_watches;
 	struct bn_config cfg;		/* watches and filter, matched with lib/match.h */
+	__u64 diskseq[BN_WATCHES_MAX];	/* of each watch's disk when it was allowed; 0: unknown */
+	/* Watches the daemon ended by itself; their removal records wait for room. */
+	struct { __u32 id; __s32 error; } ended[BN_WATCHES_MAX];
+	unsigned int nr_ended;
 	unsigned int queue_size;
 	struct client_queue q;		/* allocated at the first watch */
 	__u64 token;
@@ -56,10 +76,15 @@ struct client {
 	__u32 events;			/* epoll events registered */
 	bool dirty;			/* on the flush list */
 	struct client *next_dirty;
-	/* A reply that did not fit in the socket; no request is read until it is sent. */
+	/*
+	 * Replies are built here (BND_MSG_MAX bytes, allocated at HELLO: a
+	 * connection that never says HELLO costs about 1.5 KiB).  One that did
+	 * not fit in the socket waits here; no request is read until it is sent.
+	 */
 	size_t out_len;
-	unsigned char out[BND_MSG_MAX] __attribute__((aligned(8)));
+	unsigned char *out;
 	struct timespec connected;
+	struct timespec last_request;	/* for idle_timeout_ms */
 };
 
 /* The source's watch for one disk, or for every device. */
@@ -106,8 +131,22 @@ struct manager {
 	bool resumed;			/* and we took it over from our predecessor */
 	int pin_lock_fd;		/* the pin directory, flock()ed: one daemon per pin */
 
+	/* devices.c: disks' diskseq, read once per round (a batch from the source, a sweep) */
+	struct { __u64 dev, seq; int err; } devcache[32];
+	unsigned int nr_devcache;
+
 	/* state.c */
 	int grace_fd;			/* timerfd: detached clients expire */
+	bool state_pending;		/* changed since the last write; written at defer_fd */
+	struct timespec state_written;
+	__u64 state_writes;
+	unsigned int state_tokens;	/* writes allowed at once now (state_changed()) */
+
+	/* manager.c: deferred work (state write, narrowing) and the periodic sweep */
+	int defer_fd, sweep_fd;
+	bool upstream_pending;		/* watches may be narrowed at defer_fd */
+	bool sweep_armed;
+	__u64 upstream_changes;		/* watches added or removed at the source */
 
 	/* outputs.c: metrics and journal; NULL when none is configured */
 	struct outputs *outputs;
@@ -122,6 +161,10 @@ int manager_run(struct manager *m);
 void manager_stop(struct manager *m);
 void manager_free(struct manager *m);
 int manager_epoll_add(struct manager *m, int fd, __u32 events, __u64 tag);
+/* Run the deferred work (state write, narrowing) within ms, unless it is due sooner. */
+void manager_defer(struct manager *m, unsigned int ms);
+/* A client may time out or watch a device that may change: sweep now and then. */
+void manager_sweep_arm(struct manager *m);
 __u64 ns_since(const struct timespec *t);
 
 #endif /* BLKNOTIFYD_MANAGER_H */

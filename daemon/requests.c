@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/sysmacros.h>
 #include "clients.h"
+#include "devices.h"
 #include "log.h"
 #include "requests.h"
 #include "state.h"
 #include "upstream.h"
+#include "watch.h"
 
 static bool handle_hello(struct manager *m, struct client *c, const struct bnd_msg *msg)
 {
@@ -16,6 +20,12 @@ static bool handle_hello(struct manager *m, struct client *c, const struct bnd_m
 
 	if (c->hello_done) {
 		client_abort(m, c, msg->seq, -EPROTO, "HELLO sent twice");
+		return false;
+	}
+	/* The reply buffer: only now, so a connection that never says HELLO costs little. */
+	c->out = aligned_alloc(8, BND_MSG_MAX);
+	if (!c->out) {
+		client_abort(m, c, msg->seq, -ENOMEM, "blknotifyd is out of memory");
 		return false;
 	}
 	c->hello_done = true;
@@ -46,18 +56,14 @@ static bool handle_set_size(struct manager *m, struct client *c, const struct bn
 static bool handle_set_filter(struct manager *m, struct client *c, const struct bnd_msg *msg)
 {
 	const struct bnd_set_filter *f = msg->set_filter;
-	struct bn_config *cfg = &c->cfg;
-	__u32 i;
+	char why[BND_ERROR_TEXT_MAX];
+	int r;
 
-	cfg->filter_on = f->nr_filters > 0;
-	cfg->nr_filters = 0;
-	memset(cfg->filters, 0, sizeof(cfg->filters));
-	/* Types we do not know are dropped, as the kernel does; then they match nothing. */
-	for (i = 0; i < f->nr_filters; i++)
-		if (f->filters[i].type < BLOCK_NOTIFY_WATCH_TYPE__NR)
-			cfg->filters[cfg->nr_filters++] = f->filters[i];
+	r = bn_config_set_filter(&c->cfg, f->filters, f->nr_filters, why, sizeof(why));
+	if (r < 0)
+		return reply_error(m, c, msg->seq, r, "%s", why);
 	if (c->nr_watches)
-		state_save(m, false);
+		state_changed(m);
 	return reply_ok(m, c, msg->seq, 0);
 }
 
@@ -65,20 +71,11 @@ static bool handle_add_watch(struct manager *m, struct client *c, const struct b
 {
 	const struct bnd_add_watch *w = msg->add_watch;
 	char why[BND_ERROR_TEXT_MAX];
-	struct bn_watch *free_slot = NULL;
-	unsigned int i;
-	int r;
+	__u64 seq = 0;
+	int r, j;
 
-	for (i = 0; i < BN_WATCHES_MAX; i++) {
-		if (c->cfg.watches[i].active && c->cfg.watches[i].id == w->id)
-			return reply_error(m, c, msg->seq, -EEXIST,
-					   "watch ID %u is in use on this queue", w->id);
-		if (!c->cfg.watches[i].active && !free_slot)
-			free_slot = &c->cfg.watches[i];
-	}
-	if (!free_slot)
-		return reply_error(m, c, msg->seq, -ENOSPC, "this queue has %d watches already",
-				   BN_WATCHES_MAX);
+	if (bn_config_find_watch(&c->cfg, w->id))
+		return reply_error(m, c, msg->seq, -EEXIST, "watch ID %u is in use on this queue", w->id);
 	r = policy_check_watch(&m->cfg, &c->peer, w, why, sizeof(why));
 	if (r < 0) {
 		if (r == -EACCES)
@@ -86,35 +83,46 @@ static bool handle_add_watch(struct manager *m, struct client *c, const struct b
 				   (int)c->peer.pid, c->peer.uid, why);
 		return reply_error(m, c, msg->seq, r, "%s", why);
 	}
+	/* The disk as it was allowed: if its number comes to name another, the watch ends. */
+	if (w->dev && device_diskseq(w->dev, &seq) == -ENODEV)
+		return reply_error(m, c, msg->seq, -ENODEV, "no block device %u:%u",
+				   major(w->dev), minor(w->dev));
 	if (!c->q.slots && cq_init(&c->q, c->queue_size) < 0)
 		return reply_error(m, c, msg->seq, -ENOMEM, "no memory for a queue of %u records",
 				   c->queue_size);
-	free_slot->active = 1;
-	free_slot->id = w->id;
-	free_slot->dev = w->dev;
-	free_slot->start = w->start;
-	free_slot->end = w->end;
+	j = bn_config_add_watch(&c->cfg, w->id, w->dev, w->start, w->end, why, sizeof(why));
+	if (j < 0)
+		return reply_error(m, c, msg->seq, j, "%s", why);
+	c->diskseq[j] = seq;
 	c->nr_watches++;
+	/* Before the reply, so errors after it are seen; an OK the source cannot keep is a lie. */
+	r = upstream_widen(m);
+	if (r < 0) {
+		bn_config_remove_watch(&c->cfg, w->id, why, sizeof(why));
+		c->diskseq[j] = 0;
+		c->nr_watches--;
+		return reply_error(m, c, msg->seq, r, "the daemon's source (%s) cannot watch %u:%u: "
+				   "%s; see the daemon's log", blknotify_source_name(m->source),
+				   major(w->dev), minor(w->dev), strerror(-r));
+	}
 	c->ever_watched = true;
-	upstream_update(m);	/* before the reply: errors after it are seen */
-	state_save(m, false);
+	state_changed(m);
 	return reply_ok(m, c, msg->seq, 0);
 }
 
 static bool handle_remove_watch(struct manager *m, struct client *c, const struct bnd_msg *msg)
 {
-	unsigned int i;
+	struct bn_watch *w = bn_config_find_watch(&c->cfg, msg->remove_watch->id);
+	char why[BND_ERROR_TEXT_MAX];
 
-	for (i = 0; i < BN_WATCHES_MAX; i++) {
-		if (c->cfg.watches[i].active && c->cfg.watches[i].id == msg->remove_watch->id) {
-			memset(&c->cfg.watches[i], 0, sizeof(c->cfg.watches[i]));
-			c->nr_watches--;
-			upstream_update(m);
-			state_save(m, false);
-			return reply_ok(m, c, msg->seq, 0);
-		}
-	}
-	return reply_error(m, c, msg->seq, -ENOENT, "no watch with ID %u", msg->remove_watch->id);
+	if (!w || bn_config_remove_watch(&c->cfg, msg->remove_watch->id, why, sizeof(why)) < 0)
+		return reply_error(m, c, msg->seq, -ENOENT, "no watch with ID %u",
+				   msg->remove_watch->id);
+	c->diskseq[w - c->cfg.watches] = 0;
+	c->nr_watches--;
+	upstream_update_later(m);
+	state_changed(m);
+	return reply_ok(m, c, msg->seq, 0);
 }
 
 static bool handle_get_stats(struct manager *m, struct client *c, const struct bnd_msg *msg)
@@ -125,9 +133,15 @@ static bool handle_get_stats(struct manager *m, struct client *c, const struct b
 	s->total_clients = m->nr_clients;
 	s->max_clients = m->cfg.max_clients;
 	s->source = m->source;
-	s->upstream_records = m->upstream_records;
-	s->upstream_lost = m->upstream_lost;
 	s->uptime_ns = ns_since(&m->started);
+	/* The daemon's totals tell of errors on every watched disk: privileged only. */
+	if (c->peer.privileged) {
+		s->flags = BND_STATS_GLOBAL;
+		s->upstream_records = m->upstream_records;
+		s->upstream_lost = m->upstream_lost;
+		s->state_writes = m->state_writes;
+		s->upstream_changes = m->upstream_changes;
+	}
 	for (i = 0; i < BND_CLIENTS_HARD_MAX; i++) {
 		const struct client *o = m->clients[i];
 		struct bnd_client_stats *e;
@@ -164,7 +178,8 @@ static bool handle_ack(struct manager *m, struct client *c, const struct bnd_msg
 		client_abort(m, c, msg->seq, -EPROTO, why);
 		return false;
 	}
-	/* Room again: what waits (records, a held-back loss report) can go. */
+	/* Room again: what waits (records, a held-back loss report, a removal) can go. */
+	client_push_ended(m, c);
 	if (cq_pending(&c->q))
 		client_mark_dirty(m, c);
 	return true;
@@ -184,6 +199,7 @@ bool request_handle(struct manager *m, struct client *c, const void *buf, size_t
 			     ((const struct bnd_hdr *)buf)->seq : 0, r, why);
 		return false;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &c->last_request);
 	if (!c->hello_done && msg.type != BND_HELLO) {
 		snprintf(why, sizeof(why), "%s before HELLO", bnd_type_name(msg.type));
 		client_abort(m, c, msg.seq, -EPROTO, why);

@@ -9,9 +9,10 @@
 #include "clients.h"
 #include "log.h"
 #include "state.h"
+#include "watch.h"
 
 #define STATE_MAGIC	0x53444e42U	/* "BNDS" */
-#define STATE_VERSION	1
+#define STATE_VERSION	2	/* 2: diskseq of each watch */
 
 struct state_hdr {
 	__u32 magic;
@@ -26,6 +27,7 @@ struct state_client {
 	__u32 uid;
 	__u32 queue_size;
 	struct bn_config cfg;
+	__u64 diskseq[BN_WATCHES_MAX];
 };
 
 void state_save(struct manager *m, bool clean)
@@ -35,10 +37,14 @@ void state_save(struct manager *m, bool clean)
 	char tmp[sizeof(m->cfg.state_file) + 8];
 	unsigned int i;
 	size_t len;
+	bool ok;
 	int fd;
 
+	m->state_pending = false;
 	if (!m->pinned)
 		return;		/* nothing would survive to resume */
+	m->state_writes++;
+	clock_gettime(CLOCK_MONOTONIC, &m->state_written);
 	for (i = 0; i < BND_CLIENTS_HARD_MAX; i++) {
 		const struct client *c = m->clients[i];
 		struct state_client *e;
@@ -53,6 +59,7 @@ void state_save(struct manager *m, bool clean)
 		e->uid = c->peer.uid;
 		e->queue_size = c->queue_size;
 		e->cfg = c->cfg;
+		memcpy(e->diskseq, c->diskseq, sizeof(e->diskseq));
 	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp", m->cfg.state_file);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -61,32 +68,45 @@ void state_save(struct manager *m, bool clean)
 		return;
 	}
 	len = h.nr * sizeof(entries[0]);
-	if (write(fd, &h, sizeof(h)) != sizeof(h) || write(fd, entries, len) != (ssize_t)len ||
-	    close(fd) < 0 || rename(tmp, m->cfg.state_file) < 0) {
+	/* Closed on every path: a full /run must not cost an fd per attempt. */
+	ok = write(fd, &h, sizeof(h)) == sizeof(h) && write(fd, entries, len) == (ssize_t)len;
+	if (close(fd) < 0)
+		ok = false;
+	if (!ok || rename(tmp, m->cfg.state_file) < 0) {
 		log_warn("cannot write %s: %m; clients cannot resume after a restart", tmp);
 		unlink(tmp);
 	}
 }
 
+void state_changed(struct manager *m)
+{
+	__u64 since;
+
+	if (!m->pinned || m->state_pending)
+		return;
+	/*
+	 * A token bucket: STATE_WRITE_BURST writes at once (an honest client's
+	 * changes are on disk before a crash can lose them), then one per
+	 * STATE_WRITE_INTERVAL_MS, each with every change made meanwhile.
+	 */
+	since = m->state_writes ? ns_since(&m->state_written) / 1000000 : ~0ULL;
+	if (m->state_tokens + since / STATE_WRITE_INTERVAL_MS >= 1) {
+		__u64 t = m->state_tokens + since / STATE_WRITE_INTERVAL_MS;
+
+		m->state_tokens = (t > STATE_WRITE_BURST ? STATE_WRITE_BURST : t) - 1;
+		state_save(m, false);
+		return;
+	}
+	m->state_pending = true;
+	manager_defer(m, STATE_WRITE_INTERVAL_MS - since);
+}
+
 static bool state_entry_valid(const struct state_client *e)
 {
-	const struct bn_config *c = &e->cfg;
-	unsigned int i, nr = 0;
+	char why[BND_ERROR_TEXT_MAX];
 
-	if (e->queue_size < 1 || e->queue_size > BLKNOTIFY_QUEUE_SIZE_MAX || c->filter_on > 1 ||
-	    c->nr_filters > BN_FILTERS_MAX || (!c->filter_on && c->nr_filters))
-		return false;
-	for (i = 0; i < BN_WATCHES_MAX; i++) {
-		const struct bn_watch *w = &c->watches[i];
-
-		if (!w->active)
-			continue;
-		if (w->active != 1 || w->id > BLOCK_NOTIFY_WATCH_ID_MAX || w->start >= w->end ||
-		    (!w->dev && (w->start || w->end != ~0ULL)))
-			return false;
-		nr++;
-	}
-	return nr > 0;
+	return e->queue_size >= 1 && e->queue_size <= BLKNOTIFY_QUEUE_SIZE_MAX &&
+	       bn_config_check(&e->cfg, why, sizeof(why)) == 0 && bn_config_nr_watches(&e->cfg) > 0;
 }
 
 /* A detached client for entry e (of a clean stop or not) in a free slot; NULL if none. */
@@ -94,7 +114,6 @@ static struct client *restore_client(struct manager *m, const struct state_clien
 				     unsigned int *slot)
 {
 	struct client *c;
-	unsigned int j;
 
 	while (*slot < BND_CLIENTS_HARD_MAX && m->clients[*slot])
 		(*slot)++;
@@ -116,8 +135,8 @@ static struct client *restore_client(struct manager *m, const struct state_clien
 	c->peer.uid = e->uid;
 	c->queue_size = c->q.size;
 	c->cfg = e->cfg;
-	for (j = 0; j < BN_WATCHES_MAX; j++)
-		c->nr_watches += c->cfg.watches[j].active;
+	memcpy(c->diskseq, e->diskseq, sizeof(c->diskseq));
+	c->nr_watches = bn_config_nr_watches(&c->cfg);
 	if (e->lost)
 		cq_add_loss(&c->q, e->lost);
 	clock_gettime(CLOCK_MONOTONIC, &c->connected);
@@ -167,7 +186,12 @@ void state_load(struct manager *m)
 	its.it_value.tv_nsec = (m->cfg.restart_grace_ms % 1000) * 1000000L;
 	if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
 		its.it_value.tv_nsec = 1;
-	timerfd_settime(m->grace_fd, 0, &its, NULL);
+	/* Without the timer the queues would hold their slots for ever: drop them now. */
+	if (timerfd_settime(m->grace_fd, 0, &its, NULL) < 0) {
+		log_err("cannot arm the restart grace timer: %m; dropping the kept queues "
+			"(their clients will see a gap)");
+		state_expire_detached(m);
+	}
 }
 
 void state_expire_detached(struct manager *m)
@@ -205,6 +229,7 @@ __u32 state_adopt(struct manager *m, struct client *c, __u64 token)
 	}
 	c->token = g->token;
 	c->cfg = g->cfg;
+	memcpy(c->diskseq, g->diskseq, sizeof(c->diskseq));
 	c->nr_watches = g->nr_watches;
 	c->ever_watched = true;
 	c->queue_size = g->queue_size;

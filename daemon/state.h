@@ -16,6 +16,12 @@
 
 /* Write the state file (clean: at a clean stop; queued records count as lost). */
 void state_save(struct manager *m, bool clean);
+/*
+ * What the file holds changed: written now if it was not written in the
+ * last STATE_WRITE_INTERVAL_MS, else once when that is over.  A client
+ * flooding changes costs one write per interval.
+ */
+void state_changed(struct manager *m);
 /* Restore the predecessor's clients, detached, from the state file. */
 void state_load(struct manager *m);
 /* The grace period is over: queues nobody came back for go. */

@@ -8,9 +8,12 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include "clients.h"
+#include "devices.h"
 #include "log.h"
 #include "outputs.h"
+#include "queue.h"
 #include "upstream.h"
+#include "watch.h"
 
 static unsigned char upstream_buf[1 << 16] __attribute__((aligned(8)));
 
@@ -104,6 +107,7 @@ static int upstream_add(struct manager *m, bool all, __u64 dev)
 	    blknotify_queue_watch_device(m->upstream, (dev_t)dev, id);
 	if (r < 0)
 		return r;
+	m->upstream_changes++;
 	m->up[slot].active = true;
 	m->up[slot].all = all;
 	m->up[slot].dev = dev;
@@ -111,37 +115,108 @@ static int upstream_add(struct manager *m, bool all, __u64 dev)
 	return 0;
 }
 
+/* Whether some client watches dev (0: every device). */
+static bool dev_watched(const struct manager *m, __u64 dev)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < BND_CLIENTS_HARD_MAX; i++)
+		for (j = 0; m->clients[i] && j < BN_WATCHES_MAX; j++)
+			if (m->clients[i]->cfg.watches[j].active && m->clients[i]->cfg.watches[j].dev == dev)
+				return true;
+	return false;
+}
+
+static int upstream_remove(struct manager *m, unsigned int k)
+{
+	int r = blknotify_queue_remove_watch(m->upstream, m->up[k].id);
+
+	if (r < 0) {
+		log_err("cannot remove a watch at the source: %s", strerror(-r));
+		return r;
+	}
+	m->up[k].active = false;
+	m->upstream_changes++;
+	return 0;
+}
+
+/* Room at the source for a new watch: remove disk watches no client needs any more. */
+static void upstream_drop_stale(struct manager *m)
+{
+	unsigned int k;
+
+	for (k = 0; k < BN_WATCHES_MAX; k++)
+		if (m->up[k].active && !m->up[k].all && !dev_watched(m, m->up[k].dev))
+			upstream_remove(m, k);
+}
+
+static int upstream_add_room(struct manager *m, bool all, __u64 dev)
+{
+	int r = upstream_add(m, all, dev);
+
+	if (r == -ENOSPC) {
+		upstream_drop_stale(m);
+		r = upstream_add(m, all, dev);
+	}
+	return r;
+}
+
+/*
+ * Add what the clients' watches need and the source lacks; nothing is
+ * removed.  Returns 0, or a negative errno when some client's watch is not
+ * covered.  *all and devs[*nr] are what is wanted.
+ */
+static int upstream_widen_to(struct manager *m, bool *all, __u64 *devs, unsigned int *nr)
+{
+	unsigned int i;
+	int r;
+
+	upstream_wanted(m, all, devs, nr);
+	for (i = 0; !*all && i < *nr; i++) {
+		if (upstream_find(m, false, devs[i]) >= 0)
+			continue;
+		r = upstream_add_room(m, false, devs[i]);
+		if (r < 0) {
+			log_warn("cannot watch %u:%u at the source (%s): watching every device",
+				 major(devs[i]), minor(devs[i]), strerror(-r));
+			*all = true;
+		}
+	}
+	if (*all && upstream_find(m, true, 0) < 0) {
+		r = upstream_add_room(m, true, 0);
+		if (r < 0) {
+			/* Keep what is there rather than open a gap; the caller says so. */
+			log_err("cannot watch every device at the source: %s", strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+int upstream_widen(struct manager *m)
+{
+	__u64 devs[UPSTREAM_DISKS_MAX];
+	unsigned int nr;
+	bool all;
+
+	return upstream_widen_to(m, &all, devs, &nr);
+}
+
 /*
  * New watches go in before old ones go out, so no error falls between them;
  * duplicate() drops what comes twice meanwhile.  If a disk cannot be
  * watched, every device is.
  */
-void upstream_update(struct manager *m)
+int upstream_update(struct manager *m)
 {
 	__u64 devs[UPSTREAM_DISKS_MAX];
 	unsigned int nr, i, k;
 	bool all;
 	int r;
 
-	upstream_wanted(m, &all, devs, &nr);
-	for (i = 0; !all && i < nr; i++) {
-		if (upstream_find(m, false, devs[i]) >= 0)
-			continue;
-		r = upstream_add(m, false, devs[i]);
-		if (r < 0) {
-			log_warn("cannot watch %u:%u at the source (%s): watching every device",
-				 major(devs[i]), minor(devs[i]), strerror(-r));
-			all = true;
-		}
-	}
-	if (all && upstream_find(m, true, 0) < 0) {
-		r = upstream_add(m, true, 0);
-		if (r < 0) {
-			/* Keep what is there rather than open a gap. */
-			log_err("cannot watch every device at the source: %s", strerror(-r));
-			return;
-		}
-	}
+	r = upstream_widen_to(m, &all, devs, &nr);
+	if (r < 0)
+		return r;
 	for (k = 0; k < BN_WATCHES_MAX; k++) {
 		bool wanted = false;
 
@@ -152,46 +227,58 @@ void upstream_update(struct manager *m)
 		else
 			for (i = 0; i < nr && !wanted; i++)
 				wanted = !m->up[k].all && m->up[k].dev == devs[i];
-		if (wanted)
-			continue;
-		r = blknotify_queue_remove_watch(m->upstream, m->up[k].id);
-		if (r < 0)
-			log_err("cannot remove a watch at the source: %s", strerror(-r));
-		else
-			m->up[k].active = false;
+		if (!wanted)
+			upstream_remove(m, k);
 	}
+	return 0;
+}
+
+void upstream_update_later(struct manager *m)
+{
+	m->upstream_pending = true;
+	manager_defer(m, UPSTREAM_NARROW_DELAY_MS);
+}
+
+/* One record for one of c's watches (bn_fanout() found it matches and passes the filter). */
+struct emit_ctx {
+	struct manager *m;
+	struct client *c;
+};
+
+static bool emit(void *ctx, const struct block_notification *rec, size_t len)
+{
+	struct manager *m = ((struct emit_ctx *)ctx)->m;
+	struct client *c = ((struct emit_ctx *)ctx)->c;
+	struct bn_watch *w = bn_config_find_watch(&c->cfg, (rec->watch.info & WATCH_INFO_ID) >>
+						  WATCH_INFO_ID__SHIFT);
+
+	(void)len;
+	/* Access follows the disk, not its number: is it still the one allowed? */
+	if (!w || !device_watch_valid(m, c, w - c->cfg.watches))
+		return false;
+	cq_push(&c->q, &rec->watch);
+	client_mark_dirty(m, c);
+	return true;
 }
 
 /* Give one upstream record to every client watch that matches it and whose filter admits it. */
 static void fan_out(struct manager *m, const struct watch_notification *n, size_t len)
 {
 	const struct block_notification *b = (const void *)n;
-	struct block_notification copy;
-	unsigned int i, j;
+	unsigned int i;
 
-	if (len > sizeof(copy))
-		len = sizeof(copy);
+	if (len > sizeof(*b))
+		len = sizeof(*b);
 	if (duplicate(m, b, len))
 		return;
 	outputs_record(m, b, len);
 	for (i = 0; i < BND_CLIENTS_HARD_MAX; i++) {
 		struct client *c = m->clients[i];
 
-		if (!c || !c->nr_watches)
+		if (!c || (!c->nr_watches && !c->nr_ended))
 			continue;
-		for (j = 0; j < BN_WATCHES_MAX; j++) {
-			const struct bn_watch *w = &c->cfg.watches[j];
-
-			if (!bn_watch_match(w, b->dev, b->sector))
-				continue;
-			memcpy(&copy, b, len);
-			copy.watch.info = (n->info & ~WATCH_INFO_ID & ~WATCH_INFO_LENGTH) |
-					  (w->id << WATCH_INFO_ID__SHIFT) | len;
-			if (!bn_filter_match(&c->cfg, copy.watch.type, copy.watch.subtype, copy.watch.info))
-				continue;
-			cq_push(&c->q, &copy.watch);
-			client_mark_dirty(m, c);
-		}
+		client_push_ended(m, c);	/* in order: before what comes after the end */
+		bn_fanout(&c->cfg, b, len, emit, &(struct emit_ctx){ .m = m, .c = c });
 	}
 }
 
@@ -216,6 +303,7 @@ int upstream_readable(struct manager *m)
 	int i;
 
 	for (i = 0; i < UPSTREAM_READS_PER_WAKEUP; i++) {
+		devices_forget(m);	/* disks are looked at again once per batch read */
 		const struct watch_notification *n;
 		ssize_t len = blknotify_queue_read(m->upstream, upstream_buf, sizeof(upstream_buf), 0);
 
@@ -227,9 +315,8 @@ int upstream_readable(struct manager *m)
 		     n = BLOCK_NOTIFY_RECORD_NEXT(n, len)) {
 			__u32 rlen = BLOCK_NOTIFY_RECORD_LEN(n);
 
-			if (n->type == WATCH_TYPE_META && n->subtype == WATCH_META_LOSS_NOTIFICATION) {
-				upstream_loss(m, rlen >= BLOCK_NOTIFICATION_LOSS_SIZE ?
-					      ((const struct block_notification_loss *)n)->nr_lost : 1);
+			if (bn_is_loss(n)) {
+				upstream_loss(m, bn_loss_count(n));
 			} else if (n->type == WATCH_TYPE_BLOCK_NOTIFY &&
 				   rlen >= BLOCK_NOTIFICATION_SIZE_V0) {
 				m->upstream_records++;
@@ -238,20 +325,6 @@ int upstream_readable(struct manager *m)
 		}
 	}
 	return i;
-}
-
-/* Remove a pinned queue (bpffs: unlinking the pins detaches the program). */
-static void unpin(const char *dir)
-{
-	static const char *const names[] = { "link", "events", "config", "bss" };
-	char path[sizeof(((struct daemon_config *)0)->pin_path) + 16];
-	size_t i;
-
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		unlink(path);
-	}
-	rmdir(dir);
 }
 
 /* One daemon per pin: two reading one pinned queue would each get part of it. */
@@ -301,7 +374,7 @@ static int open_source(struct manager *m, enum blknotify_source src,
 		/* Pinned by an incompatible version: start afresh; clients see a gap. */
 		log_warn("%s; removing it and starting afresh", blknotify_queue_get_error(q));
 		blknotify_queue_free(q);
-		unpin(pin);
+		source_bpf_unpin(pin);
 		return open_source(m, src, ret, why);
 	}
 	if (r < 0) {

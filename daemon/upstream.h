@@ -12,8 +12,16 @@
 
 /* Open the configured source; it watches every device until upstream_update(). */
 int upstream_start(struct manager *m);
-/* Bring the source's watches to what the clients watch. */
-void upstream_update(struct manager *m);
+/*
+ * Bring the source's watches to what the clients watch.  Returns 0, or a
+ * negative errno when some client's watch is not covered at the source
+ * (what was watched before stays watched).
+ */
+int upstream_update(struct manager *m);
+/* Only add what a new watch needs (immediate, before ADD_WATCH is answered); same returns. */
+int upstream_widen(struct manager *m);
+/* Watches went away: narrow the source's watches once, UPSTREAM_NARROW_DELAY_MS later. */
+void upstream_update_later(struct manager *m);
 /*
  * Read what the source has.  Returns the number of reads that returned
  * records (so a caller can tell whether more may wait), or a negative errno

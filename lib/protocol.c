@@ -13,6 +13,7 @@
 #include <blknotify/blknotify.h>
 #include "match.h"
 #include "protocol.h"
+#include "watch.h"
 
 _Static_assert(sizeof(struct bnd_hdr) == 16, "wire layout");
 _Static_assert(sizeof(struct bnd_hello) == 16, "wire layout");
@@ -26,7 +27,8 @@ _Static_assert(sizeof(struct bnd_ok) == 8, "wire layout");
 _Static_assert(sizeof(struct bnd_ack) == 8, "wire layout");
 _Static_assert(sizeof(struct bnd_error) == 8, "wire layout");
 _Static_assert(sizeof(struct bnd_client_stats) == 56, "wire layout");
-_Static_assert(sizeof(struct bnd_stats) == 40, "wire layout");
+_Static_assert(sizeof(struct bnd_stats) == 64, "wire layout");
+_Static_assert(sizeof(struct bnd_watch_removal) == BND_WATCH_REMOVAL_SIZE, "wire layout");
 _Static_assert(sizeof(struct bnd_hdr) + sizeof(struct bnd_set_filter) +
 	       BN_FILTERS_MAX * sizeof(struct watch_notification_type_filter) <= BND_REQUEST_MAX,
 	       "the largest request fits BND_REQUEST_MAX");
@@ -101,8 +103,8 @@ bool bnd_records_valid(const void *buf, size_t len, char *why, size_t why_len)
 
 static int check_filter(const struct bnd_set_filter *f, size_t body_len, char *why, size_t why_len)
 {
+	char sub[BND_ERROR_TEXT_MAX];
 	size_t want;
-	__u32 i;
 
 	if (f->__reserved)
 		return reject(EBADMSG, why, why_len, "SET_FILTER: reserved field is not zero");
@@ -114,17 +116,9 @@ static int check_filter(const struct bnd_set_filter *f, size_t body_len, char *w
 		return reject(EBADMSG, why, why_len,
 			      "SET_FILTER: body is %zu bytes, %u filters need %zu",
 			      body_len, f->nr_filters, want);
-	for (i = 0; i < f->nr_filters; i++) {
-		const struct watch_notification_type_filter *t = &f->filters[i];
-
-		/* The kernel's IOC_WATCH_QUEUE_SET_FILTER rules. */
-		if (t->info_filter & ~t->info_mask)
-			return reject(EBADMSG, why, why_len,
-				      "SET_FILTER: filter %u has info_filter bits outside info_mask", i);
-		if (t->info_mask & WATCH_INFO_LENGTH)
-			return reject(EBADMSG, why, why_len,
-				      "SET_FILTER: filter %u masks the record length", i);
-	}
+	/* The kernel's IOC_WATCH_QUEUE_SET_FILTER rules. */
+	if (bn_filter_check(f->filters, f->nr_filters, sub, sizeof(sub)))
+		return reject(EBADMSG, why, why_len, "SET_FILTER: %s", sub);
 	return 0;
 }
 
@@ -132,6 +126,7 @@ static int check_body(struct bnd_msg *m, const void *body, size_t body_len,
 		      char *why, size_t why_len)
 {
 	const char *name = bnd_type_name(m->type);
+	char sub[BND_ERROR_TEXT_MAX];
 	size_t want = 0;
 
 	switch (m->type) {
@@ -175,6 +170,8 @@ static int check_body(struct bnd_msg *m, const void *body, size_t body_len,
 
 		if (body_len < sizeof(*s))
 			goto short_body;
+		if (s->flags & ~BND_STATS_GLOBAL || s->__reserved)
+			return reject(EBADMSG, why, why_len, "STATS: unknown flags or reserved bits set");
 		if (s->nr_clients > BND_CLIENTS_HARD_MAX ||
 		    body_len != sizeof(*s) + s->nr_clients * sizeof(s->clients[0]))
 			return reject(EBADMSG, why, why_len, "STATS: body is %zu bytes for %u clients",
@@ -218,16 +215,8 @@ short_body:
 		m->add_watch = w;
 		if (w->__reserved)
 			return reject(EBADMSG, why, why_len, "ADD_WATCH: reserved field is not zero");
-		if (w->id > BLOCK_NOTIFY_WATCH_ID_MAX)
-			return reject(EBADMSG, why, why_len, "ADD_WATCH: watch ID %u (must be 0..%d)",
-				      w->id, BLOCK_NOTIFY_WATCH_ID_MAX);
-		if (w->start >= w->end)
-			return reject(EBADMSG, why, why_len,
-				      "ADD_WATCH: empty sector range %llu..%llu",
-				      (unsigned long long)w->start, (unsigned long long)w->end);
-		if (!w->dev && (w->start || w->end != ~0ULL))
-			return reject(EBADMSG, why, why_len,
-				      "ADD_WATCH: a watch on every device cannot have a sector range");
+		if (bn_watch_check(w->id, w->dev, w->start, w->end, sub, sizeof(sub)))
+			return reject(EBADMSG, why, why_len, "ADD_WATCH: %s", sub);
 		break;
 	}
 	case BND_REMOVE_WATCH:

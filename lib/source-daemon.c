@@ -143,13 +143,8 @@ static void inbox_add(struct daemon_src *s, const void *recs, size_t len)
 	}
 	/* Full: count what is dropped, and drop everything after it too, so
 	 * the loss record stays in order. */
-	for (n = recs; BLOCK_NOTIFY_RECORD_OK(n, len); n = BLOCK_NOTIFY_RECORD_NEXT(n, len)) {
-		if (n->type == WATCH_TYPE_META && n->subtype == WATCH_META_LOSS_NOTIFICATION)
-			s->inbox_lost += BLOCK_NOTIFY_RECORD_LEN(n) >= BLOCK_NOTIFICATION_LOSS_SIZE ?
-					 ((const struct block_notification_loss *)n)->nr_lost : 1;
-		else
-			s->inbox_lost++;
-	}
+	for (n = recs; BLOCK_NOTIFY_RECORD_OK(n, len); n = BLOCK_NOTIFY_RECORD_NEXT(n, len))
+		s->inbox_lost += bn_is_loss(n) ? bn_loss_count(n) : 1;
 }
 
 /*
@@ -492,8 +487,7 @@ static size_t take_inbox(struct daemon_src *s, char *buf, size_t len, size_t don
 		memcpy(buf + done, n, rl);
 		done += rl;
 		/* Records from an earlier connection are not the new daemon's to count. */
-		if (s->in_off >= s->in_stale &&
-		    (n->type != WATCH_TYPE_META || n->subtype != WATCH_META_LOSS_NOTIFICATION))
+		if (s->in_off >= s->in_stale && !bn_is_loss(n))
 			s->unacked++;
 		s->in_off += rl;
 	}
@@ -542,7 +536,7 @@ static ssize_t daemon_read(struct blknotify_queue *q, void *buf, size_t len)
 
 			if (ll > len - done)
 				break;
-			queue_make_loss(&l, s->inbox_lost);
+			bn_make_loss(&l, s->inbox_lost);
 			l.watch.info = ll;
 			memcpy((char *)buf + done, &l, ll);
 			done += ll;
@@ -579,7 +573,6 @@ static ssize_t daemon_read(struct blknotify_queue *q, void *buf, size_t len)
 }
 
 const struct source_ops source_daemon_ops = {
-	.source = BLKNOTIFY_SOURCE_DAEMON,
 	.start = daemon_start,
 	.update = daemon_update,
 	.read = daemon_read,

@@ -260,11 +260,6 @@ static int watch_queue_update(struct blknotify_queue *q)
 	return err ? explain(q, err) : 0;
 }
 
-static bool is_loss(const struct watch_notification *n)
-{
-	return n->type == WATCH_TYPE_META && n->subtype == WATCH_META_LOSS_NOTIFICATION;
-}
-
 /*
  * Direct mode: the kernel's records are ours.  Drop the removal notes our
  * own watch changes cause (and any other META record but loss).
@@ -285,7 +280,7 @@ static ssize_t read_direct(struct wq_state *s, void *buf, size_t len)
 
 			if (rl < sizeof(*w) || rl > (size_t)n - in)
 				return -EPROTO;	/* the kernel never does this */
-			if (w->type != WATCH_TYPE_META || is_loss(w)) {
+			if (w->type != WATCH_TYPE_META || bn_is_loss(w)) {
 				memmove((char *)buf + out, w, rl);
 				out += rl;
 			}
@@ -304,7 +299,7 @@ static void pending_note(struct blknotify_queue *q, const struct watch_notificat
 	if (q->pending_off == q->pending_len)
 		q->pending_off = q->pending_len = 0;
 	if (q->pending_loss && sizeof(l) + sizeof(*w) <= sizeof(q->pending) - q->pending_len) {
-		queue_make_loss(&l, q->pending_loss);
+		bn_make_loss(&l, q->pending_loss);
 		memcpy(q->pending + q->pending_len, &l, sizeof(l));
 		q->pending_len += sizeof(l);
 		q->pending_loss = 0;
@@ -347,11 +342,11 @@ static ssize_t read_fanout(struct blknotify_queue *q, struct wq_state *s, void *
 				ev.watch.info = (w->info & ~WATCH_INFO_LENGTH) |
 						(rl < sizeof(ev) ? rl : sizeof(ev));
 				queue_fanout(q, &ev);
-			} else if (is_loss(w) && rl >= BLOCK_NOTIFICATION_LOSS_SIZE) {
+			} else if (bn_is_loss(w) && rl >= BLOCK_NOTIFICATION_LOSS_SIZE) {
 				const struct block_notification_loss *l = (const void *)w;
 
 				queue_add_loss(q, l->nr_lost);
-			} else if (is_loss(w)) {
+			} else if (bn_is_loss(w)) {
 				pending_note(q, w);
 			}
 			in += rl;
@@ -371,7 +366,6 @@ static ssize_t watch_queue_read(struct blknotify_queue *q, void *buf, size_t len
 }
 
 const struct source_ops source_watch_queue_ops = {
-	.source = BLKNOTIFY_SOURCE_WATCH_QUEUE,
 	.start = watch_queue_start,
 	.update = watch_queue_update,
 	.read = watch_queue_read,

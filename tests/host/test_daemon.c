@@ -25,6 +25,8 @@
 #include <sys/socket.h>
 #include <sys/sysmacros.h>
 #include <linux/blkpg.h>
+#include <dirent.h>
+#include <bpf/bpf.h>
 #include <sys/un.h>
 
 #include <blknotify/blknotify.h>
@@ -1355,6 +1357,183 @@ TEST(blkwatch_through_the_daemon)
 	fclose(fe);
 	ASSERT_TRUE(WIFEXITED(st));
 	ASSERT_EQ(WEXITSTATUS(st), 0);
+}
+
+/* Send one request and return the type of its reply (records before it are skipped). */
+static unsigned int raw_request(int fd, unsigned int type, __u32 seq, const void *body,
+				size_t body_len, int *error)
+{
+	unsigned char buf[BND_MSG_MAX] __attribute__((aligned(8)));
+	size_t len = raw_msg(buf, type, seq, body, body_len);
+	struct bnd_msg m;
+	char why[256];
+	ssize_t n;
+
+	*error = 0;
+	if (send(fd, buf, len, MSG_NOSIGNAL) != (ssize_t)len)
+		return 0;
+	for (;;) {
+		n = raw_recv(fd, buf, sizeof(buf));
+		if (n <= 0 || bnd_parse(buf, n, BND_TO_CLIENT, &m, why, sizeof(why)))
+			return 0;
+		if (m.type == BND_RECORDS)
+			continue;
+		if (m.type == BND_ERROR) {
+			*error = m.error->error;
+			printf("# %s: %s\n", bnd_type_name(type), m.error->text);
+		}
+		return m.type;
+	}
+}
+
+static int count_fds(pid_t pid)
+{
+	char path[64];
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/*
+ * A state file that cannot be written (here its temporary name is a link to
+ * /dev/full: every write fails with ENOSPC, as on a full /run) costs the
+ * daemon nothing: no file descriptor stays open per failed save.
+ */
+TEST(failed_state_writes_leak_no_fd)
+{
+	struct bnd_hello h = { .version = BND_VERSION };
+	struct bnd_add_watch w = { .id = 1, .dev = dev.rdev, .end = ~0ULL };
+	struct bnd_remove_watch rm = { .id = 1 };
+	char tmp[160];
+	int fd, before, after, i, j, err;
+
+	need_daemon();
+	snprintf(tmp, sizeof(tmp), "%s/clients.state.tmp", tmpdir);
+	before = count_fds(daemon_pid);
+	ASSERT_GT(before, 0);
+	fd = raw_connect();
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(raw_request(fd, BND_HELLO, 1, &h, sizeof(h), &err), BND_HELLO_REPLY);
+	for (i = 0; i < 10; i++) {
+		struct stat st;
+
+		unlink(tmp);
+		ASSERT_EQ(symlink("/dev/full", tmp), 0);
+		ASSERT_EQ(raw_request(fd, BND_ADD_WATCH, 2 + 2 * i, &w, sizeof(w), &err), BND_OK);
+		ASSERT_EQ(raw_request(fd, BND_REMOVE_WATCH, 3 + 2 * i, &rm, sizeof(rm), &err), BND_OK);
+		/* The daemon removes the temporary name after a failed write. */
+		for (j = 0; j < WAIT_MS / 10 && lstat(tmp, &st) == 0; j++)
+			usleep(10 * 1000);
+		ASSERT_EQ(lstat(tmp, &st), -1);
+	}
+	close(fd);
+	wait_for_no_clients();
+	after = count_fds(daemon_pid);
+	printf("# daemon fds: %d before, %d after 10 failed state writes\n", before, after);
+	ASSERT_LE(after, before);	/* before may count the last stats query's connection */
+}
+
+/*
+ * ADD_WATCH is answered OK only when the source watches the disk.  Here the
+ * source cannot change its watches (a second daemon whose pinned BPF config
+ * map is frozen: every update from user space fails with EPERM), and the
+ * client must hear so instead of waiting for records that never come.
+ */
+TEST(add_watch_reports_a_source_that_cannot_watch)
+{
+	char path[96], conf[128], pin[128], map[160], cmd[200];
+	struct bnd_hello h = { .version = BND_VERSION };
+	struct bnd_add_watch w = { .id = 1, .dev = dev.rdev, .end = ~0ULL };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int i, fd = -1, mfd, status, err = 0;
+	unsigned int type;
+	FILE *f;
+	pid_t pid;
+
+	need_daemon();
+	snprintf(path, sizeof(path), "%s/frozen.sock", tmpdir);
+	snprintf(conf, sizeof(conf), "%s/frozen.conf", tmpdir);
+	snprintf(pin, sizeof(pin), "/sys/fs/bpf/bntd-frozen-%d", (int)getpid());
+	f = fopen(conf, "w");
+	ASSERT_TRUE(f != NULL);
+	fprintf(f, "socket = %s\npin_path = %s\nstate_file = %s/frozen.state\n", path, pin, tmpdir);
+	fclose(f);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		execl(getenv("BLKNOTIFYD"), "blknotifyd", "-c", conf, "--source", "bpf", (char *)NULL);
+		_exit(127);
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	for (i = 0; i < WAIT_MS / 20; i++) {
+		fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			break;
+		close(fd);
+		fd = -1;
+		usleep(20 * 1000);
+	}
+	snprintf(map, sizeof(map), "%s/config", pin);
+	mfd = bpf_obj_get(map);
+	if (fd >= 0 && mfd >= 0 && bpf_map_freeze(mfd) == 0 &&
+	    raw_request(fd, BND_HELLO, 1, &h, sizeof(h), &err) == BND_HELLO_REPLY)
+		type = raw_request(fd, BND_ADD_WATCH, 2, &w, sizeof(w), &err);
+	else
+		type = 0;
+	if (mfd >= 0)
+		close(mfd);
+	if (fd >= 0)
+		close(fd);
+	kill(pid, SIGTERM);
+	waitpid(pid, &status, 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", pin);
+	(void)!run(cmd);
+	unlink(conf);
+	ASSERT_GE(mfd, 0);
+	ASSERT_EQ(type, BND_ERROR);
+	EXPECT_EQ(err, -EPERM);
+}
+
+/* Run the daemon with args (no start: every case exits at once); its exit status. */
+static int daemon_exit_status(const char *args)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "'%s' %s >/dev/null 2>&1", getenv("BLKNOTIFYD"), args);
+	return run(cmd);
+}
+
+/* The CLI convention (blkwatch, blknotifyd, blkfault): one meaning per letter, exit codes 0/1/2/3. */
+TEST(cli_options_and_exit_codes)
+{
+	char args[256];
+
+	need_daemon();
+	EXPECT_EQ(daemon_exit_status("--help"), 0);
+	EXPECT_EQ(daemon_exit_status("-h"), 0);
+	EXPECT_EQ(daemon_exit_status("-V"), 0);
+	EXPECT_EQ(daemon_exit_status("--version"), 0);
+	snprintf(args, sizeof(args), "-c '%s' --check-config", conf_path);
+	EXPECT_EQ(daemon_exit_status(args), 0);
+	/* Old spellings are usage errors, not aliases. */
+	EXPECT_EQ(daemon_exit_status("-s /run/x.sock"), 2);
+	EXPECT_EQ(daemon_exit_status("-t"), 2);
+	EXPECT_EQ(daemon_exit_status("--no-such-option"), 2);
+	EXPECT_EQ(daemon_exit_status("--socket relative.sock --check-config"), 2);
+	EXPECT_EQ(daemon_exit_status("--source daemon --check-config"), 2);
+	EXPECT_EQ(daemon_exit_status("-c /nonexistent/blknotifyd.conf --check-config"), 2);
+	/* Could not start: the socket is in use by the running daemon. */
+	snprintf(args, sizeof(args), "-c '%s' --source kmsg", conf_path);
+	EXPECT_EQ(daemon_exit_status(args), 1);
 }
 
 /*
