@@ -1,29 +1,24 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+/* Disks' names and sequence numbers for the outputs (disk-info.h), read with lib/sysfs.h. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
-#include <unistd.h>
 #include "disk-info.h"
+#include "sysfs.h"
+
+static int attr_path(char *buf, size_t len, const char *sysfs, __u64 dev, const char *attr)
+{
+	int n = snprintf(buf, len, "%s/dev/block/%u:%u/%s", sysfs, major(dev), minor(dev), attr);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
 
 int disk_attr(const char *sysfs, __u64 dev, const char *attr, char *buf, size_t len)
 {
 	char path[256];
-	ssize_t n;
-	int fd;
 
-	snprintf(path, sizeof(path), "%s/dev/block/%u:%u/%s", sysfs, major(dev), minor(dev), attr);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	return 0;
+	return attr_path(path, sizeof(path), sysfs, dev, attr) ?: bn_sysfs_read(path, buf, len);
 }
 
 void disk_name(const char *sysfs, __u64 dev, char *buf, size_t len)
@@ -44,14 +39,27 @@ void disk_name(const char *sysfs, __u64 dev, char *buf, size_t len)
 
 __u64 disk_diskseq(const char *sysfs, __u64 dev)
 {
-	char buf[32];
+	char path[256];
+	__u64 seq;
 
-	return disk_attr(sysfs, dev, "diskseq", buf, sizeof(buf)) ? 0 : strtoull(buf, NULL, 10);
+	if (attr_path(path, sizeof(path), sysfs, dev, "diskseq") || bn_sysfs_read_u64(path, &seq))
+		return 0;
+	return seq;
+}
+
+const char *name_or_number(const char *name, unsigned int value, char *buf, size_t len)
+{
+	if (name)
+		return name;
+	snprintf(buf, len, "%u", value);
+	return buf;
 }
 
 bool disk_present(const char *sysfs, __u64 dev)
 {
-	char buf[32];
+	char path[256];
+	dev_t d;
 
-	return disk_attr(sysfs, dev, "dev", buf, sizeof(buf)) == 0;
+	return !attr_path(path, sizeof(path), sysfs, dev, "dev") && !bn_sysfs_read_devnum(path, &d) &&
+	       d == (dev_t)dev;
 }

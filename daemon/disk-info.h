@@ -20,4 +20,7 @@ __u64 disk_diskseq(const char *sysfs, __u64 dev);
 /* Whether the disk exists now. */
 bool disk_present(const char *sysfs, __u64 dev);
 
+/* name, or value in decimal in buf when name is NULL (a subtype or op newer than us). */
+const char *name_or_number(const char *name, unsigned int value, char *buf, size_t len);
+
 #endif /* BLKNOTIFYD_DISK_INFO_H */

@@ -101,22 +101,12 @@ static void device_fields(struct fields *f, const struct journal_device *d, cons
 
 static const char *subtype_str(unsigned int subtype, char *buf, size_t len)
 {
-	const char *s = blknotify_subtype_name(subtype);
-
-	if (s)
-		return s;
-	snprintf(buf, len, "%u", subtype);
-	return buf;
+	return name_or_number(blknotify_subtype_name(subtype), subtype, buf, len);
 }
 
 static const char *op_str(unsigned int op, char *buf, size_t len)
 {
-	const char *s = blknotify_op_name(op);
-
-	if (s)
-		return s;
-	snprintf(buf, len, "%u", op);
-	return buf;
+	return name_or_number(blknotify_op_name(op), op, buf, len);
 }
 
 static int send_entry(struct journal *j, const struct journal_device *d,

@@ -146,16 +146,13 @@ static void write_errors(const struct metrics *m, FILE *f)
 
 		for (j = 0; j < d->nr_series; j++) {
 			const struct metrics_series *s = &d->series[j];
-			const char *sn = blknotify_subtype_name(s->subtype);
-			const char *on = blknotify_op_name(s->op);
 
-			if (!sn)
-				snprintf(subtype, sizeof(subtype), "%u", s->subtype);
-			if (!on)
-				snprintf(op, sizeof(op), "%u", s->op);
 			fputs("blknotify_errors_total{", f);
 			device_labels(f, d);
-			fprintf(f, ",subtype=\"%s\",op=\"%s\"} %llu\n", sn ?: subtype, on ?: op,
+			fprintf(f, ",subtype=\"%s\",op=\"%s\"} %llu\n",
+				name_or_number(blknotify_subtype_name(s->subtype), s->subtype,
+					       subtype, sizeof(subtype)),
+				name_or_number(blknotify_op_name(s->op), s->op, op, sizeof(op)),
 				(unsigned long long)s->count);
 		}
 	}
