@@ -30,47 +30,12 @@ BURST=5
 MEDIUM=3
 STORM=300
 
-n=0
-failed=0
-ok() {		# description, then the command's status
-	n=$((n + 1))
-	if [ "$2" -eq 0 ]; then echo "ok $n - $1"; else echo "not ok $n - $1"; failed=$((failed + 1)); fi
-}
-expect_eq() {	# description actual expected
-	[ "$2" = "$3" ] || echo "# $1: got '$2', expected '$3'"
-	ok "$1" $([ "$2" = "$3" ]; echo $?)
-}
+. "$(dirname "$0")/lib-outputs.sh"
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-	exec 3>&- 2>/dev/null
-	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-# This namespace's journald, and nobody else's entries.
-mkdir -p /run/systemd /run/log/journal /var/log/journal
-for d in /run/systemd /run/log/journal /var/log/journal; do
-	mount -t tmpfs -o mode=0755 tmpfs "$d" || { echo "Bail out! cannot mount a tmpfs on $d"; exit 1; }
-done
-mkdir /run/systemd/journal
-/lib/systemd/systemd-journald >"$work/journald.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do [ -S /run/systemd/journal/socket ] && break; sleep 0.1; done
-[ -S /run/systemd/journal/socket ]
+start_journald
 ok "systemd-journald runs in the test's namespace" $?
 
-mkfifo "$work/ctl"
-"$BLKFAULT" --bad 4096+1000:r:EIO --bad 8192+100:r:ENODATA \
-	--until-stdin-eof <"$work/ctl" >"$work/dev" &
-pids+=($!)
-exec 3>"$work/ctl"
-for _ in $(seq 100); do [ -s "$work/dev" ] && break; sleep 0.1; done
-read -r dev majmin <"$work/dev"
-[ -b "$dev" ] || { echo "Bail out! blkfault gave no device"; exit 1; }
+start_blkfault "$BLKFAULT" --bad 4096+1000:r:EIO --bad 8192+100:r:ENODATA
 
 cat >"$work/blknotifyd.conf" <<EOF
 socket = $work/sock

@@ -9,26 +9,7 @@
 # BLKNOTIFYD name the binaries, RULES the alert rules (meson sets them).
 set -u
 
-n=0
-failed=0
-ok() {		# description, then the command's status
-	n=$((n + 1))
-	if [ "$2" -eq 0 ]; then echo "ok $n - $1"; else echo "not ok $n - $1"; failed=$((failed + 1)); fi
-}
-expect_eq() {	# description actual expected
-	[ "$2" = "$3" ] || echo "# $1: got '$2', expected '$3'"
-	ok "$1" $([ "$2" = "$3" ]; echo $?)
-}
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-	exec 3>&- 2>/dev/null
-	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	rm -rf "$work"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/lib-outputs.sh"
 
 echo "TAP version 13"
 skip() {
@@ -49,14 +30,7 @@ for s in ss: s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in ss))')
 
 # The device: bad sectors for EIO reads, ENODATA (medium) reads, EIO writes.
-mkfifo "$work/ctl"
-"$BLKFAULT" --bad 4096+200:r:EIO --bad 8192+200:r:ENODATA --bad 12288+200:w:EIO \
-	--until-stdin-eof <"$work/ctl" >"$work/dev" &
-pids+=($!)
-exec 3>"$work/ctl"
-for _ in $(seq 100); do [ -s "$work/dev" ] && break; sleep 0.1; done
-read -r dev majmin <"$work/dev"
-[ -b "$dev" ] || { echo "Bail out! blkfault gave no device"; exit 1; }
+start_blkfault "$BLKFAULT" --bad 4096+200:r:EIO --bad 8192+200:r:ENODATA --bad 12288+200:w:EIO
 
 mkdir "$work/textfile"
 cat >"$work/blknotifyd.conf" <<EOF
