@@ -7,7 +7,8 @@
 #include <string.h>
 #include <syslog.h>
 #include <sys/sysmacros.h>
-#include <systemd/sd-journal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <blknotify/blknotify.h>
 #include "disk-info.h"
 #include "journal.h"
@@ -56,10 +57,36 @@ int journal_priority(unsigned int subtype)
 	}
 }
 
+/*
+ * journald's native protocol (systemd.io/JOURNAL_NATIVE_PROTOCOL): one
+ * datagram of "FIELD=value\n" lines, on a socket of our own that never
+ * blocks.  sd_journal_sendv() would block the daemon's only thread while
+ * journald's socket queue is full; here that is -EAGAIN, and the error is
+ * counted in the summary instead.  Our values never hold a newline (names
+ * from sysfs uevent lines, numbers), so the simple form of a field serves.
+ */
 int journal_send_native(void *userdata, const struct iovec *iov, int n)
 {
-	(void)userdata;
-	return sd_journal_sendv(iov, n);
+	static const struct sockaddr_un sa = { .sun_family = AF_UNIX,
+					       .sun_path = JOURNAL_SOCKET };
+	struct iovec v[2 * JOURNAL_FIELDS_MAX + 2];
+	struct msghdr mh = { .msg_iov = v, .msg_name = (void *)&sa, .msg_namelen = sizeof(sa) };
+	int *fd = userdata, i;
+
+	if (n > JOURNAL_FIELDS_MAX + 1)
+		return -E2BIG;
+	if (*fd < 0) {
+		*fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (*fd < 0)
+			return -errno;
+	}
+	for (i = 0; i < n; i++) {
+		v[2 * i] = iov[i];
+		v[2 * i + 1].iov_base = (void *)"\n";
+		v[2 * i + 1].iov_len = 1;
+	}
+	mh.msg_iovlen = 2 * n;
+	return sendmsg(*fd, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
 }
 
 /* Fields are built in one buffer per entry: FIELD_MAX bytes each. */
@@ -144,10 +171,14 @@ static int send_entry(struct journal *j, const struct journal_device *d,
 	return j->send(j->userdata, f.iov, f.n);
 }
 
-/* One summary of what the disk's window counted; then the window is empty. */
-static void send_summary(struct journal *j, struct journal_device *d)
+/*
+ * One summary of what the disk's window counted; then the window is empty.
+ * When journald does not take it, the counts stay and go into the next
+ * summary (the caller retries); only a final flush counts them as failed.
+ */
+static int send_summary(struct journal *j, struct journal_device *d, __u64 now, bool final)
 {
-	int prio = LOG_WARNING, p;
+	int prio = LOG_WARNING, p, r;
 	size_t off;
 	unsigned int i;
 	struct fields f;
@@ -160,10 +191,10 @@ static void send_summary(struct journal *j, struct journal_device *d)
 			prio = p;
 	device_fields(&f, d, JOURNAL_MESSAGE_ID_SUMMARY, prio);
 	field(&f, "BLKNOTIFY_SUMMARY_COUNT=%llu", (unsigned long long)d->suppressed);
-	field(&f, "BLKNOTIFY_WINDOW_USEC=%llu", (unsigned long long)(j->window_ns / 1000));
+	field(&f, "BLKNOTIFY_WINDOW_USEC=%llu", (unsigned long long)((now - d->window_start) / 1000));
 	off = snprintf(f.message, sizeof(f.message), "MESSAGE=%s: %llu more errors in %llu s:",
 		       d->name, (unsigned long long)d->suppressed,
-		       (unsigned long long)(j->window_ns / 1000000000ULL));
+		       (unsigned long long)((now - d->window_start + 500000000ULL) / 1000000000ULL));
 	for (i = 0; i < d->nr_pairs; i++) {
 		const struct journal_pair *q = &d->pairs[i];
 		const char *sn = q->other ? "other" : subtype_str(q->subtype, sb, sizeof(sb));
@@ -191,7 +222,10 @@ static void send_summary(struct journal *j, struct journal_device *d)
 	f.iov[f.n].iov_base = f.message;
 	f.iov[f.n].iov_len = strlen(f.message);
 	f.n++;
-	if (j->send(j->userdata, f.iov, f.n) < 0) {
+	r = j->send(j->userdata, f.iov, f.n);
+	if (r < 0 && !final)
+		return r;
+	if (r < 0) {
 		j->failed += d->suppressed;
 	} else {
 		j->summaries++;
@@ -199,6 +233,7 @@ static void send_summary(struct journal *j, struct journal_device *d)
 	}
 	d->suppressed = 0;
 	d->nr_pairs = 0;
+	return r;
 }
 
 static bool window_ended(const struct journal *j, const struct journal_device *d, __u64 now)
@@ -264,11 +299,9 @@ void journal_record(struct journal *j, const struct block_notification *b, size_
 {
 	struct journal_device *d = device_get(j, b->dev, now);
 
-	if (window_ended(j, d, now)) {
-		if (d->suppressed)
-			send_summary(j, d);
+	/* A window whose summary journald did not take goes on, counting. */
+	if (window_ended(j, d, now) && (!d->suppressed || send_summary(j, d, now, false) == 0))
 		d->window_start = 0;
-	}
 	if (!d->window_start) {
 		d->window_start = now ?: 1;
 		d->entries = 0;
@@ -304,11 +337,14 @@ __u64 journal_flush(struct journal *j, __u64 now, bool all)
 		if (!d->suppressed)
 			continue;
 		if (all || window_ended(j, d, now)) {
-			send_summary(j, d);
-			d->window_start = 0;
-			continue;
+			if (send_summary(j, d, now, all) == 0 || all) {
+				d->window_start = 0;
+				continue;
+			}
+			end = now + JOURNAL_RETRY_NS;
+		} else {
+			end = d->window_start + j->window_ns;
 		}
-		end = d->window_start + j->window_ns;
 		if (!next || end < next)
 			next = end;
 	}

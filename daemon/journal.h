@@ -7,8 +7,11 @@
  * rest are counted, and when the window ends one summary entry gives their
  * exact counts by subtype and operation with the sectors' range.  Every
  * error is either its own entry or counted in a summary; an entry journald
- * does not take is counted in the summary instead, and a summary it does
- * not take is counted in `failed` (and blknotify_journal_failed_total).
+ * does not take (its queue full: the socket never blocks) is counted in
+ * the summary instead; a summary it does not take is tried again
+ * JOURNAL_RETRY_NS later, its window going on meanwhile, and only one
+ * refused at the final flush is counted in `failed`
+ * (blknotify_journal_failed_total).
  *
  * Bounds: max_devices disks have windows of their own; the errors of any
  * further disk share one more window ("other disks"), so nothing is
@@ -26,6 +29,9 @@
 #define JOURNAL_MESSAGE_ID_ERROR	"30785b7f7d3240809df08cb3185d760e"
 #define JOURNAL_MESSAGE_ID_SUMMARY	"6663ef1bbdf046d5aac781bb450bcfa1"
 
+#define JOURNAL_SOCKET			"/run/systemd/journal/socket"
+#define JOURNAL_RETRY_NS		(500 * 1000000ULL)	/* a summary journald refused */
+#define JOURNAL_STOP_TIMEOUT_S		2	/* per summary, when the daemon stops */
 #define JOURNAL_PAIRS_MAX		16
 #define JOURNAL_FIELDS_MAX		(16 + JOURNAL_PAIRS_MAX)
 #define JOURNAL_WINDOW_DEFAULT		10000	/* ms */
@@ -50,7 +56,7 @@ struct journal_device {
 	struct journal_pair pairs[JOURNAL_PAIRS_MAX + 1];	/* + "other" */
 };
 
-/* Send one entry: sd_journal_sendv() in the daemon.  Returns 0 or a negative errno. */
+/* Send one entry: journal_send_native() in the daemon.  Returns 0 or a negative errno. */
 typedef int (*journal_send_fn)(void *userdata, const struct iovec *iov, int n);
 
 struct journal {
@@ -82,7 +88,7 @@ __u64 journal_flush(struct journal *j, __u64 now, bool all);
 /* The syslog priority of an error of this subtype (LOG_CRIT ... LOG_WARNING). */
 int journal_priority(unsigned int subtype);
 
-/* sd_journal_sendv(), as a journal_send_fn. */
+/* The native protocol on JOURNAL_SOCKET, non-blocking; userdata is an int fd, -1 at first. */
 int journal_send_native(void *userdata, const struct iovec *iov, int n);
 
 #endif /* BLKNOTIFYD_JOURNAL_H */

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* The outputs' glue to the manager: start, records, their fds, stop (outputs.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +25,7 @@ struct outputs {
 	struct metrics_server http;
 	struct journal journal;
 	int textfile_fd, expire_fd, journal_fd;
+	int journal_sock;		/* to journald, opened at the first entry */
 	bool textfile_failing;
 	__u64 textfile_failed;
 };
@@ -157,7 +160,7 @@ int outputs_start(struct manager *m)
 	o = m->outputs = calloc(1, sizeof(*o));
 	if (!o)
 		return -ENOMEM;
-	o->textfile_fd = o->expire_fd = o->journal_fd = -1;
+	o->textfile_fd = o->expire_fd = o->journal_fd = o->journal_sock = -1;
 	if (c->metrics_listen[0] || c->metrics_textfile_dir[0]) {
 		r = start_metrics(m);
 		if (r < 0)
@@ -165,7 +168,7 @@ int outputs_start(struct manager *m)
 	}
 	if (c->journal) {
 		r = journal_init(&o->journal, c->journal_window_ms, c->journal_burst,
-				 c->journal_max_devices, journal_send_native, NULL);
+				 c->journal_max_devices, journal_send_native, &o->journal_sock);
 		if (r < 0)
 			return r;
 		o->journal_on = true;
@@ -235,8 +238,16 @@ void outputs_stop(struct manager *m)
 
 	if (!o)
 		return;
-	if (o->journal_on)
+	if (o->journal_on) {
+		/* Stopping may wait a little for journald: the last summaries are not retried. */
+		if (o->journal_sock >= 0) {
+			struct timeval tv = { .tv_sec = JOURNAL_STOP_TIMEOUT_S };
+
+			fcntl(o->journal_sock, F_SETFL, 0);
+			setsockopt(o->journal_sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		}
 		journal_flush(&o->journal, now_ns(CLOCK_MONOTONIC), true);
+	}
 	if (m->cfg.outputs.metrics_textfile_dir[0] && o->textfile_fd >= 0)
 		write_textfile(m);
 	if (o->http_on)
@@ -247,6 +258,8 @@ void outputs_stop(struct manager *m)
 		close(o->expire_fd);
 	if (o->journal_fd >= 0)
 		close(o->journal_fd);
+	if (o->journal_sock >= 0)
+		close(o->journal_sock);
 	metrics_free(&o->metrics);
 	journal_free(&o->journal);
 	free(o);

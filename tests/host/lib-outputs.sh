@@ -47,7 +47,8 @@ start_journald() {
 	done
 	mkdir /run/systemd/journal
 	/lib/systemd/systemd-journald >"$work/journald.log" 2>&1 &
-	pids+=($!)
+	journald=$!
+	pids+=($journald)
 	for _ in $(seq 100); do [ -S /run/systemd/journal/socket ] && return 0; sleep 0.1; done
 	return 1
 }

@@ -112,6 +112,42 @@ expect_eq "found by the kernel's device id" \
 	"$(journalctl -o cat BLKNOTIFY_KERNEL_DEVICE="b$majmin" | wc -l)" $((entries + summaries))
 expect_eq "summaries at priority err (io)" \
 	"$(journalctl -o cat MESSAGE_ID=$MSG_SUMMARY BLKNOTIFY_DEVNUM="$majmin" PRIORITY=3 | wc -l)" "$summaries"
+# journald stops reading (SIGSTOP): the daemon must not wait for it.  A
+# client gets every record of 200 more errors meanwhile; when journald
+# reads again, the refused entries are in summaries and the journal is
+# exact again.
+# (A burst larger than the errors: every one is an entry, or would be.)
+MORE=200
+sed "s/^journal_burst = .*/journal_burst = 1000/" "$work/blknotifyd.conf" >"$work/burst.conf"
+"$BLKNOTIFYD" -c "$work/burst.conf" --source bpf 2>>"$work/daemon.log" &
+daemon=$!
+pids+=($daemon)
+for _ in $(seq 100); do [ -S "$work/sock" ] && break; sleep 0.1; done
+"$BLKWATCH" --source daemon --socket "$work/sock" -d "$dev" --count $MORE >"$work/client" 2>"$work/client.err" &
+client=$!
+for _ in $(seq 100); do grep -q watching "$work/client.err" && break; sleep 0.05; done
+kill -STOP "$journald"
+for i in $(seq 0 $((MORE - 1))); do
+	dd if="$dev" of=/dev/null bs=512 skip=$((4096 + 2 * STORM + 2 * i)) count=1 iflag=direct 2>/dev/null
+done
+for _ in $(seq 200); do kill -0 $client 2>/dev/null || break; sleep 0.1; done
+kill -0 $client 2>/dev/null && kill $client
+wait $client
+ok "with journald stopped, a client still gets every record" $?
+expect_eq "the client's records" "$(wc -l <"$work/client")" $MORE
+kill -CONT "$journald"
+kill "$daemon"
+wait "$daemon"
+ok "blknotifyd stops cleanly" $?
+for _ in $(seq 100); do
+	tally >"$work/tally"
+	read -r entries _ _ _ summarised _ _ <"$work/tally"
+	[ $((entries + summarised)) -ge $((MEDIUM + STORM + MORE)) ] && break
+	sleep 0.2
+done
+expect_eq "after journald stalled: still every error an entry or in a summary" \
+	$((entries + summarised)) $((MEDIUM + STORM + MORE))
+
 # The catalog: journalctl -x explains the entries (in this namespace only).
 mkdir -p /usr/lib/systemd/catalog /var/lib/systemd/catalog
 mount -t tmpfs tmpfs /usr/lib/systemd/catalog && mount -t tmpfs tmpfs /var/lib/systemd/catalog &&

@@ -418,13 +418,27 @@ TEST(journal_refused_entries_go_to_the_summary)
 	ASSERT_EQ(j.entries, 3);
 	journal_flush(&j, 2 * SEC, false);
 	ASSERT_EQ(j.summarised, 2);
-	/* A summary journald refuses is counted as failed: the metric tells. */
+	/* A summary journald refuses is tried again; its window goes on meanwhile. */
 	sent.fail_summaries = 1;
 	for (i = 0; i < 10; i++)
 		journal_record(&j, &b, sizeof(b), 3 * SEC);
-	journal_flush(&j, 4 * SEC, false);
+	ASSERT_EQ(j.entries, 8);
+	ASSERT_EQ(journal_flush(&j, 4 * SEC, false), 4 * SEC + JOURNAL_RETRY_NS);
+	journal_record(&j, &b, sizeof(b), 4 * SEC + 1);	/* no entry: the window went on */
+	ASSERT_EQ(j.entries, 8);
+	ASSERT_EQ(j.failed, 0);
+	sent.fail_summaries = 0;
+	ASSERT_EQ(journal_flush(&j, 4 * SEC + JOURNAL_RETRY_NS, false), 0);
+	ASSERT_EQ(j.summarised, 2 + 6);
+	ASSERT_STREQ(field_of(sent.nr - 1, "BLKNOTIFY_SUMMARY_COUNT"), "6");
+	ASSERT_STREQ(field_of(sent.nr - 1, "BLKNOTIFY_WINDOW_USEC"), "1500000");
+	/* Refused at the final flush: counted as failed, the metric tells. */
+	sent.fail_summaries = 1;
+	for (i = 0; i < 10; i++)
+		journal_record(&j, &b, sizeof(b), 6 * SEC);
+	journal_flush(&j, 6 * SEC, true);
 	ASSERT_EQ(j.failed, 5);
-	ASSERT_EQ(j.entries + j.summarised + j.failed, 15);
+	ASSERT_EQ(j.entries + j.summarised + j.failed, 26);
 	journal_free(&j);
 }
 
