@@ -68,7 +68,8 @@ int metrics_server_start(struct metrics_server *s, const char *addr, metrics_ren
 	const union MHD_DaemonInfo *info;
 	struct sockaddr_storage ss;
 	socklen_t len;
-	unsigned int flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	/* (No MHD_USE_ERROR_LOG: MHD's own lines name port 0; the message below says what is wrong.) */
+	unsigned int flags = MHD_USE_EPOLL;
 
 	memset(s, 0, sizeof(*s));
 	s->mhd_fd = s->timer_fd = -1;
@@ -80,15 +81,18 @@ int metrics_server_start(struct metrics_server *s, const char *addr, metrics_ren
 	}
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	errno = 0;
 	s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handle, s,
 				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)METRICS_HTTP_CONNECTIONS,
 				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)METRICS_HTTP_TIMEOUT,
 				  MHD_OPTION_END);
 	if (!s->mhd) {
-		snprintf(err, err_len, "cannot serve metrics on %s (address in use, or not this "
-			 "machine's?): set metrics_listen to another address, or none", addr);
-		return -EADDRNOTAVAIL;
+		int e = errno ?: EADDRNOTAVAIL;
+
+		snprintf(err, err_len, "cannot serve metrics on %s: %s; set metrics_listen to another "
+			 "address, or none", addr, strerror(e));
+		return -e;
 	}
 	info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 	s->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);

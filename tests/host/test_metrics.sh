@@ -140,6 +140,14 @@ expect_eq "a POST is refused" \
 expect_eq "another path is not found" \
 	"$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$p_daemon/")" 404
 
+# A second daemon on the same port: a clear error, exit 1 (could not start).
+sed "s|^socket = .*|socket = $work/sock2|; /^metrics_textfile/d" "$work/blknotifyd.conf" >"$work/second.conf"
+"$BLKNOTIFYD" -c "$work/second.conf" --source bpf 2>"$work/second.err"
+expect_eq "a port in use: exit 1" $? 1
+ok "a port in use: the error names the address and the setting" \
+	$(grep -q "cannot serve metrics on 127.0.0.1:$p_daemon: Address already in use; set metrics_listen" \
+		"$work/second.err"; echo $?)
+
 kill "$daemon"
 wait "$daemon"
 ok "blknotifyd stops cleanly" $?
