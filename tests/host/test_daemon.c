@@ -2008,6 +2008,20 @@ TEST(reused_device_number_ends_the_watch)
 	}
 	for (i = 0; i < 3; i++)
 		ASSERT_EQ(faulty_io(&f2, 2000 + i, 1, 0), -EIO);
+	/*
+	 * Until the daemon has them: records it reads after the number changed
+	 * could be the new disk's, and are not delivered to the ended watch.
+	 */
+	for (i = 0; i < WAIT_MS / 20; i++) {
+		struct bnd_stats *s = root_stats();
+		const struct bnd_client_stats *cs = s ? stats_for(s, m.pid) : NULL;
+		bool have = cs && cs->queued == 3;
+
+		free(s);
+		if (have)
+			break;
+		usleep(20 * 1000);
+	}
 	/* The same number, another disk: a file only root may read. */
 	snprintf(secret, sizeof(secret), "%s/secret.img", tmpdir);
 	fd = open(secret, O_CREAT | O_WRONLY | O_TRUNC, 0600);
