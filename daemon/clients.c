@@ -45,6 +45,8 @@ void client_close(struct manager *m, struct client *c, const char *why)
 	}
 	m->closed_delivered += c->q.total_acked;
 	m->closed_lost += c->q.total_lost;
+	if (c->throttled)
+		m->nr_throttled--;
 	if (!c->detached) {
 		epoll_ctl(m->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
 		close(c->fd);
@@ -123,8 +125,9 @@ void clients_sweep(struct manager *m)
 			snprintf(why, sizeof(why), "no HELLO within %u ms of connecting (to allow more, "
 				 "set hello_timeout_ms in %s)", m->cfg.hello_timeout_ms, m->config_path);
 			client_abort(m, c, 0, -ETIMEDOUT, why);
-		} else if (c->hello_done && !c->nr_watches && !c->nr_ended &&
-			   ns_since(&c->last_request) > idle_ns) {
+		} else if (c->hello_done && !c->nr_watches && !c->nr_ended && !c->q.count &&
+			   !c->q.in_flight && ns_since(&c->last_request) > idle_ns) {
+			/* (Records it has not read yet, a removal record among them, keep it.) */
 			snprintf(why, sizeof(why), "no watch and no request for %u ms (to allow more, "
 				 "set idle_timeout_ms in %s)", m->cfg.idle_timeout_ms, m->config_path);
 			client_abort(m, c, 0, -ETIMEDOUT, why);
@@ -170,7 +173,7 @@ bool client_flush(struct manager *m, struct client *c)
 		n = send(c->fd, buf, sizeof(struct bnd_hdr) + len, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
 			c->records_seq--;
-			client_set_events(m, c, EPOLLIN | EPOLLOUT);
+			client_set_events(m, c, (c->throttled ? 0 : EPOLLIN) | EPOLLOUT);
 			return true;
 		}
 		if (n < 0) {
@@ -179,8 +182,47 @@ bool client_flush(struct manager *m, struct client *c)
 		}
 		cq_consume(&c->q, nr_slots, trailing_loss);
 	}
-	client_set_events(m, c, EPOLLIN);
+	client_set_events(m, c, c->throttled ? 0 : EPOLLIN);
 	return true;
+}
+
+/* Whether c may make one more request now (REQUEST_RATE); if not, it is not read for a while. */
+static bool request_allowed(struct manager *m, struct client *c)
+{
+	__u64 ms = ns_since(&c->refilled) / 1000000, add = ms * REQUEST_RATE / 1000;
+
+	if (add) {
+		c->tokens = c->tokens + add > REQUEST_BURST ? REQUEST_BURST : c->tokens + add;
+		clock_gettime(CLOCK_MONOTONIC, &c->refilled);
+	}
+	if (c->tokens)
+		return true;
+	if (!c->throttles++)
+		log_client(5, "client %u (pid %d uid %u) sends more than %d requests per second: "
+			   "reading it more slowly", c->id, (int)c->peer.pid, c->peer.uid,
+			   REQUEST_RATE);
+	c->throttled = true;
+	m->nr_throttled++;
+	client_set_events(m, c, c->out_len ? EPOLLOUT : 0);
+	manager_defer(m, THROTTLE_MS);
+	return false;
+}
+
+void clients_unthrottle(struct manager *m)
+{
+	unsigned int i;
+
+	for (i = 0; i < BND_CLIENTS_HARD_MAX && m->nr_throttled; i++) {
+		struct client *c = m->clients[i];
+
+		if (!c || !c->throttled)
+			continue;
+		c->throttled = false;
+		m->nr_throttled--;
+		/* Read again (and sent to, as before); a pending reply still comes first. */
+		client_set_events(m, c, c->out_len ? EPOLLOUT : EPOLLIN);
+	}
+	m->nr_throttled = 0;
 }
 
 bool client_reply(struct manager *m, struct client *c, size_t len)
@@ -252,6 +294,8 @@ void client_readable(struct manager *m, struct client *c)
 		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 		ssize_t n;
 
+		if (c->throttled || !request_allowed(m, c))
+			return;
 		n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 		if (n < 0 && errno == EAGAIN)
 			return;
@@ -269,6 +313,9 @@ void client_readable(struct manager *m, struct client *c)
 				     "unexpected ancillary data");
 			return;
 		}
+		/* ACKs are not counted: a reader acknowledges as fast as it reads. */
+		if ((size_t)n < sizeof(struct bnd_hdr) || ((struct bnd_hdr *)buf)->type != BND_ACK)
+			c->tokens--;
 		if (!request_handle(m, c, buf, n))
 			return;
 	}
@@ -374,7 +421,8 @@ static void client_new(struct manager *m, int fd)
 	c->queue_size = BLKNOTIFY_QUEUE_SIZE_DEFAULT < m->cfg.max_queue_size ?
 			BLKNOTIFY_QUEUE_SIZE_DEFAULT : m->cfg.max_queue_size;
 	clock_gettime(CLOCK_MONOTONIC, &c->connected);
-	c->last_request = c->connected;
+	c->last_request = c->refilled = c->connected;
+	c->tokens = REQUEST_BURST;
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	c->events = EPOLLIN;
 	if (manager_epoll_add(m, fd, EPOLLIN, epoll_tag(c->gen, slot)) < 0) {

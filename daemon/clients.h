@@ -24,6 +24,8 @@ bool reply_ok(struct manager *m, struct client *c, __u32 seq, __u64 value);
 void client_abort(struct manager *m, struct client *c, __u32 seq, int error, const char *why);
 void client_close(struct manager *m, struct client *c, const char *why);
 
+/* Read the clients throttled for sending requests too fast again. */
+void clients_unthrottle(struct manager *m);
 /* Close connections past hello_timeout_ms, or idle_timeout_ms without a watch. */
 void clients_sweep(struct manager *m);
 /*

@@ -25,6 +25,14 @@
 
 #define MAX_EVENTS		64
 
+__u64 now_ns(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec * 1000000000ULL + now.tv_nsec;
+}
+
 __u64 ns_since(const struct timespec *t)
 {
 	struct timespec now;
@@ -68,13 +76,24 @@ static void run_deferred(struct manager *m)
 {
 	__u64 ticks;
 
+	__u64 now = now_ns(), next = ~0ULL;
+
 	(void)!read(m->defer_fd, &ticks, sizeof(ticks));
-	if (m->upstream_pending) {
+	if (m->nr_throttled)
+		clients_unthrottle(m);
+	/* The timer serves several deadlines: do what is due, wait again for the rest. */
+	if (m->upstream_pending && now >= m->upstream_due_ns) {
 		m->upstream_pending = false;
 		upstream_update(m);
+	} else if (m->upstream_pending) {
+		next = m->upstream_due_ns;
 	}
-	if (m->state_pending)
+	if (m->state_pending && now >= m->state_due_ns)
 		state_save(m, false);
+	else if (m->state_pending && m->state_due_ns < next)
+		next = m->state_due_ns;
+	if (next != ~0ULL)
+		manager_defer(m, (next - now) / 1000000 + 1);
 }
 
 void manager_sweep_arm(struct manager *m)

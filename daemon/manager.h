@@ -30,6 +30,15 @@
 #include "protocol.h"
 
 #define REQUESTS_PER_WAKEUP	8	/* per client per loop turn: no client starves the rest */
+/*
+ * Requests other than ACK a client may make: REQUEST_BURST at once, then
+ * REQUEST_RATE per second.  A client over it is not read for a while
+ * (THROTTLE_MS): a flood costs the daemon a bounded share of its CPU.  The
+ * library makes a handful at setup; ACKs are not counted.
+ */
+#define REQUEST_BURST		200
+#define REQUEST_RATE		2000
+#define THROTTLE_MS		10
 #define UPSTREAM_READS_PER_WAKEUP 16	/* then serve the clients, then read more */
 /* Kernel buffer per client connection: a few batches; the real queue is ours. */
 #define CLIENT_SNDBUF		(2 * BND_RECORDS_BATCH)
@@ -85,6 +94,10 @@ struct client {
 	unsigned char *out;
 	struct timespec connected;
 	struct timespec last_request;	/* for idle_timeout_ms */
+	unsigned int tokens;		/* requests it may make now (REQUEST_RATE) */
+	struct timespec refilled;
+	bool throttled;			/* not read until the deferred work runs */
+	__u64 throttles;		/* times it was throttled, for the log */
 };
 
 /* The source's watch for one disk, or for every device. */
@@ -145,7 +158,9 @@ struct manager {
 	/* manager.c: deferred work (state write, narrowing) and the periodic sweep */
 	int defer_fd, sweep_fd;
 	bool upstream_pending;		/* watches may be narrowed at defer_fd */
+	__u64 state_due_ns, upstream_due_ns;	/* CLOCK_MONOTONIC: when each is due */
 	bool sweep_armed;
+	unsigned int nr_throttled;	/* clients not read until run_deferred() */
 	__u64 upstream_changes;		/* watches added or removed at the source */
 
 	/* outputs.c: metrics and journal; NULL when none is configured */
@@ -163,6 +178,8 @@ void manager_free(struct manager *m);
 int manager_epoll_add(struct manager *m, int fd, __u32 events, __u64 tag);
 /* Run the deferred work (state write, narrowing) within ms, unless it is due sooner. */
 void manager_defer(struct manager *m, unsigned int ms);
+/* Now on CLOCK_MONOTONIC, and ms from now, in ns. */
+__u64 now_ns(void);
 /* A client may time out or watch a device that may change: sweep now and then. */
 void manager_sweep_arm(struct manager *m);
 __u64 ns_since(const struct timespec *t);

@@ -30,11 +30,12 @@ struct outputs {
 	__u64 textfile_failed;
 };
 
-static __u64 now_ns(clockid_t clock)
+/* (now_ns(), the manager's, is CLOCK_MONOTONIC.) */
+static __u64 realtime_ns(void)
 {
 	struct timespec ts;
 
-	clock_gettime(clock, &ts);
+	clock_gettime(CLOCK_REALTIME, &ts);
 	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
@@ -195,9 +196,9 @@ void outputs_record(struct manager *m, const struct block_notification *b, size_
 
 	if (!o)
 		return;
-	mono = now_ns(CLOCK_MONOTONIC);
+	mono = now_ns();
 	if (o->metrics_on)
-		metrics_count(&o->metrics, b, len, mono, now_ns(CLOCK_REALTIME));
+		metrics_count(&o->metrics, b, len, mono, realtime_ns());
 	if (o->journal_on) {
 		journal_record(&o->journal, b, len, mono);
 		if (!o->journal_armed)
@@ -223,11 +224,11 @@ void outputs_dispatch(struct manager *m, unsigned int tag)
 		return;
 	case TAG_OUTPUT_EXPIRE:
 		(void)!read(o->expire_fd, &n, sizeof(n));
-		metrics_expire(&o->metrics, now_ns(CLOCK_MONOTONIC));
+		metrics_expire(&o->metrics, now_ns());
 		return;
 	case TAG_OUTPUT_JOURNAL:
 		(void)!read(o->journal_fd, &n, sizeof(n));
-		journal_arm(o, journal_flush(&o->journal, now_ns(CLOCK_MONOTONIC), false));
+		journal_arm(o, journal_flush(&o->journal, now_ns(), false));
 		return;
 	}
 }
@@ -246,7 +247,7 @@ void outputs_stop(struct manager *m)
 			fcntl(o->journal_sock, F_SETFL, 0);
 			setsockopt(o->journal_sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 		}
-		journal_flush(&o->journal, now_ns(CLOCK_MONOTONIC), true);
+		journal_flush(&o->journal, now_ns(), true);
 	}
 	if (m->cfg.outputs.metrics_textfile_dir[0] && o->textfile_fd >= 0)
 		write_textfile(m);

@@ -98,6 +98,7 @@ void state_changed(struct manager *m)
 		return;
 	}
 	m->state_pending = true;
+	m->state_due_ns = now_ns() + (STATE_WRITE_INTERVAL_MS - since) * 1000000ULL;
 	manager_defer(m, STATE_WRITE_INTERVAL_MS - since);
 }
 

@@ -235,7 +235,9 @@ int upstream_update(struct manager *m)
 
 void upstream_update_later(struct manager *m)
 {
+	/* 1 s after the last removal: a flood of ADD/REMOVE changes nothing at the source. */
 	m->upstream_pending = true;
+	m->upstream_due_ns = now_ns() + UPSTREAM_NARROW_DELAY_MS * 1000000ULL;
 	manager_defer(m, UPSTREAM_NARROW_DELAY_MS);
 }
 

@@ -173,6 +173,38 @@ unsigned int blknotify_queue_get_size(const struct blknotify_queue *q)
 	return q ? q->size : 0;
 }
 
+/*
+ * Apply q->config at the started source; if that fails, go back to old,
+ * at the source too: a change that failed half-way (a kernel watch
+ * removed, the next not added) must not leave the source delivering less
+ * than q->config says.  If even that fails, the source is stopped: reads
+ * return -EPIPE and blknotify_queue_get_error() says why, never silence.
+ */
+static int update_or_restore(struct blknotify_queue *q, const struct bn_config *old)
+{
+	char why[sizeof(q->error)], why2[sizeof(q->error)];
+	int err, err2;
+
+	q->error[0] = '\0';
+	err = q->ops->update(q);
+	if (!err)
+		return 0;
+	snprintf(why, sizeof(why), "%s", q->error[0] ? q->error : strerror(-err));
+	q->config = *old;
+	q->error[0] = '\0';
+	err2 = q->ops->update(q);
+	if (err2) {
+		snprintf(why2, sizeof(why2), "%s", q->error[0] ? q->error : strerror(-err2));
+		q->broken = err2;
+		queue_set_error(q, -err2, "%s; restoring the previous watches and filter at "
+				"the source failed too (%s): the queue is stopped, open a new one",
+				why, why2);
+	} else {
+		snprintf(q->error, sizeof(q->error), "%s", why);
+	}
+	return err;
+}
+
 int blknotify_queue_set_filter(struct blknotify_queue *q,
 			       const struct watch_notification_filter *filter)
 {
@@ -188,10 +220,7 @@ int blknotify_queue_set_filter(struct blknotify_queue *q,
 				   filter ? filter->nr_filters : 0, NULL, 0);
 	if (err || !q->started)
 		return err;
-	err = q->ops->update(q);
-	if (err)
-		q->config = old;
-	return err;
+	return update_or_restore(q, &old);
 }
 
 static int add_watch(struct blknotify_queue *q, __u64 dev, __u64 start, __u64 end,
@@ -205,7 +234,10 @@ static int add_watch(struct blknotify_queue *q, __u64 dev, __u64 start, __u64 en
 		return slot;
 	w = &q->config.watches[slot];
 	if (q->started) {
-		err = q->ops->update(q);
+		struct bn_config old = q->config;
+
+		old.watches[slot] = (struct bn_watch){ .end = UINT64_MAX };
+		return update_or_restore(q, &old);
 	} else {
 		q->error[0] = '\0';
 		err = q->ops->start(q);
@@ -250,11 +282,9 @@ int blknotify_queue_remove_watch(struct blknotify_queue *q, unsigned int id)
 		return -EINVAL;
 	old = q->config;
 	err = bn_config_remove_watch(&q->config, id, NULL, 0);
-	if (!err && q->started)
-		err = q->ops->update(q);
-	if (err)
-		q->config = old;
-	return err;
+	if (err || !q->started)
+		return err;
+	return update_or_restore(q, &old);
 }
 
 int blknotify_queue_get_fd(const struct blknotify_queue *q)
@@ -299,6 +329,8 @@ ssize_t blknotify_queue_read(struct blknotify_queue *q, void *buf, size_t len, i
 		return -EINVAL;
 	if (!q->started)
 		return -ENOTCONN;
+	if (q->broken)
+		return -EPIPE;
 	for (;;) {
 		n = q->ops->read(q, buf, len);
 		if (n != -EAGAIN || timeout_ms == 0)

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdarg.h>
+#include <linux/ioctl.h>
 #include <blknotify/blknotify.h>
 #include "match.h"
 
@@ -47,6 +48,7 @@ struct blknotify_queue {
 	char *pin_path;			/* bpf: pinned at this bpffs directory */
 	unsigned int size;		/* records */
 	bool started;
+	int broken;			/* the source is stopped (update_or_restore()) */
 	struct bn_config config;	/* watches and filter */
 	int epoll_fd;			/* what blknotify_queue_get_fd() returns */
 	void *priv;			/* the source's state */
@@ -96,6 +98,29 @@ int source_bpf_unpin(const char *dir);
 
 /* Block lines the kmsg source refused: written by user space, not the kernel. */
 __u64 source_kmsg_refused(const struct blknotify_queue *q);
+
+#ifndef IOC_WATCH_QUEUE_WATCH_BLOCK
+/* <linux/block_notify.h> of the patched kernel (kernel/): one block watch. */
+struct block_watch {
+	__u32	flags;
+	__u32	watch_id;
+	__u64	dev;
+};
+#define BLOCK_WATCH_REMOVE		(1U << 0)
+#define IOC_WATCH_QUEUE_WATCH_BLOCK	_IOW('W', 0x62, struct block_watch)
+#endif
+
+/*
+ * Fault injection for tests: when set, the watch_queue source makes its
+ * notification pipe and its ioctls (SET_SIZE, SET_FILTER, WATCH_BLOCK)
+ * through these instead of the kernel's, so that a kernel without the
+ * series (or without CONFIG_WATCH_QUEUE) can run it.  NULL: the kernel.
+ */
+struct source_watch_queue_kernel {
+	int (*pipe2)(int fd[2], int flags);
+	int (*ioctl)(int fd, unsigned long req, void *arg);
+};
+extern const struct source_watch_queue_kernel *source_watch_queue_kernel;
 
 /* The bpf source's attached program (tests and benchmarks); -1 otherwise. */
 int source_bpf_prog_fd(const struct blknotify_queue *q);

@@ -334,7 +334,7 @@ static int resume(struct blknotify_queue *q, struct source_bpf *s)
 	return 0;
 }
 
-/* Undo a resume() that failed, so that a fresh load can follow. */
+/* Close what resume() opened (also after it failed, so that a fresh load can follow). */
 static void forget_resumed(struct source_bpf *s)
 {
 	if (s->bss)
@@ -588,16 +588,8 @@ static void bpf_stop(struct blknotify_queue *q)
 		munmap(s->consumer_pos, s->page_size);
 	if (s->timer_fd >= 0)
 		close(s->timer_fd);
-	if (s->own_fds) {
-		if (s->bss)
-			munmap(s->bss, s->bss_map_size);
-		if (s->ring_fd >= 0)
-			close(s->ring_fd);
-		if (s->config_fd >= 0)
-			close(s->config_fd);
-		if (s->prog_fd >= 0)
-			close(s->prog_fd);
-	}
+	if (s->own_fds)
+		forget_resumed(s);
 	/* Detaches the program unless it was pinned (pin() disconnected it). */
 	blknotify_bpf__destroy(s->skel);
 	free(s);

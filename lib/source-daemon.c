@@ -143,8 +143,16 @@ static void inbox_add(struct daemon_src *s, const void *recs, size_t len)
 	}
 	/* Full: count what is dropped, and drop everything after it too, so
 	 * the loss record stays in order. */
-	for (n = recs; BLOCK_NOTIFY_RECORD_OK(n, len); n = BLOCK_NOTIFY_RECORD_NEXT(n, len))
-		s->inbox_lost += bn_is_loss(n) ? bn_loss_count(n) : 1;
+	for (n = recs; BLOCK_NOTIFY_RECORD_OK(n, len); n = BLOCK_NOTIFY_RECORD_NEXT(n, len)) {
+		if (bn_is_loss(n)) {
+			s->inbox_lost += bn_loss_count(n);
+			continue;
+		}
+		/* Dropped here is handed out as loss: the daemon must get
+		 * its credit back (ACK), or its queue for us shrinks. */
+		s->inbox_lost++;
+		s->unacked++;
+	}
 }
 
 /*
@@ -475,10 +483,19 @@ static int daemon_update(struct blknotify_queue *q)
 	return sync_config(q, s);
 }
 
-/* Copy whole records from the inbox into buf. */
+/* Whether the gap's loss record is due: everything from before it is out. */
+static bool gap_due(const struct daemon_src *s)
+{
+	return s->gap && s->fd >= 0 && s->in_off >= s->in_stale;
+}
+
+/*
+ * Copy whole records from the inbox into buf, up to the gap of a
+ * reconnection: what came over the new connection follows its loss record.
+ */
 static size_t take_inbox(struct daemon_src *s, char *buf, size_t len, size_t done)
 {
-	while (s->in_off < s->in_len) {
+	while (s->in_off < s->in_len && !gap_due(s)) {
 		const struct watch_notification *n = (const void *)(s->inbox + s->in_off);
 		size_t rl = BLOCK_NOTIFY_RECORD_LEN(n);
 
@@ -522,26 +539,31 @@ static ssize_t daemon_read(struct blknotify_queue *q, void *buf, size_t len)
 
 	for (;;) {
 		done = take_inbox(s, buf, len, done);
-		if (s->in_off < s->in_len)
+		if (s->in_off < s->in_len && !gap_due(s))
 			break;		/* buf is full */
 		/*
-		 * Loss comes after the records kept before it: the inbox's
-		 * overflow (counted), or a reconnection the daemon could not
-		 * make seamless (not counted: the 8-byte form says "at least
-		 * one, count unknown").
+		 * Loss comes after the records kept before it and before
+		 * those after it: a reconnection the daemon could not make
+		 * seamless (not counted: the 8-byte form says "at least one,
+		 * count unknown"), or the inbox's overflow (counted), once
+		 * the inbox is empty.
 		 */
-		if (s->inbox_lost || (s->gap && s->fd >= 0)) {
+		if (gap_due(s) || (s->inbox_lost && s->in_off == s->in_len)) {
 			struct block_notification_loss l;
-			size_t ll = s->gap ? sizeof(l.watch) : sizeof(l);
+			bool gap = gap_due(s);
+			size_t ll = gap ? sizeof(l.watch) : sizeof(l);
 
 			if (ll > len - done)
 				break;
-			bn_make_loss(&l, s->inbox_lost);
+			bn_make_loss(&l, gap ? 0 : s->inbox_lost);
 			l.watch.info = ll;
 			memcpy((char *)buf + done, &l, ll);
 			done += ll;
-			s->inbox_lost = 0;
-			s->gap = false;
+			if (gap)
+				s->gap = false;
+			else
+				s->inbox_lost = 0;
+			continue;
 		}
 		if (s->fd < 0) {
 			n = reconnect(q, s);
@@ -625,11 +647,17 @@ void bnd_print_stats(FILE *f, const struct bnd_stats *s)
 {
 	__u32 i;
 
-	fprintf(f, "source %s, up %llu s, %u of at most %u clients; read %llu records, "
-		"source lost %llu\n",
+	fprintf(f, "source %s, up %llu s, %u of at most %u clients; ",
 		blknotify_source_name(s->source), (unsigned long long)(s->uptime_ns / 1000000000ULL),
-		s->total_clients, s->max_clients, (unsigned long long)s->upstream_records,
-		(unsigned long long)s->upstream_lost);
+		s->total_clients, s->max_clients);
+	/* The daemon's totals are shown to root and privileged_groups only. */
+	if (s->flags & BND_STATS_GLOBAL)
+		fprintf(f, "read %llu records, source lost %llu; state file written %llu times, "
+			"source watches changed %llu times\n", (unsigned long long)s->upstream_records,
+			(unsigned long long)s->upstream_lost, (unsigned long long)s->state_writes,
+			(unsigned long long)s->upstream_changes);
+	else
+		fprintf(f, "the daemon's totals are for root and privileged_groups\n");
 	if (s->nr_clients < s->total_clients)
 		fprintf(f, "(showing your own %u; root and privileged_groups see all)\n",
 			s->nr_clients);

@@ -28,17 +28,6 @@
 #include <linux/watch_queue.h>
 #include "queue.h"
 
-#ifndef IOC_WATCH_QUEUE_WATCH_BLOCK
-/* <linux/block_notify.h> of the patched kernel. */
-struct block_watch {
-	__u32	flags;
-	__u32	watch_id;
-	__u64	dev;
-};
-#define BLOCK_WATCH_REMOVE		(1U << 0)
-#define IOC_WATCH_QUEUE_WATCH_BLOCK	_IOW('W', 0x62, struct block_watch)
-#endif
-
 /* The kernel's bound on a notification pipe (kernel/watch_queue.c). */
 #define WQ_NOTES_MAX	512
 
@@ -55,11 +44,28 @@ struct wq_state {
 	struct kwatch kw[BN_WATCHES_MAX];
 };
 
+/* Tests stand in for the kernel here (see queue.h). */
+const struct source_watch_queue_kernel *source_watch_queue_kernel;
+
+static int wq_ioctl(int fd, unsigned long req, void *arg)
+{
+	if (source_watch_queue_kernel)
+		return source_watch_queue_kernel->ioctl(fd, req, arg);
+	return ioctl(fd, req, arg);
+}
+
+static int wq_pipe2(int fd[2], int flags)
+{
+	if (source_watch_queue_kernel)
+		return source_watch_queue_kernel->pipe2(fd, flags);
+	return pipe2(fd, flags);
+}
+
 static int kwatch_ioctl(struct wq_state *s, unsigned int flags, __u32 id, __u64 dev)
 {
 	struct block_watch w = { .flags = flags, .watch_id = id, .dev = dev };
 
-	return ioctl(s->fd[0], IOC_WATCH_QUEUE_WATCH_BLOCK, &w) ? -errno : 0;
+	return wq_ioctl(s->fd[0], IOC_WATCH_QUEUE_WATCH_BLOCK, &w) ? -errno : 0;
 }
 
 /*
@@ -101,7 +107,7 @@ static int set_kernel_filter(struct blknotify_queue *q, struct wq_state *s, bool
 
 	/* Fanout filters in the library: watch IDs are the library's there. */
 	if (fanout || !q->config.filter_on) {
-		if (ioctl(s->fd[0], IOC_WATCH_QUEUE_SET_FILTER, NULL))
+		if (wq_ioctl(s->fd[0], IOC_WATCH_QUEUE_SET_FILTER, NULL))
 			return -errno;
 		return 0;
 	}
@@ -116,7 +122,7 @@ static int set_kernel_filter(struct blknotify_queue *q, struct wq_state *s, bool
 		f.tf[i] = q->config.filters[i];
 	if (!q->config.nr_filters)
 		f.tf[0].type = WATCH_TYPE_META;
-	if (ioctl(s->fd[0], IOC_WATCH_QUEUE_SET_FILTER, &f))
+	if (wq_ioctl(s->fd[0], IOC_WATCH_QUEUE_SET_FILTER, &f))
 		return -errno;
 	return 0;
 }
@@ -233,9 +239,9 @@ static int watch_queue_start(struct blknotify_queue *q)
 	q->priv = s;
 
 	/* The write end stays open: without a writer, an empty pipe reads EOF. */
-	if (pipe2(s->fd, O_NOTIFICATION_PIPE | O_NONBLOCK | O_CLOEXEC))
+	if (wq_pipe2(s->fd, O_NOTIFICATION_PIPE | O_NONBLOCK | O_CLOEXEC))
 		return explain(q, -errno);
-	if (ioctl(s->fd[0], IOC_WATCH_QUEUE_SET_SIZE, notes))
+	if (wq_ioctl(s->fd[0], IOC_WATCH_QUEUE_SET_SIZE, (void *)(uintptr_t)notes))
 		return explain(q, -errno);
 	/* The kernel holds at most WQ_NOTES_MAX: report the size in effect. */
 	q->size = notes;

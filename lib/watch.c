@@ -8,10 +8,7 @@
 
 #include "watch.h"
 
-static int refuse(char *why, size_t why_len, int err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int refuse(char *why, size_t why_len, int err, const char *fmt, ...)
+int bn_refuse(char *why, size_t why_len, int err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -35,13 +32,13 @@ void bn_config_init(struct bn_config *c)
 int bn_watch_check(__u32 id, __u64 dev, __u64 start, __u64 end, char *why, size_t why_len)
 {
 	if (id > BLOCK_NOTIFY_WATCH_ID_MAX)
-		return refuse(why, why_len, EINVAL, "watch ID %u (must be 0..%d)", id,
+		return bn_refuse(why, why_len, EINVAL, "watch ID %u (must be 0..%d)", id,
 			      BLOCK_NOTIFY_WATCH_ID_MAX);
 	if (start >= end)
-		return refuse(why, why_len, EINVAL, "empty sector range %llu..%llu",
+		return bn_refuse(why, why_len, EINVAL, "empty sector range %llu..%llu",
 			      (unsigned long long)start, (unsigned long long)end);
 	if (!dev && (start || end != UINT64_MAX))
-		return refuse(why, why_len, EINVAL,
+		return bn_refuse(why, why_len, EINVAL,
 			      "a watch on every device cannot have a sector range");
 	return 0;
 }
@@ -52,14 +49,14 @@ int bn_filter_check(const struct watch_notification_type_filter *f, __u32 nr,
 	__u32 i;
 
 	if (nr > BN_FILTERS_MAX)
-		return refuse(why, why_len, EINVAL, "%u filters (at most %d)", nr, BN_FILTERS_MAX);
+		return bn_refuse(why, why_len, EINVAL, "%u filters (at most %d)", nr, BN_FILTERS_MAX);
 	for (i = 0; i < nr; i++) {
 		if (f[i].info_filter & ~f[i].info_mask)
-			return refuse(why, why_len, EINVAL,
+			return bn_refuse(why, why_len, EINVAL,
 				      "filter %u: info_filter 0x%x has bits outside info_mask 0x%x",
 				      i, f[i].info_filter, f[i].info_mask);
 		if (f[i].info_mask & WATCH_INFO_LENGTH)
-			return refuse(why, why_len, EINVAL,
+			return bn_refuse(why, why_len, EINVAL,
 				      "filter %u: info_mask 0x%x covers the record length", i,
 				      f[i].info_mask);
 	}
@@ -72,14 +69,14 @@ int bn_config_check(const struct bn_config *c, char *why, size_t why_len)
 	int r;
 
 	if (c->filter_on > 1 || (!c->filter_on && c->nr_filters))
-		return refuse(why, why_len, EINVAL, "filter flag %u with %u filters",
+		return bn_refuse(why, why_len, EINVAL, "filter flag %u with %u filters",
 			      c->filter_on, c->nr_filters);
 	r = bn_filter_check(c->filters, c->nr_filters, why, why_len);
 	if (r)
 		return r;
 	for (i = 0; i < c->nr_filters; i++)
 		if (c->filters[i].type >= BLOCK_NOTIFY_WATCH_TYPE__NR)
-			return refuse(why, why_len, EINVAL, "filter %u: unknown type %u", i,
+			return bn_refuse(why, why_len, EINVAL, "filter %u: unknown type %u", i,
 				      c->filters[i].type);
 	for (i = 0; i < BN_WATCHES_MAX; i++) {
 		const struct bn_watch *w = &c->watches[i];
@@ -87,13 +84,13 @@ int bn_config_check(const struct bn_config *c, char *why, size_t why_len)
 		if (!w->active)
 			continue;
 		if (w->active != 1)
-			return refuse(why, why_len, EINVAL, "watch slot %u: flag %u", i, w->active);
+			return bn_refuse(why, why_len, EINVAL, "watch slot %u: flag %u", i, w->active);
 		r = bn_watch_check(w->id, w->dev, w->start, w->end, why, why_len);
 		if (r)
 			return r;
 		for (j = 0; j < i; j++)
 			if (c->watches[j].active && c->watches[j].id == w->id)
-				return refuse(why, why_len, EINVAL, "watch ID %u twice", w->id);
+				return bn_refuse(why, why_len, EINVAL, "watch ID %u twice", w->id);
 	}
 	return 0;
 }
@@ -127,7 +124,7 @@ int bn_config_add_watch(struct bn_config *c, __u32 id, __u64 dev, __u64 start, _
 	if (r)
 		return r;
 	if (bn_config_find_watch(c, id))
-		return refuse(why, why_len, EEXIST, "watch ID %u is in use on this queue", id);
+		return bn_refuse(why, why_len, EEXIST, "watch ID %u is in use on this queue", id);
 	for (i = 0; i < BN_WATCHES_MAX; i++) {
 		if (c->watches[i].active)
 			continue;
@@ -135,7 +132,7 @@ int bn_config_add_watch(struct bn_config *c, __u32 id, __u64 dev, __u64 start, _
 						   .start = start, .end = end };
 		return (int)i;
 	}
-	return refuse(why, why_len, ENOSPC, "this queue has %d watches already", BN_WATCHES_MAX);
+	return bn_refuse(why, why_len, ENOSPC, "this queue has %d watches already", BN_WATCHES_MAX);
 }
 
 int bn_config_remove_watch(struct bn_config *c, __u32 id, char *why, size_t why_len)
@@ -143,7 +140,7 @@ int bn_config_remove_watch(struct bn_config *c, __u32 id, char *why, size_t why_
 	struct bn_watch *w = bn_config_find_watch(c, id);
 
 	if (!w)
-		return refuse(why, why_len, ENOENT, "no watch with ID %u", id);
+		return bn_refuse(why, why_len, ENOENT, "no watch with ID %u", id);
 	*w = (struct bn_watch){ .end = UINT64_MAX };
 	return 0;
 }

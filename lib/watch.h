@@ -16,6 +16,13 @@
 #include <stddef.h>
 #include "match.h"
 
+/*
+ * Say why (printf-style) into why[why_len] when why is not NULL, and
+ * return -err: the one way these checks, and the protocol parser's, refuse.
+ */
+int bn_refuse(char *why, size_t why_len, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 /* No watches, no filter. */
 void bn_config_init(struct bn_config *c);
 
