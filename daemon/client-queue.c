@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "client-queue.h"
+#include "match.h"
 
 int cq_init(struct client_queue *q, unsigned int size)
 {
@@ -40,7 +41,6 @@ bool cq_push(struct client_queue *q, const struct watch_notification *rec)
 	memcpy(&s->rec, rec, len);
 	s->rec.watch.info = (rec->info & ~WATCH_INFO_LENGTH) | len;
 	q->count++;
-	q->total_queued++;
 	return true;
 }
 
@@ -57,15 +57,9 @@ bool cq_pending(const struct client_queue *q)
 
 static size_t put_loss(void *buf, __u64 nr)
 {
-	struct block_notification_loss l = {
-		.watch = {
-			.type = WATCH_TYPE_META,
-			.subtype = WATCH_META_LOSS_NOTIFICATION,
-			.info = BLOCK_NOTIFICATION_LOSS_SIZE,
-		},
-		.nr_lost = nr,
-	};
+	struct block_notification_loss l;
 
+	bn_make_loss(&l, nr);
 	memcpy(buf, &l, sizeof(l));
 	return sizeof(l);
 }
@@ -107,7 +101,6 @@ void cq_consume(struct client_queue *q, unsigned int nr_slots, bool trailing_los
 	q->head = (q->head + nr_slots) % q->size;
 	q->count -= nr_slots;
 	q->in_flight += nr_slots;
-	q->total_sent += nr_slots;
 	/* Peek and consume run back to back, with no push between them. */
 	if (trailing_loss && !q->count)
 		q->lost = 0;

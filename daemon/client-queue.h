@@ -30,7 +30,7 @@ struct client_queue {
 	unsigned int count;		/* queued, not sent */
 	unsigned int in_flight;		/* sent, not acknowledged */
 	__u64 lost;			/* lost after the newest queued record, not yet reported */
-	__u64 total_queued, total_lost, total_sent, total_acked;
+	__u64 total_lost, total_acked;	/* for STATS */
 };
 
 /* Allocate a queue of size records (>= 1).  Returns 0 or -ENOMEM. */
@@ -42,6 +42,12 @@ void cq_free(struct client_queue *q);
  * Returns true, or false when the queue is full and the record was counted as lost.
  */
 bool cq_push(struct client_queue *q, const struct watch_notification *rec);
+
+/* Whether one more record fits (records queued plus in flight stay within size). */
+static inline bool cq_room(const struct client_queue *q)
+{
+	return q->slots && q->count + q->in_flight < q->size;
+}
 
 /* Count nr records lost before reaching this queue (upstream loss). */
 void cq_add_loss(struct client_queue *q, __u64 nr);

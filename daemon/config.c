@@ -16,6 +16,14 @@
 #include "config.h"
 #include "protocol.h"
 
+int config_source_from_name(const char *name)
+{
+	int r = blknotify_source_from_name(name);
+
+	/* The daemon reads a kernel source; "daemon" would be itself. */
+	return r == BLKNOTIFY_SOURCE_DAEMON ? -EINVAL : r;
+}
+
 void config_defaults(struct daemon_config *c)
 {
 	struct group gr, *res = NULL;
@@ -26,12 +34,17 @@ void config_defaults(struct daemon_config *c)
 	snprintf(c->socket_path, sizeof(c->socket_path), "%s", BLKNOTIFY_DAEMON_SOCKET);
 	c->socket_mode = 0660;
 	c->max_clients = CONFIG_MAX_CLIENTS_DEFAULT;
+	c->max_clients_per_uid = CONFIG_PER_UID_DEFAULT;
+	c->reserved_clients = CONFIG_RESERVED_DEFAULT;
+	c->hello_timeout_ms = CONFIG_HELLO_TIMEOUT_DEFAULT;
+	c->idle_timeout_ms = CONFIG_IDLE_TIMEOUT_DEFAULT;
 	c->max_queue_size = CONFIG_MAX_QUEUE_DEFAULT;
 	c->upstream_queue_size = CONFIG_UPSTREAM_QUEUE_DEFAULT;
 	c->device_access = DEVICE_ACCESS_READABLE;
 	snprintf(c->pin_path, sizeof(c->pin_path), "%s", BLKNOTIFY_BPF_PIN_PATH);
 	snprintf(c->state_file, sizeof(c->state_file), "%s", BLKNOTIFYD_STATE_FILE);
 	c->restart_grace_ms = CONFIG_RESTART_GRACE_DEFAULT;
+	outputs_config_defaults(&c->outputs);
 
 	/* Members of "disk" can read every disk already; they may watch every one. */
 	if (getgrnam_r("disk", &gr, buf, sizeof(buf), &res) == 0 && res) {
@@ -116,16 +129,10 @@ static int set_key(struct daemon_config *c, struct parse_ctx *p, const char *key
 	int r;
 
 	if (!strcmp(key, "source")) {
-		if (!strcmp(v, "auto"))
-			c->source = BLKNOTIFY_SOURCE_AUTO;
-		else if (!strcmp(v, "bpf"))
-			c->source = BLKNOTIFY_SOURCE_BPF;
-		else if (!strcmp(v, "kmsg"))
-			c->source = BLKNOTIFY_SOURCE_KMSG;
-		else if (!strcmp(v, "watch_queue"))
-			c->source = BLKNOTIFY_SOURCE_WATCH_QUEUE;
-		else
+		r = config_source_from_name(v);
+		if (r < 0)
 			return fail(p, "source: \"%s\" is not one of auto, bpf, kmsg, watch_queue", v);
+		c->source = r;
 	} else if (!strcmp(key, "socket")) {
 		if (v[0] != '/')
 			return fail(p, "socket: \"%s\" is not an absolute path", v);
@@ -147,6 +154,22 @@ static int set_key(struct daemon_config *c, struct parse_ctx *p, const char *key
 		if ((r = parse_uint(p, key, v, 10, 1, BND_CLIENTS_HARD_MAX, &n)))
 			return r;
 		c->max_clients = n;
+	} else if (!strcmp(key, "max_clients_per_uid")) {
+		if ((r = parse_uint(p, key, v, 10, 1, BND_CLIENTS_HARD_MAX, &n)))
+			return r;
+		c->max_clients_per_uid = n;
+	} else if (!strcmp(key, "reserved_clients")) {
+		if ((r = parse_uint(p, key, v, 10, 0, BND_CLIENTS_HARD_MAX - 1, &n)))
+			return r;
+		c->reserved_clients = n;
+	} else if (!strcmp(key, "hello_timeout_ms")) {
+		if ((r = parse_uint(p, key, v, 10, 100, 600000, &n)))
+			return r;
+		c->hello_timeout_ms = n;
+	} else if (!strcmp(key, "idle_timeout_ms")) {
+		if ((r = parse_uint(p, key, v, 10, 100, 3600000, &n)))
+			return r;
+		c->idle_timeout_ms = n;
 	} else if (!strcmp(key, "max_queue_size")) {
 		if ((r = parse_uint(p, key, v, 10, 1, BLKNOTIFY_QUEUE_SIZE_MAX, &n)))
 			return r;
@@ -194,9 +217,17 @@ static int set_key(struct daemon_config *c, struct parse_ctx *p, const char *key
 			c->nr_privileged_gids++;
 		}
 	} else {
+		char msg[512];
+
+		r = outputs_config_set(&c->outputs, key, v, p->line, msg, sizeof(msg));
+		if (r == -EINVAL)
+			return fail(p, "%s", msg);
+		if (r == 0)
+			return 0;
 		return fail(p, "unknown setting \"%s\" (known: source, socket, socket_mode, socket_group, "
-			    "max_clients, max_queue_size, upstream_queue_size, privileged_groups, "
-			    "device_access, pin_path, state_file, restart_grace_ms)", key);
+			    "max_clients, max_clients_per_uid, reserved_clients, hello_timeout_ms, "
+			    "idle_timeout_ms, max_queue_size, upstream_queue_size, privileged_groups, "
+			    "device_access, pin_path, state_file, restart_grace_ms, " OUTPUTS_CONFIG_KEYS ")", key);
 	}
 	return 0;
 }
@@ -217,6 +248,7 @@ int config_parse(struct daemon_config *c, FILE *f, const char *name, char *err, 
 {
 	static const char *const keys[] = {
 		"source", "socket", "socket_mode", "socket_group", "max_clients",
+		"max_clients_per_uid", "reserved_clients", "hello_timeout_ms", "idle_timeout_ms",
 		"max_queue_size", "upstream_queue_size", "privileged_groups",
 		"device_access", "pin_path", "state_file", "restart_grace_ms",
 	};
@@ -274,6 +306,14 @@ int config_parse(struct daemon_config *c, FILE *f, const char *name, char *err, 
 			break;
 	}
 	free(buf);
+	/* Settings that depend on each other, once all are known. */
+	if (!r && !seen[6] && c->reserved_clients > c->max_clients / 2)
+		c->reserved_clients = c->max_clients / 2;	/* the default shrinks with max_clients */
+	if (!r && c->reserved_clients >= c->max_clients) {
+		p.line = seen[6] > seen[4] ? seen[6] : seen[4];
+		r = fail(&p, "reserved_clients (%u) must be less than max_clients (%u): "
+			 "unprivileged clients would have no slot", c->reserved_clients, c->max_clients);
+	}
 	if (!r && ferror(f)) {
 		snprintf(err, err_len, "%s: read error: %s", name, strerror(errno));
 		r = -EIO;

@@ -8,12 +8,17 @@
 #include <sys/types.h>
 #include <sys/un.h>
 #include <blknotify/blknotify.h>
+#include "outputs.h"
 
 #define BLKNOTIFYD_CONFIG_FILE		"/etc/blknotify/blknotifyd.conf"
 #define BLKNOTIFYD_STATE_FILE		"/run/blknotify/clients.state"
 #define CONFIG_RESTART_GRACE_DEFAULT	60000	/* ms: libblknotify reconnects for 60 s */
 
 #define CONFIG_MAX_CLIENTS_DEFAULT	64
+#define CONFIG_PER_UID_DEFAULT		8	/* connections one unprivileged user may hold */
+#define CONFIG_RESERVED_DEFAULT		4	/* of max_clients, for root and privileged_groups */
+#define CONFIG_HELLO_TIMEOUT_DEFAULT	5000	/* ms from connect to HELLO */
+#define CONFIG_IDLE_TIMEOUT_DEFAULT	60000	/* ms without a watch and without a request */
 #define CONFIG_MAX_QUEUE_DEFAULT	16384	/* records; 56 bytes each in the daemon */
 #define CONFIG_UPSTREAM_QUEUE_DEFAULT	65536
 #define CONFIG_GROUPS_MAX		16
@@ -32,6 +37,10 @@ struct daemon_config {
 	bool socket_gid_set;
 	char socket_group[64];		/* for messages */
 	unsigned int max_clients;	/* 1 .. BND_CLIENTS_HARD_MAX */
+	unsigned int max_clients_per_uid; /* unprivileged connections per uid */
+	unsigned int reserved_clients;	/* slots only root and privileged_groups may take */
+	unsigned int hello_timeout_ms;	/* a connection that says no HELLO is closed */
+	unsigned int idle_timeout_ms;	/* a client without watches that asks nothing is closed */
 	unsigned int max_queue_size;	/* records, 1 .. BLKNOTIFY_QUEUE_SIZE_MAX */
 	unsigned int upstream_queue_size;
 	gid_t privileged_gids[CONFIG_GROUPS_MAX];
@@ -41,7 +50,11 @@ struct daemon_config {
 	char pin_path[256];		/* bpf: pinned here across restarts; "" = not pinned */
 	char state_file[256];		/* clients, for a restart */
 	unsigned int restart_grace_ms;	/* how long a restarted daemon keeps queues for clients */
+	struct outputs_config outputs;	/* metrics and journal (outputs.h) */
 };
+
+/* A source the daemon may read (auto, bpf, kmsg, watch_queue), or -EINVAL. */
+int config_source_from_name(const char *name);
 
 /* Fill c with the built-in defaults (documented in blknotifyd.conf(5)). */
 void config_defaults(struct daemon_config *c);

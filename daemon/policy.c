@@ -11,6 +11,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include "policy.h"
+#include "sysfs.h"
 
 bool peer_in_group(const struct peer *p, gid_t gid)
 {
@@ -60,36 +61,6 @@ bool policy_mode_allows_read(const struct peer *p, uid_t owner, gid_t group, mod
 	return mode & S_IROTH;
 }
 
-static int read_sysfs(const char *path, char *buf, size_t len)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	return 0;
-}
-
-static int read_sysfs_u64(const char *path, unsigned long long *v)
-{
-	char buf[64], *end;
-	int r;
-
-	if ((r = read_sysfs(path, buf, sizeof(buf))))
-		return r;
-	errno = 0;
-	*v = strtoull(buf, &end, 10);
-	if (errno || end == buf || (*end && *end != '\n'))
-		return -EINVAL;
-	return 0;
-}
-
 /*
  * The device node of a block device, from the kernel's DEVNAME in sysfs
  * (devtmpfs names nodes that way); it must be a block node of that number.
@@ -99,7 +70,7 @@ static int find_node(const char *sysdir, dev_t dev, char *node, size_t len, stru
 	char path[PATH_MAX], buf[4096], *p, *save = NULL;
 
 	snprintf(path, sizeof(path), "%s/uevent", sysdir);
-	if (read_sysfs(path, buf, sizeof(buf)) == 0) {
+	if (bn_sysfs_read(path, buf, sizeof(buf)) == 0) {
 		for (p = strtok_r(buf, "\n", &save); p; p = strtok_r(NULL, "\n", &save)) {
 			if (strncmp(p, "DEVNAME=", 8) || strstr(p + 8, ".."))
 				continue;
@@ -128,9 +99,9 @@ static bool node_readable(const struct peer *p, const char *sysdir, dev_t dev,
 /* A partition of the disk at sysdir, readable by the peer, that contains [start, end). */
 static bool partition_allows(const struct peer *p, const char *sysdir, __u64 start, __u64 end)
 {
-	char path[PATH_MAX], node[PATH_MAX], buf[64];
-	unsigned long long pstart, psize;
-	unsigned int maj, min;
+	char path[PATH_MAX], node[PATH_MAX];
+	__u64 pstart, psize;
+	dev_t pdev;
 	struct dirent *de;
 	bool ok = false;
 	struct stat st;
@@ -146,18 +117,18 @@ static bool partition_allows(const struct peer *p, const char *sysdir, __u64 sta
 		if (access(path, F_OK))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s/start", sysdir, de->d_name);
-		if (read_sysfs_u64(path, &pstart))
+		if (bn_sysfs_read_u64(path, &pstart))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s/size", sysdir, de->d_name);
-		if (read_sysfs_u64(path, &psize))
+		if (bn_sysfs_read_u64(path, &psize))
 			continue;
 		if (start < pstart || end > pstart + psize)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s/dev", sysdir, de->d_name);
-		if (read_sysfs(path, buf, sizeof(buf)) || sscanf(buf, "%u:%u", &maj, &min) != 2)
+		if (bn_sysfs_read_devnum(path, &pdev))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", sysdir, de->d_name);
-		ok = node_readable(p, path, makedev(maj, min), node, sizeof(node), &st);
+		ok = node_readable(p, path, pdev, node, sizeof(node), &st);
 	}
 	closedir(d);
 	return ok;

@@ -13,6 +13,7 @@
 #include <blknotify/blknotify.h>
 #include "match.h"
 #include "protocol.h"
+#include "watch.h"
 
 _Static_assert(sizeof(struct bnd_hdr) == 16, "wire layout");
 _Static_assert(sizeof(struct bnd_hello) == 16, "wire layout");
@@ -26,7 +27,8 @@ _Static_assert(sizeof(struct bnd_ok) == 8, "wire layout");
 _Static_assert(sizeof(struct bnd_ack) == 8, "wire layout");
 _Static_assert(sizeof(struct bnd_error) == 8, "wire layout");
 _Static_assert(sizeof(struct bnd_client_stats) == 56, "wire layout");
-_Static_assert(sizeof(struct bnd_stats) == 40, "wire layout");
+_Static_assert(sizeof(struct bnd_stats) == 64, "wire layout");
+_Static_assert(sizeof(struct bnd_watch_removal) == BND_WATCH_REMOVAL_SIZE, "wire layout");
 _Static_assert(sizeof(struct bnd_hdr) + sizeof(struct bnd_set_filter) +
 	       BN_FILTERS_MAX * sizeof(struct watch_notification_type_filter) <= BND_REQUEST_MAX,
 	       "the largest request fits BND_REQUEST_MAX");
@@ -54,19 +56,6 @@ const char *bnd_type_name(unsigned int type)
 	}
 }
 
-__attribute__((format(printf, 4, 5)))
-static int reject(int err, char *why, size_t why_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && why_len) {
-		va_start(ap, fmt);
-		vsnprintf(why, why_len, fmt, ap);
-		va_end(ap);
-	}
-	return -err;
-}
-
 bool bnd_records_valid(const void *buf, size_t len, char *why, size_t why_len)
 {
 	const struct watch_notification *n = buf;
@@ -77,19 +66,19 @@ bool bnd_records_valid(const void *buf, size_t len, char *why, size_t why_len)
 
 		n = (const void *)((const char *)buf + off);
 		if (left < sizeof(*n)) {
-			reject(EBADMSG, why, why_len, "%zu stray bytes after the last record", left);
+			bn_refuse(why, why_len, EBADMSG, "%zu stray bytes after the last record", left);
 			return false;
 		}
 		rlen = n->info & WATCH_INFO_LENGTH;
 		/* Records are whole 8-byte units so the next one stays aligned. */
 		if (rlen < sizeof(*n) || rlen % 8 || rlen > left) {
-			reject(EBADMSG, why, why_len,
+			bn_refuse(why, why_len, EBADMSG,
 			       "record at offset %zu has length %zu (need 8..%zu, a multiple of 8)",
 			       off, rlen, left);
 			return false;
 		}
 		if (n->type == WATCH_TYPE_BLOCK_NOTIFY && rlen < BLOCK_NOTIFICATION_SIZE_V0) {
-			reject(EBADMSG, why, why_len,
+			bn_refuse(why, why_len, EBADMSG,
 			       "block record at offset %zu is %zu bytes, shorter than %d",
 			       off, rlen, BLOCK_NOTIFICATION_SIZE_V0);
 			return false;
@@ -101,30 +90,22 @@ bool bnd_records_valid(const void *buf, size_t len, char *why, size_t why_len)
 
 static int check_filter(const struct bnd_set_filter *f, size_t body_len, char *why, size_t why_len)
 {
+	char sub[BND_ERROR_TEXT_MAX];
 	size_t want;
-	__u32 i;
 
 	if (f->__reserved)
-		return reject(EBADMSG, why, why_len, "SET_FILTER: reserved field is not zero");
+		return bn_refuse(why, why_len, EBADMSG, "SET_FILTER: reserved field is not zero");
 	if (f->nr_filters > BN_FILTERS_MAX)
-		return reject(EBADMSG, why, why_len, "SET_FILTER: %u filters, at most %d",
+		return bn_refuse(why, why_len, EBADMSG, "SET_FILTER: %u filters, at most %d",
 			      f->nr_filters, BN_FILTERS_MAX);
 	want = sizeof(*f) + f->nr_filters * sizeof(f->filters[0]);
 	if (body_len != want)
-		return reject(EBADMSG, why, why_len,
+		return bn_refuse(why, why_len, EBADMSG,
 			      "SET_FILTER: body is %zu bytes, %u filters need %zu",
 			      body_len, f->nr_filters, want);
-	for (i = 0; i < f->nr_filters; i++) {
-		const struct watch_notification_type_filter *t = &f->filters[i];
-
-		/* The kernel's IOC_WATCH_QUEUE_SET_FILTER rules. */
-		if (t->info_filter & ~t->info_mask)
-			return reject(EBADMSG, why, why_len,
-				      "SET_FILTER: filter %u has info_filter bits outside info_mask", i);
-		if (t->info_mask & WATCH_INFO_LENGTH)
-			return reject(EBADMSG, why, why_len,
-				      "SET_FILTER: filter %u masks the record length", i);
-	}
+	/* The kernel's IOC_WATCH_QUEUE_SET_FILTER rules. */
+	if (bn_filter_check(f->filters, f->nr_filters, sub, sizeof(sub)))
+		return bn_refuse(why, why_len, EBADMSG, "SET_FILTER: %s", sub);
 	return 0;
 }
 
@@ -132,6 +113,7 @@ static int check_body(struct bnd_msg *m, const void *body, size_t body_len,
 		      char *why, size_t why_len)
 {
 	const char *name = bnd_type_name(m->type);
+	char sub[BND_ERROR_TEXT_MAX];
 	size_t want = 0;
 
 	switch (m->type) {
@@ -154,14 +136,14 @@ static int check_body(struct bnd_msg *m, const void *body, size_t body_len,
 		size_t text_len;
 
 		if (body_len < sizeof(*e) + 1 || body_len > sizeof(*e) + BND_ERROR_TEXT_MAX)
-			return reject(EBADMSG, why, why_len, "ERROR: body is %zu bytes (need %zu..%zu)",
+			return bn_refuse(why, why_len, EBADMSG, "ERROR: body is %zu bytes (need %zu..%zu)",
 				      body_len, sizeof(*e) + 1, sizeof(*e) + BND_ERROR_TEXT_MAX);
 		text_len = body_len - sizeof(*e);
 		if (e->error >= 0 || e->error < -4095 || e->__reserved)
-			return reject(EBADMSG, why, why_len, "ERROR: error %d is not a negative errno",
+			return bn_refuse(why, why_len, EBADMSG, "ERROR: error %d is not a negative errno",
 				      e->error);
 		if (memchr(e->text, '\0', text_len) != e->text + text_len - 1)
-			return reject(EBADMSG, why, why_len, "ERROR: text is not one NUL-terminated string");
+			return bn_refuse(why, why_len, EBADMSG, "ERROR: text is not one NUL-terminated string");
 		m->error = e;
 		return 0;
 	}
@@ -175,21 +157,23 @@ static int check_body(struct bnd_msg *m, const void *body, size_t body_len,
 
 		if (body_len < sizeof(*s))
 			goto short_body;
+		if (s->flags & ~BND_STATS_GLOBAL || s->__reserved)
+			return bn_refuse(why, why_len, EBADMSG, "STATS: unknown flags or reserved bits set");
 		if (s->nr_clients > BND_CLIENTS_HARD_MAX ||
 		    body_len != sizeof(*s) + s->nr_clients * sizeof(s->clients[0]))
-			return reject(EBADMSG, why, why_len, "STATS: body is %zu bytes for %u clients",
+			return bn_refuse(why, why_len, EBADMSG, "STATS: body is %zu bytes for %u clients",
 				      body_len, s->nr_clients);
 		m->stats = s;
 		return 0;
 	}
 	default:
-		return reject(EOPNOTSUPP, why, why_len, "message type 0x%x is not defined in version %d",
+		return bn_refuse(why, why_len, EOPNOTSUPP, "message type 0x%x is not defined in version %d",
 			      m->type, BND_VERSION);
 	}
 
 	if (body_len != want) {
 short_body:
-		return reject(EBADMSG, why, why_len, "%s: body is %zu bytes, expected %s%zu",
+		return bn_refuse(why, why_len, EBADMSG, "%s: body is %zu bytes, expected %s%zu",
 			      name, body_len, m->type == BND_SET_FILTER || m->type == BND_STATS ?
 			      "at least " : "", want);
 	}
@@ -198,18 +182,18 @@ short_body:
 	case BND_HELLO:
 		m->hello = body;
 		if (m->hello->version != BND_VERSION)
-			return reject(EPROTONOSUPPORT, why, why_len,
+			return bn_refuse(why, why_len, EPROTONOSUPPORT,
 				      "HELLO: protocol version %u; this side speaks %d",
 				      m->hello->version, BND_VERSION);
 		if (m->hello->flags)
-			return reject(EBADMSG, why, why_len, "HELLO: unknown flags 0x%x", m->hello->flags);
+			return bn_refuse(why, why_len, EBADMSG, "HELLO: unknown flags 0x%x", m->hello->flags);
 		break;
 	case BND_SET_SIZE:
 		m->set_size = body;
 		if (m->set_size->__reserved)
-			return reject(EBADMSG, why, why_len, "SET_SIZE: reserved field is not zero");
+			return bn_refuse(why, why_len, EBADMSG, "SET_SIZE: reserved field is not zero");
 		if (m->set_size->nr_records < 1 || m->set_size->nr_records > BLKNOTIFY_QUEUE_SIZE_MAX)
-			return reject(EBADMSG, why, why_len, "SET_SIZE: %u records (must be 1..%u)",
+			return bn_refuse(why, why_len, EBADMSG, "SET_SIZE: %u records (must be 1..%u)",
 				      m->set_size->nr_records, BLKNOTIFY_QUEUE_SIZE_MAX);
 		break;
 	case BND_ADD_WATCH: {
@@ -217,43 +201,35 @@ short_body:
 
 		m->add_watch = w;
 		if (w->__reserved)
-			return reject(EBADMSG, why, why_len, "ADD_WATCH: reserved field is not zero");
-		if (w->id > BLOCK_NOTIFY_WATCH_ID_MAX)
-			return reject(EBADMSG, why, why_len, "ADD_WATCH: watch ID %u (must be 0..%d)",
-				      w->id, BLOCK_NOTIFY_WATCH_ID_MAX);
-		if (w->start >= w->end)
-			return reject(EBADMSG, why, why_len,
-				      "ADD_WATCH: empty sector range %llu..%llu",
-				      (unsigned long long)w->start, (unsigned long long)w->end);
-		if (!w->dev && (w->start || w->end != ~0ULL))
-			return reject(EBADMSG, why, why_len,
-				      "ADD_WATCH: a watch on every device cannot have a sector range");
+			return bn_refuse(why, why_len, EBADMSG, "ADD_WATCH: reserved field is not zero");
+		if (bn_watch_check(w->id, w->dev, w->start, w->end, sub, sizeof(sub)))
+			return bn_refuse(why, why_len, EBADMSG, "ADD_WATCH: %s", sub);
 		break;
 	}
 	case BND_REMOVE_WATCH:
 		m->remove_watch = body;
 		if (m->remove_watch->__reserved)
-			return reject(EBADMSG, why, why_len, "REMOVE_WATCH: reserved field is not zero");
+			return bn_refuse(why, why_len, EBADMSG, "REMOVE_WATCH: reserved field is not zero");
 		if (m->remove_watch->id > BLOCK_NOTIFY_WATCH_ID_MAX)
-			return reject(EBADMSG, why, why_len, "REMOVE_WATCH: watch ID %u (must be 0..%d)",
+			return bn_refuse(why, why_len, EBADMSG, "REMOVE_WATCH: watch ID %u (must be 0..%d)",
 				      m->remove_watch->id, BLOCK_NOTIFY_WATCH_ID_MAX);
 		break;
 	case BND_ACK:
 		m->ack = body;
 		if (m->ack->__reserved)
-			return reject(EBADMSG, why, why_len, "ACK: reserved field is not zero");
+			return bn_refuse(why, why_len, EBADMSG, "ACK: reserved field is not zero");
 		if (m->ack->nr_records == 0)
-			return reject(EBADMSG, why, why_len, "ACK: zero records");
+			return bn_refuse(why, why_len, EBADMSG, "ACK: zero records");
 		break;
 	case BND_HELLO_REPLY:
 		m->hello_reply = body;
 		if (m->hello_reply->version != BND_VERSION)
-			return reject(EPROTONOSUPPORT, why, why_len,
+			return bn_refuse(why, why_len, EPROTONOSUPPORT,
 				      "HELLO_REPLY: protocol version %u; this side speaks %d",
 				      m->hello_reply->version, BND_VERSION);
 		if (m->hello_reply->queue_size < 1 || m->hello_reply->max_queue_size < 1 ||
 		    m->hello_reply->queue_size > m->hello_reply->max_queue_size)
-			return reject(EBADMSG, why, why_len, "HELLO_REPLY: queue size %u, maximum %u",
+			return bn_refuse(why, why_len, EBADMSG, "HELLO_REPLY: queue size %u, maximum %u",
 				      m->hello_reply->queue_size, m->hello_reply->max_queue_size);
 		break;
 	case BND_OK:
@@ -271,19 +247,19 @@ int bnd_parse(const void *buf, size_t len, enum bnd_direction dir, struct bnd_ms
 
 	memset(m, 0, sizeof(*m));
 	if (len < sizeof(*h))
-		return reject(EBADMSG, why, why_len, "message of %zu bytes is shorter than the %zu-byte header",
+		return bn_refuse(why, why_len, EBADMSG, "message of %zu bytes is shorter than the %zu-byte header",
 			      len, sizeof(*h));
 	if (h->magic != BND_MAGIC)
-		return reject(EBADMSG, why, why_len, "bad magic 0x%08x (expected 0x%08x)",
+		return bn_refuse(why, why_len, EBADMSG, "bad magic 0x%08x (expected 0x%08x)",
 			      h->magic, BND_MAGIC);
 	if (h->version != BND_VERSION)
-		return reject(EPROTONOSUPPORT, why, why_len, "protocol version %u; this side speaks %d",
+		return bn_refuse(why, why_len, EPROTONOSUPPORT, "protocol version %u; this side speaks %d",
 			      h->version, BND_VERSION);
 	if (h->len != len)
-		return reject(EBADMSG, why, why_len, "header says %u bytes, message has %zu",
+		return bn_refuse(why, why_len, EBADMSG, "header says %u bytes, message has %zu",
 			      h->len, len);
 	if (len > (dir == BND_TO_DAEMON ? BND_REQUEST_MAX : BND_MSG_MAX))
-		return reject(EBADMSG, why, why_len, "message of %zu bytes is over the limit", len);
+		return bn_refuse(why, why_len, EBADMSG, "message of %zu bytes is over the limit", len);
 
 	m->hdr = h;
 	m->type = h->type;
@@ -291,7 +267,7 @@ int bnd_parse(const void *buf, size_t len, enum bnd_direction dir, struct bnd_ms
 	m->body_len = len - sizeof(*h);
 	to_daemon = m->type < 0x80;
 	if (to_daemon != (dir == BND_TO_DAEMON) && m->type <= BND_STATS)
-		return reject(EOPNOTSUPP, why, why_len, "%s is not a message this side accepts",
+		return bn_refuse(why, why_len, EOPNOTSUPP, "%s is not a message this side accepts",
 			      bnd_type_name(m->type));
 	return check_body(m, (const char *)buf + sizeof(*h), m->body_len, why, why_len);
 }

@@ -151,16 +151,40 @@ struct bnd_client_stats {
 	__u64	connected_ns;	/* how long ago it connected */
 };
 
+/* bnd_stats.flags */
+#define BND_STATS_GLOBAL	(1U << 0)	/* the daemon-wide counters are filled in: the
+						 * asker is root or in privileged_groups */
+
 struct bnd_stats {
-	__u32	nr_clients;	/* entries that follow: all, or only the asker's own */
+	__u32	nr_clients;	/* entries that follow: all, or only the asker's uid's */
 	__u32	total_clients;	/* connected now */
 	__u32	max_clients;
 	__u32	source;		/* enum blknotify_source */
+	/* With BND_STATS_GLOBAL only (else zero: they tell of disks the asker may not read). */
 	__u64	upstream_records; /* records the daemon read from its source */
 	__u64	upstream_lost;	/* records its source reported lost */
 	__u64	uptime_ns;
+	__u32	flags;		/* BND_STATS_* */
+	__u32	__reserved;
+	__u64	state_writes;	/* GLOBAL: times the state file was written */
+	__u64	upstream_changes; /* GLOBAL: watches added or removed at the source */
 	struct bnd_client_stats clients[];
 };
+
+/*
+ * A record the daemon puts in a client's queue when it ends one of the
+ * client's watches by itself: the watched disk went away, or its number now
+ * names another disk (its diskseq changed) that the client was not allowed
+ * to watch.  As the kernel's watch queue does for a removed watched object:
+ * type WATCH_TYPE_META, subtype WATCH_META_REMOVAL_NOTIFICATION, the watch
+ * ID in info; no record of that watch follows.
+ */
+struct bnd_watch_removal {
+	struct watch_notification watch;
+	__s32	error;		/* -ENODEV: gone; -ESTALE: the number names another disk now */
+	__u32	__reserved;
+};
+#define BND_WATCH_REMOVAL_SIZE	16
 
 /* A parsed, validated message: pointers into the buffer that was parsed. */
 struct bnd_msg {

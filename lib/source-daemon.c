@@ -647,11 +647,17 @@ void bnd_print_stats(FILE *f, const struct bnd_stats *s)
 {
 	__u32 i;
 
-	fprintf(f, "source %s, up %llu s, %u of at most %u clients; read %llu records, "
-		"source lost %llu\n",
+	fprintf(f, "source %s, up %llu s, %u of at most %u clients; ",
 		blknotify_source_name(s->source), (unsigned long long)(s->uptime_ns / 1000000000ULL),
-		s->total_clients, s->max_clients, (unsigned long long)s->upstream_records,
-		(unsigned long long)s->upstream_lost);
+		s->total_clients, s->max_clients);
+	/* The daemon's totals are shown to root and privileged_groups only. */
+	if (s->flags & BND_STATS_GLOBAL)
+		fprintf(f, "read %llu records, source lost %llu; state file written %llu times, "
+			"source watches changed %llu times\n", (unsigned long long)s->upstream_records,
+			(unsigned long long)s->upstream_lost, (unsigned long long)s->state_writes,
+			(unsigned long long)s->upstream_changes);
+	else
+		fprintf(f, "the daemon's totals are for root and privileged_groups\n");
 	if (s->nr_clients < s->total_clients)
 		fprintf(f, "(showing your own %u; root and privileged_groups see all)\n",
 			s->nr_clients);

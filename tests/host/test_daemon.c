@@ -25,6 +25,8 @@
 #include <sys/socket.h>
 #include <sys/sysmacros.h>
 #include <linux/blkpg.h>
+#include <dirent.h>
+#include <bpf/bpf.h>
 #include <sys/un.h>
 
 #include <blknotify/blknotify.h>
@@ -38,7 +40,12 @@ static char USER_PRIV[32];	/* in PRIV_GROUP */
 static char USER_READ1[32];	/* in READ_GROUP */
 static char USER_READ2[32];
 static char USER_DENIED[32];	/* in neither */
+static char USER_DENIED2[32];
 #define MAX_CLIENTS	6
+#define PER_UID		3		/* max_clients_per_uid */
+#define RESERVED	2		/* reserved_clients: 4 slots for unprivileged users */
+#define HELLO_MS	1500		/* hello_timeout_ms */
+#define IDLE_MS		3000		/* idle_timeout_ms */
 #define MAX_QUEUE	4096
 #define WAIT_MS		30000		/* give-up bound for anything we wait for */
 
@@ -68,9 +75,10 @@ static void make_users(void)
 		 "useradd --system --no-create-home --shell /usr/sbin/nologin -G %s %s && "
 		 "useradd --system --no-create-home --shell /usr/sbin/nologin -G %s %s && "
 		 "useradd --system --no-create-home --shell /usr/sbin/nologin -G %s %s && "
+		 "useradd --system --no-create-home --shell /usr/sbin/nologin %s && "
 		 "useradd --system --no-create-home --shell /usr/sbin/nologin %s",
 		 PRIV_GROUP, READ_GROUP, PRIV_GROUP, USER_PRIV, READ_GROUP, USER_READ1,
-		 READ_GROUP, USER_READ2, USER_DENIED);
+		 READ_GROUP, USER_READ2, USER_DENIED, USER_DENIED2);
 	r = run(cmd);
 	if (r != 0) {
 		fprintf(stderr, "# creating the test users failed (%d): %s\n", r, cmd);
@@ -82,9 +90,10 @@ static void remove_users(void)
 {
 	char cmd[1024];
 
-	snprintf(cmd, sizeof(cmd), "for u in %s %s %s %s; do userdel $u; done 2>/dev/null; "
+	snprintf(cmd, sizeof(cmd), "for u in %s %s %s %s %s; do userdel $u; done 2>/dev/null; "
 		 "groupdel %s 2>/dev/null; groupdel %s 2>/dev/null; true",
-		 USER_PRIV, USER_READ1, USER_READ2, USER_DENIED, PRIV_GROUP, READ_GROUP);
+		 USER_PRIV, USER_READ1, USER_READ2, USER_DENIED, USER_DENIED2, PRIV_GROUP,
+		 READ_GROUP);
 	(void)!run(cmd);
 }
 
@@ -212,6 +221,7 @@ static void setup(void)
 	snprintf(USER_READ1, sizeof(USER_READ1), "bntd%d_m2", (int)getpid());
 	snprintf(USER_READ2, sizeof(USER_READ2), "bntd%d_m3", (int)getpid());
 	snprintf(USER_DENIED, sizeof(USER_DENIED), "bntd%d_deny", (int)getpid());
+	snprintf(USER_DENIED2, sizeof(USER_DENIED2), "bntd%d_deny2", (int)getpid());
 	test_pid = getpid();
 	atexit(teardown);
 	signal(SIGTERM, on_signal);
@@ -235,8 +245,11 @@ static void setup(void)
 	snprintf(pin_path, sizeof(pin_path), "/sys/fs/bpf/bntd-test-%d", (int)getpid());
 	fprintf(f, "# test configuration\nsocket = %s\nsocket_mode = 0666\n"
 		"privileged_groups = %s\nmax_clients = %d\nmax_queue_size = %d\n"
-		"pin_path = %s\nstate_file = %s/clients.state\nrestart_grace_ms = %d\n",
-		sock_path, PRIV_GROUP, MAX_CLIENTS, MAX_QUEUE, pin_path, tmpdir, WAIT_MS);
+		"pin_path = %s\nstate_file = %s/clients.state\nrestart_grace_ms = %d\n"
+		"max_clients_per_uid = %d\nreserved_clients = %d\nhello_timeout_ms = %d\n"
+		"idle_timeout_ms = %d\n",
+		sock_path, PRIV_GROUP, MAX_CLIENTS, MAX_QUEUE, pin_path, tmpdir, WAIT_MS,
+		PER_UID, RESERVED, HELLO_MS, IDLE_MS);
 	fclose(f);
 
 	setup_err = faulty_start(&dev, bad_ranges);
@@ -332,6 +345,9 @@ struct mon_result {
 	int nr_unknown_loss;		/* 8-byte loss records (count unknown) */
 	int loss_before[64];		/* loss records seen before recs[i] */
 	int extra;			/* records after the expected total */
+	int nr_removed;			/* removal records: the daemon ended a watch */
+	__u32 removed_id;
+	__s32 removed_error;
 	unsigned int size;		/* blknotify_queue_get_size() */
 	int source;
 };
@@ -456,6 +472,15 @@ static void monitor_child(const struct mon_spec *spec, int in, int out)
 		     n = BLOCK_NOTIFY_RECORD_NEXT(n, len)) {
 			const struct block_notification *b = (const void *)n;
 
+			if (n->type == WATCH_TYPE_META &&
+			    n->subtype == WATCH_META_REMOVAL_NOTIFICATION) {
+				res.nr_removed++;
+				res.removed_id = (n->info & WATCH_INFO_ID) >> WATCH_INFO_ID__SHIFT;
+				if (BLOCK_NOTIFY_RECORD_LEN(n) >= BND_WATCH_REMOVAL_SIZE)
+					res.removed_error = ((const struct bnd_watch_removal *)n)->error;
+				total++;
+				continue;
+			}
 			if (n->type == WATCH_TYPE_META) {
 				res.nr_loss++;
 				if (BLOCK_NOTIFY_RECORD_LEN(n) < BLOCK_NOTIFICATION_LOSS_SIZE) {
@@ -466,7 +491,7 @@ static void monitor_child(const struct mon_spec *spec, int in, int out)
 				}
 				continue;
 			}
-			if (b->dev != dev.rdev)
+			if (b->dev != (spec->dev ? spec->dev : dev.rdev))
 				continue;	/* another device on this machine */
 			if (total >= expect)
 				res.extra++;
@@ -491,7 +516,7 @@ static void monitor_child(const struct mon_spec *spec, int in, int out)
 		for (n = (const void *)buf; BLOCK_NOTIFY_RECORD_OK(n, len);
 		     n = BLOCK_NOTIFY_RECORD_NEXT(n, len))
 			if (n->type != WATCH_TYPE_META &&
-			    ((const struct block_notification *)n)->dev == dev.rdev)
+			    ((const struct block_notification *)n)->dev == (spec->dev ? spec->dev : dev.rdev))
 				res.extra++;
 	}
 	write_all(out, &res, sizeof(res));
@@ -1106,6 +1131,7 @@ TEST(client_limit_is_refused_clearly)
 	printf("# client %d: %s\n", MAX_CLIENTS + 1, m.error->text);
 	EXPECT_EQ(m.error->error, -EUSERS);
 	EXPECT_TRUE(strstr(m.error->text, "at most 6 clients") != NULL);
+	EXPECT_TRUE(strstr(m.error->text, "set max_clients in ") != NULL);
 	nr++;
 	for (i = 0; i < nr; i++)
 		close(fds[i]);
@@ -1355,6 +1381,714 @@ TEST(blkwatch_through_the_daemon)
 	fclose(fe);
 	ASSERT_TRUE(WIFEXITED(st));
 	ASSERT_EQ(WEXITSTATUS(st), 0);
+}
+
+/* Send one request and return the type of its reply (records before it are skipped). */
+static unsigned int raw_request(int fd, unsigned int type, __u32 seq, const void *body,
+				size_t body_len, int *error)
+{
+	unsigned char buf[BND_MSG_MAX] __attribute__((aligned(8)));
+	size_t len = raw_msg(buf, type, seq, body, body_len);
+	struct bnd_msg m;
+	char why[256];
+	ssize_t n;
+
+	*error = 0;
+	if (send(fd, buf, len, MSG_NOSIGNAL) != (ssize_t)len)
+		return 0;
+	for (;;) {
+		n = raw_recv(fd, buf, sizeof(buf));
+		if (n <= 0 || bnd_parse(buf, n, BND_TO_CLIENT, &m, why, sizeof(why)))
+			return 0;
+		if (m.type == BND_RECORDS)
+			continue;
+		if (m.type == BND_ERROR) {
+			*error = m.error->error;
+			printf("# %s: %s\n", bnd_type_name(type), m.error->text);
+		}
+		return m.type;
+	}
+}
+
+static int count_fds(pid_t pid)
+{
+	char path[64];
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/*
+ * A state file that cannot be written (here its temporary name is a link to
+ * /dev/full: every write fails with ENOSPC, as on a full /run) costs the
+ * daemon nothing: no file descriptor stays open per failed save.
+ */
+TEST(failed_state_writes_leak_no_fd)
+{
+	struct bnd_hello h = { .version = BND_VERSION };
+	struct bnd_add_watch w = { .id = 1, .dev = dev.rdev, .end = ~0ULL };
+	struct bnd_remove_watch rm = { .id = 1 };
+	char tmp[160];
+	int fd, before, after, i, j, err;
+
+	need_daemon();
+	snprintf(tmp, sizeof(tmp), "%s/clients.state.tmp", tmpdir);
+	before = count_fds(daemon_pid);
+	ASSERT_GT(before, 0);
+	fd = raw_connect();
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(raw_request(fd, BND_HELLO, 1, &h, sizeof(h), &err), BND_HELLO_REPLY);
+	for (i = 0; i < 10; i++) {
+		struct stat st;
+
+		unlink(tmp);
+		ASSERT_EQ(symlink("/dev/full", tmp), 0);
+		ASSERT_EQ(raw_request(fd, BND_ADD_WATCH, 2 + 2 * i, &w, sizeof(w), &err), BND_OK);
+		ASSERT_EQ(raw_request(fd, BND_REMOVE_WATCH, 3 + 2 * i, &rm, sizeof(rm), &err), BND_OK);
+		/* The daemon removes the temporary name after a failed write. */
+		for (j = 0; j < WAIT_MS / 10 && lstat(tmp, &st) == 0; j++)
+			usleep(10 * 1000);
+		ASSERT_EQ(lstat(tmp, &st), -1);
+	}
+	close(fd);
+	wait_for_no_clients();
+	/* The last stats query's connection may still be open for a moment. */
+	for (j = 0; j < 100 && (after = count_fds(daemon_pid)) > before; j++)
+		usleep(10 * 1000);
+	printf("# daemon fds: %d before, %d after 10 failed state writes\n", before, after);
+	ASSERT_LE(after, before);
+}
+
+/*
+ * ADD_WATCH is answered OK only when the source watches the disk.  Here the
+ * source cannot change its watches (a second daemon whose pinned BPF config
+ * map is frozen: every update from user space fails with EPERM), and the
+ * client must hear so instead of waiting for records that never come.
+ */
+TEST(add_watch_reports_a_source_that_cannot_watch)
+{
+	char path[96], conf[128], pin[128], map[160], cmd[200];
+	struct bnd_hello h = { .version = BND_VERSION };
+	struct bnd_add_watch w = { .id = 1, .dev = dev.rdev, .end = ~0ULL };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int i, fd = -1, mfd, status, err = 0;
+	unsigned int type;
+	FILE *f;
+	pid_t pid;
+
+	need_daemon();
+	snprintf(path, sizeof(path), "%s/frozen.sock", tmpdir);
+	snprintf(conf, sizeof(conf), "%s/frozen.conf", tmpdir);
+	snprintf(pin, sizeof(pin), "/sys/fs/bpf/bntd-frozen-%d", (int)getpid());
+	f = fopen(conf, "w");
+	ASSERT_TRUE(f != NULL);
+	fprintf(f, "socket = %s\npin_path = %s\nstate_file = %s/frozen.state\n", path, pin, tmpdir);
+	fclose(f);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		execl(getenv("BLKNOTIFYD"), "blknotifyd", "-c", conf, "--source", "bpf", (char *)NULL);
+		_exit(127);
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	for (i = 0; i < WAIT_MS / 20; i++) {
+		fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			break;
+		close(fd);
+		fd = -1;
+		usleep(20 * 1000);
+	}
+	snprintf(map, sizeof(map), "%s/config", pin);
+	mfd = bpf_obj_get(map);
+	if (fd >= 0 && mfd >= 0 && bpf_map_freeze(mfd) == 0 &&
+	    raw_request(fd, BND_HELLO, 1, &h, sizeof(h), &err) == BND_HELLO_REPLY)
+		type = raw_request(fd, BND_ADD_WATCH, 2, &w, sizeof(w), &err);
+	else
+		type = 0;
+	if (mfd >= 0)
+		close(mfd);
+	if (fd >= 0)
+		close(fd);
+	kill(pid, SIGTERM);
+	waitpid(pid, &status, 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", pin);
+	(void)!run(cmd);
+	unlink(conf);
+	ASSERT_GE(mfd, 0);
+	ASSERT_EQ(type, BND_ERROR);
+	EXPECT_EQ(err, -EPERM);
+}
+
+/* ---- hostile local users ---- */
+
+/* A child keeps only its own pipe ends: others' would keep their readers from seeing EOF. */
+static void close_other_fds(int in, int out)
+{
+	int fd;
+
+	for (fd = 3; fd < 1024; fd++)
+		if (fd != in && fd != out)
+			close(fd);
+}
+
+struct hog_result {
+	int accepted, refused;		/* at connect: kept, or an EUSERS refusal at once */
+	char refusal[256];		/* the first refusal's text */
+	int timed_out;			/* later closed by the daemon with ETIMEDOUT */
+	char timeout_text[256];
+};
+
+/*
+ * Child, as user: open n connections that never say HELLO; report which
+ * were refused at once; on "go", wait for the daemon to close the rest.
+ */
+static void hog_child(const char *user, int n, int in, int out)
+{
+	unsigned char buf[BND_MSG_MAX] __attribute__((aligned(8)));
+	static struct hog_result res;
+	int fds[64], i, go;
+	struct bnd_msg m;
+	char why[256];
+
+	close_other_fds(in, out);
+	if (become(user))
+		_exit(2);
+	for (i = 0; i < n && i < 64; i++) {
+		struct pollfd pfd;
+		ssize_t len;
+
+		fds[i] = raw_connect();
+		pfd = (struct pollfd){ .fd = fds[i], .events = POLLIN };
+		/* A refusal comes at once; an accepted connection stays silent. */
+		if (fds[i] >= 0 && poll(&pfd, 1, 300) == 1 &&
+		    (len = recv(fds[i], buf, sizeof(buf), 0)) > 0 &&
+		    bnd_parse(buf, len, BND_TO_CLIENT, &m, why, sizeof(why)) == 0 &&
+		    m.type == BND_ERROR && m.error->error == -EUSERS) {
+			if (!res.refused++)
+				snprintf(res.refusal, sizeof(res.refusal), "%s", m.error->text);
+			close(fds[i]);
+			fds[i] = -1;
+		} else if (fds[i] >= 0) {
+			res.accepted++;
+		}
+	}
+	write_all(out, &res, sizeof(res));
+	if (read_all(in, &go, sizeof(go)))
+		_exit(0);
+	for (i = 0; i < n && i < 64; i++) {
+		ssize_t len;
+
+		if (fds[i] < 0)
+			continue;
+		len = raw_recv(fds[i], buf, sizeof(buf));
+		if (len > 0 && bnd_parse(buf, len, BND_TO_CLIENT, &m, why, sizeof(why)) == 0 &&
+		    m.type == BND_ERROR && m.error->error == -ETIMEDOUT &&
+		    raw_recv(fds[i], buf, sizeof(buf)) == 0) {
+			if (!res.timed_out++)
+				snprintf(res.timeout_text, sizeof(res.timeout_text), "%s", m.error->text);
+		}
+	}
+	write_all(out, &res, sizeof(res));
+	(void)!read(in, &go, sizeof(go));
+	_exit(0);
+}
+
+struct hog {
+	pid_t pid;
+	int to, from;
+	struct hog_result res;
+};
+
+static void hog_start(struct hog *h, const char *user, int n)
+{
+	int down[2], up[2];
+
+	memset(h, 0, sizeof(*h));
+	ASSERT_EQ(pipe2(down, O_CLOEXEC), 0);
+	ASSERT_EQ(pipe2(up, O_CLOEXEC), 0);
+	h->pid = fork();
+	ASSERT_GE(h->pid, 0);
+	if (h->pid == 0) {
+		close(down[1]);
+		close(up[0]);
+		hog_child(user, n, down[0], up[1]);
+	}
+	if (nr_children < 64)
+		children[nr_children++] = h->pid;
+	close(down[0]);
+	close(up[1]);
+	h->to = down[1];
+	h->from = up[0];
+	ASSERT_EQ(read_all(h->from, &h->res, sizeof(h->res)), 0);
+	printf("# %s: %d connections kept, %d refused: %s\n", user, h->res.accepted,
+	       h->res.refused, h->res.refusal);
+}
+
+static void hog_wait_closed(struct hog *h)
+{
+	int go = 1;
+
+	ASSERT_EQ(write(h->to, &go, sizeof(go)), (ssize_t)sizeof(go));
+	ASSERT_EQ(read_all(h->from, &h->res, sizeof(h->res)), 0);
+	printf("# closed by the daemon: %d: %s\n", h->res.timed_out, h->res.timeout_text);
+}
+
+static void hog_end(struct hog *h)
+{
+	close(h->to);
+	close(h->from);
+	waitpid(h->pid, NULL, 0);
+}
+
+/*
+ * Connections that never say HELLO, from one user and then from two, take
+ * no slot root needs nor one an honest user needs; they are closed after
+ * hello_timeout_ms, and the honest monitor's records are exact.
+ */
+TEST(idle_connections_lock_out_nobody)
+{
+	const struct mon_spec honest = {
+		.user = USER_READ1, .source = BLKNOTIFY_SOURCE_DAEMON,
+		.nr_watches = 1, .watches = { { .id = 41 } } };
+	struct bnd_stats *st = NULL;
+	struct hog h1, h2;
+	struct monitor m;
+	char why[256];
+	int i;
+
+	need_daemon();
+	/* One user: at most PER_UID connections. */
+	hog_start(&h1, USER_DENIED, 10);
+	EXPECT_EQ(h1.res.accepted, PER_UID);
+	EXPECT_EQ(h1.res.refused, 10 - PER_UID);
+	EXPECT_TRUE(strstr(h1.res.refusal, "set max_clients_per_uid in ") != NULL);
+	/* An honest client still gets in, and gets everything. */
+	monitor_start(&m, &honest);
+	if (m.res.err)
+		TEST_FAIL_(1, "honest monitor: %s: %s", strerror(-m.res.err), m.res.text);
+	/* A second user finds the unprivileged slots taken (3 silent + the honest one)... */
+	hog_start(&h2, USER_DENIED2, 10);
+	EXPECT_EQ(h2.res.accepted, MAX_CLIENTS - RESERVED - PER_UID - 1);
+	EXPECT_TRUE(strstr(h2.res.refusal, "reserved_clients") != NULL);
+	/* ...and root (blkwatch --stats) is still served, from the reserved slots. */
+	ASSERT_EQ(bnd_query_stats(sock_path, &st, why, sizeof(why)), 0);
+	EXPECT_EQ(st->total_clients, MAX_CLIENTS - RESERVED + 1);
+	free(st);
+	for (i = 0; i < 5; i++)
+		ASSERT_EQ(faulty_io(&dev, 1190 + i, 1, 0), -EIO);
+	monitor_go(&m, 5);
+	monitor_result(&m);
+	ASSERT_EQ(m.res.err, 0);
+	ASSERT_EQ(m.res.nr, 5);
+	for (i = 0; i < 5; i++)
+		EXPECT_EQ(m.res.recs[i].sector, 1190 + i);
+	EXPECT_EQ(m.res.nr_loss, 0);
+	EXPECT_EQ(m.res.extra, 0);
+	/* The silent connections are closed, told why. */
+	hog_wait_closed(&h1);
+	hog_wait_closed(&h2);
+	EXPECT_EQ(h1.res.timed_out, PER_UID);
+	EXPECT_EQ(h2.res.timed_out, MAX_CLIENTS - RESERVED - PER_UID - 1);
+	EXPECT_TRUE(strstr(h1.res.timeout_text, "set hello_timeout_ms in ") != NULL);
+	hog_end(&h1);
+	hog_end(&h2);
+	monitor_end(&m);
+}
+
+/* Root's STATS: the daemon's counters (flag GLOBAL). */
+static struct bnd_stats *root_stats(void)
+{
+	struct bnd_stats *s = NULL;
+	char why[256];
+
+	if (bnd_query_stats(sock_path, &s, why, sizeof(why)))
+		return NULL;
+	return s;
+}
+
+/* Child, as user: flood watch and filter changes until the parent closes in; report the count. */
+static void flood_child(const char *user, int in, int out)
+{
+	unsigned char buf[BND_MSG_MAX] __attribute__((aligned(8)));
+	struct {
+		struct bnd_set_filter f;
+		struct watch_notification_type_filter t[1];
+	} filt = { .f = { .nr_filters = 1 }, .t = { { .type = WATCH_TYPE_BLOCK_NOTIFY } } };
+	struct bnd_hello h = { .version = BND_VERSION };
+	struct bnd_add_watch w = { .id = 1, .dev = dev.rdev, .end = ~0ULL };
+	struct bnd_remove_watch rm = { .id = 1 };
+	struct pollfd pfd = { .fd = in, .events = POLLIN };
+	long requests = 0;
+	__u32 seq = 1;
+	int fd, err;
+
+	close_other_fds(in, out);
+	if (become(user))
+		_exit(2);
+	fd = raw_connect();
+	if (fd < 0 || raw_request(fd, BND_HELLO, seq++, &h, sizeof(h), &err) != BND_HELLO_REPLY)
+		_exit(3);
+	write_all(out, &requests, sizeof(requests));	/* ready */
+	while (poll(&pfd, 1, 0) == 0) {
+		if (raw_request(fd, BND_ADD_WATCH, seq++, &w, sizeof(w), &err) != BND_OK ||
+		    raw_request(fd, BND_SET_FILTER, seq++, &filt, sizeof(filt), &err) != BND_OK ||
+		    raw_request(fd, BND_REMOVE_WATCH, seq++, &rm, sizeof(rm), &err) != BND_OK)
+			break;
+		requests += 3;
+	}
+	(void)buf;
+	write_all(out, &requests, sizeof(requests));
+	_exit(0);
+}
+
+/* Latency of one error, from before the failing read until a reader has its record. */
+static double one_latency_us(struct blknotify_queue *q, __u64 sector)
+{
+	static unsigned char buf[BND_MSG_MAX];
+	struct timespec t0, t1;
+	ssize_t len;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (faulty_io(&dev, sector, 1, 0) != -EIO)
+		return -1;
+	do
+		len = blknotify_queue_read(q, buf, sizeof(buf), WAIT_MS);
+	while (len == -EINTR);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (len <= 0)
+		return -1;
+	return (t1.tv_sec - t0.tv_sec) * 1e6 + (t1.tv_nsec - t0.tv_nsec) / 1e3;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* p50/p99 of n errors read by a root reader through the daemon (printed, never asserted). */
+static void print_latency(const char *what, int n, __u64 first)
+{
+	BLKNOTIFY_OPTS(blknotify_queue_opts, opts, .source = BLKNOTIFY_SOURCE_DAEMON,
+		       .daemon_socket = sock_path);
+	struct blknotify_queue *q = NULL;
+	double lat[200];
+	int i, got = 0;
+
+	if (n > 200 || blknotify_queue_new(&q, &opts) || blknotify_queue_watch_device(q, dev.rdev, 1)) {
+		blknotify_queue_free(q);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		double us = one_latency_us(q, first + i % 200);
+
+		if (us >= 0)
+			lat[got++] = us;
+	}
+	blknotify_queue_free(q);
+	if (!got)
+		return;
+	qsort(lat, got, sizeof(lat[0]), cmp_double);
+	printf("# latency %s: p50 %.0f us, p99 %.0f us (%d errors)\n", what, lat[got / 2],
+	       lat[(got * 99) / 100], got);
+}
+
+/*
+ * One user floods ADD_WATCH / SET_FILTER / REMOVE_WATCH while another
+ * reads: the reader gets every record, none lost, and the state file is
+ * written a bounded number of times, not once per change.
+ */
+TEST(request_flood_costs_the_others_nothing)
+{
+	const struct mon_spec reader = {
+		.user = USER_READ1, .source = BLKNOTIFY_SOURCE_DAEMON, .size = MAX_QUEUE,
+		.nr_watches = 1, .watches = { { .id = 42 } } };
+	enum { N = 200 };
+	struct bnd_stats *s;
+	__u64 writes0, writes1, changes0, changes1;
+	struct timespec t0, t1;
+	int down[2], up[2], i;
+	long requests = 0;
+	double ms;
+	struct monitor m;
+	pid_t pid;
+
+	need_daemon();
+	print_latency("before the flood", 100, 1000);
+	monitor_start(&m, &reader);
+	ASSERT_EQ(m.res.err, 0);
+	ASSERT_TRUE((s = root_stats()) != NULL);
+	writes0 = s->state_writes;
+	changes0 = s->upstream_changes;
+	free(s);
+	ASSERT_EQ(pipe2(down, O_CLOEXEC), 0);
+	ASSERT_EQ(pipe2(up, O_CLOEXEC), 0);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		close(down[1]);
+		close(up[0]);
+		flood_child(USER_READ2, down[0], up[1]);
+	}
+	if (nr_children < 64)
+		children[nr_children++] = pid;
+	close(down[0]);
+	close(up[1]);
+	ASSERT_EQ(read_all(up[0], &requests, sizeof(requests)), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < N; i++)
+		ASSERT_EQ(faulty_io(&dev, 1000 + i % 200, 1, 0), -EIO);
+	monitor_go(&m, N);
+	monitor_result(&m);
+	print_latency("during the flood", 100, 1000);
+	/* Let the flood run a while longer (its length decides only the bound below). */
+	do {
+		usleep(100 * 1000);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+	} while ((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 2000);
+	close(down[1]);
+	ASSERT_EQ(read_all(up[0], &requests, sizeof(requests)), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	close(up[0]);
+	waitpid(pid, NULL, 0);
+	ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+	ASSERT_TRUE((s = root_stats()) != NULL);
+	writes1 = s->state_writes;
+	changes1 = s->upstream_changes;
+	ASSERT_EQ(s->flags & BND_STATS_GLOBAL, BND_STATS_GLOBAL);
+	free(s);
+	printf("# flood: %ld requests in %.0f ms; state file written %llu times, source watches "
+	       "changed %llu times; reader %d records, %llu lost\n", requests, ms,
+	       (unsigned long long)(writes1 - writes0), (unsigned long long)(changes1 - changes0),
+	       m.res.nr, (unsigned long long)m.res.lost);
+	ASSERT_EQ(m.res.err, 0);
+	ASSERT_EQ(m.res.nr, N);
+	ASSERT_EQ(m.res.nr_loss, 0);
+	ASSERT_EQ(m.res.extra, 0);
+	for (i = 0; i < N && i < 64; i++)
+		EXPECT_EQ(m.res.recs[i].sector, 1000 + i % 200);
+	ASSERT_GT(requests, 300);
+	/* The burst, then one per 250 ms of the flood's duration (and one at its end). */
+	ASSERT_LE(writes1 - writes0, 8 + ms / 250 + 2);
+	/* The flooder's disk stays watched at the source: no change per request. */
+	ASSERT_LE(changes1 - changes0, 2 + ms / 1000 * 2);
+	monitor_end(&m);
+}
+
+/* Child, as user: STATS as that user sees it. */
+static void stats_as(const char *user, struct bnd_stats *out_s)
+{
+	int p[2], st;
+	pid_t pid;
+
+	ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		struct bnd_stats *s = NULL, none = { 0 };
+		char why[256];
+
+		close(p[0]);
+		close_other_fds(-1, p[1]);
+		if (become(user) || bnd_query_stats(sock_path, &s, why, sizeof(why)))
+			s = NULL;
+		write_all(p[1], s ? s : &none, sizeof(none));
+		_exit(s ? 0 : 1);
+	}
+	close(p[1]);
+	ASSERT_EQ(read_all(p[0], out_s, sizeof(*out_s)), 0);
+	close(p[0]);
+	waitpid(pid, &st, 0);
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* The daemon's totals tell of errors on every watched disk: not for everybody. */
+TEST(unprivileged_stats_show_no_global_counts)
+{
+	struct bnd_stats mine, *all;
+
+	need_daemon();
+	ASSERT_EQ(faulty_io(&dev, 1195, 1, 0), -EIO);
+	stats_as(USER_DENIED, &mine);
+	ASSERT_TRUE((all = root_stats()) != NULL);
+	printf("# root sees %llu records read, uid %s sees %llu (flags %#x)\n",
+	       (unsigned long long)all->upstream_records, USER_DENIED,
+	       (unsigned long long)mine.upstream_records, mine.flags);
+	EXPECT_TRUE(all->upstream_records > 0);
+	EXPECT_EQ(all->flags, BND_STATS_GLOBAL);
+	EXPECT_EQ(mine.upstream_records, 0);
+	EXPECT_EQ(mine.upstream_lost, 0);
+	EXPECT_EQ(mine.state_writes, 0);
+	EXPECT_EQ(mine.flags, 0);
+	EXPECT_EQ(mine.nr_clients, 1);		/* its own connection only */
+	free(all);
+}
+
+/*
+ * A client that asks for the largest queue and never reads holds exactly
+ * that many records and is told of the rest; an honest reader meanwhile
+ * gets every record.
+ */
+TEST(stalled_huge_queue_costs_the_reader_nothing)
+{
+	const struct mon_spec reader = {
+		.user = USER_READ1, .source = BLKNOTIFY_SOURCE_DAEMON, .size = MAX_QUEUE,
+		.nr_watches = 1, .watches = { { .id = 43 } } };
+	const struct mon_spec stalled = {
+		.user = USER_READ2, .source = BLKNOTIFY_SOURCE_DAEMON, .size = MAX_QUEUE,
+		.nr_watches = 1, .watches = { { .id = 44 } } };
+	enum { N = 6000 };
+	struct monitor r, st;
+	int i;
+
+	need_daemon();
+	monitor_start(&r, &reader);
+	monitor_start(&st, &stalled);
+	ASSERT_EQ(r.res.err, 0);
+	ASSERT_EQ(st.res.err, 0);
+	ASSERT_EQ(st.res.size, MAX_QUEUE);
+	monitor_go(&r, N);
+	for (i = 0; i < N; i++)
+		ASSERT_EQ(faulty_io(&dev, 1000 + i % 200, 1, 0), -EIO);
+	monitor_result(&r);
+	monitor_go(&st, N);
+	monitor_result(&st);
+	printf("# reader %d records + %llu lost; stalled (%d) %d records + %llu lost\n", r.res.nr,
+	       (unsigned long long)r.res.lost, MAX_QUEUE, st.res.nr, (unsigned long long)st.res.lost);
+	ASSERT_EQ(r.res.err, 0);
+	ASSERT_EQ(r.res.nr + (int)r.res.lost, N);
+	ASSERT_EQ(r.res.extra, 0);
+	ASSERT_EQ(st.res.nr, MAX_QUEUE);
+	ASSERT_EQ(st.res.lost, N - MAX_QUEUE);
+	ASSERT_EQ(st.res.extra, 0);
+	monitor_end(&r);
+	monitor_end(&st);
+}
+
+/*
+ * Access follows the disk, not its number.  A user may read a loop device
+ * and watches it; the device is detached and its number attached to a file
+ * only root may read (and its node given back to root:disk, as udev would).
+ * The watch ends with a removal record (-ESTALE); the user's errors before
+ * arrive exactly, nothing after, and watching the number again is refused.
+ */
+TEST(reused_device_number_ends_the_watch)
+{
+	static const char *const bad[] = { "2000+16", NULL };
+	char secret[128], cmd[256];
+	struct faulty f2 = { 0 };
+	struct monitor m;
+	struct mon_spec spec = {
+		.user = USER_READ1, .source = BLKNOTIFY_SOURCE_DAEMON,
+		.nr_watches = 1, .watches = { { .id = 45 } } };
+	struct group *g = getgrnam(READ_GROUP);
+	int i, fd;
+
+	need_daemon();
+	ASSERT_TRUE(g != NULL);
+	ASSERT_EQ(faulty_start(&f2, bad), 0);
+	ASSERT_EQ(chown(f2.path, 0, g->gr_gid), 0);
+	ASSERT_EQ(chmod(f2.path, 0640), 0);
+	spec.dev = f2.rdev;
+	monitor_start(&m, &spec);
+	if (m.res.err) {
+		faulty_stop(&f2);
+		TEST_FAIL_(1, "monitor: %s", m.res.text);
+	}
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(faulty_io(&f2, 2000 + i, 1, 0), -EIO);
+	/*
+	 * Until the daemon has them: records it reads after the number changed
+	 * could be the new disk's, and are not delivered to the ended watch.
+	 */
+	for (i = 0; i < WAIT_MS / 20; i++) {
+		struct bnd_stats *s = root_stats();
+		const struct bnd_client_stats *cs = s ? stats_for(s, m.pid) : NULL;
+		bool have = cs && cs->queued == 3;
+
+		free(s);
+		if (have)
+			break;
+		usleep(20 * 1000);
+	}
+	/* The same number, another disk: a file only root may read. */
+	snprintf(secret, sizeof(secret), "%s/secret.img", tmpdir);
+	fd = open(secret, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(ftruncate(fd, 1 << 20), 0);
+	close(fd);
+	{
+		char node[64];
+		dev_t rdev = f2.rdev;
+
+		snprintf(node, sizeof(node), "%s", f2.path);
+		faulty_stop(&f2);
+		snprintf(cmd, sizeof(cmd), "losetup '%s' '%s'", node, secret);
+		ASSERT_EQ(run(cmd), 0);
+		restore_node(node);	/* what udev does for a new disk */
+		monitor_go(&m, 4);	/* 3 records, then the removal */
+		monitor_result(&m);
+		snprintf(cmd, sizeof(cmd), "losetup -d '%s'", node);
+		(void)!run(cmd);
+		unlink(secret);
+		printf("# %d records, %d removal records (watch %u, %s), %d extra\n", m.res.nr,
+		       m.res.nr_removed, m.res.removed_id, strerror(-m.res.removed_error), m.res.extra);
+		ASSERT_EQ(m.res.err, 0);
+		ASSERT_EQ(m.res.nr, 3);
+		for (i = 0; i < 3; i++)
+			EXPECT_EQ(m.res.recs[i].sector, 2000 + i);
+		ASSERT_EQ(m.res.nr_removed, 1);
+		EXPECT_EQ(m.res.removed_id, 45);
+		EXPECT_EQ(m.res.removed_error, -ESTALE);
+		EXPECT_EQ(m.res.extra, 0);
+		EXPECT_EQ(m.res.nr_loss, 0);
+		(void)rdev;
+	}
+	monitor_end(&m);
+}
+
+/* Run the daemon with args (no start: every case exits at once); its exit status. */
+static int daemon_exit_status(const char *args)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "'%s' %s >/dev/null 2>&1", getenv("BLKNOTIFYD"), args);
+	return run(cmd);
+}
+
+/* The CLI convention (blkwatch, blknotifyd, blkfault): one meaning per letter, exit codes 0/1/2/3. */
+TEST(cli_options_and_exit_codes)
+{
+	char args[256];
+
+	need_daemon();
+	EXPECT_EQ(daemon_exit_status("--help"), 0);
+	EXPECT_EQ(daemon_exit_status("-h"), 0);
+	EXPECT_EQ(daemon_exit_status("-V"), 0);
+	EXPECT_EQ(daemon_exit_status("--version"), 0);
+	snprintf(args, sizeof(args), "-c '%s' --check-config", conf_path);
+	EXPECT_EQ(daemon_exit_status(args), 0);
+	/* Old spellings are usage errors, not aliases. */
+	EXPECT_EQ(daemon_exit_status("-s /run/x.sock"), 2);
+	EXPECT_EQ(daemon_exit_status("-t"), 2);
+	EXPECT_EQ(daemon_exit_status("--no-such-option"), 2);
+	EXPECT_EQ(daemon_exit_status("--socket relative.sock --check-config"), 2);
+	EXPECT_EQ(daemon_exit_status("--source daemon --check-config"), 2);
+	EXPECT_EQ(daemon_exit_status("-c /nonexistent/blknotifyd.conf --check-config"), 2);
+	/* Could not start: the socket is in use by the running daemon. */
+	snprintf(args, sizeof(args), "-c '%s' --source kmsg", conf_path);
+	EXPECT_EQ(daemon_exit_status(args), 1);
 }
 
 /*

@@ -211,6 +211,17 @@ TEST(config_valid)
 	ASSERT_EQ(c.pin_path[0], 0);
 	ASSERT_EQ(c.restart_grace_ms, 0);
 	ASSERT_STREQ(c.state_file, "/x/y");
+	/* The limits on hostile clients; reserved_clients shrinks with max_clients unless set. */
+	ASSERT_EQ(parse_str(&c, "max_clients = 10\nmax_clients_per_uid = 2\nhello_timeout_ms = 100\n"
+			     "idle_timeout_ms = 3600000\n", err, sizeof(err)), 0);
+	ASSERT_EQ(c.max_clients_per_uid, 2);
+	ASSERT_EQ(c.reserved_clients, 4);
+	ASSERT_EQ(c.hello_timeout_ms, 100);
+	ASSERT_EQ(c.idle_timeout_ms, 3600000);
+	ASSERT_EQ(parse_str(&c, "max_clients = 3\n", err, sizeof(err)), 0);
+	ASSERT_EQ(c.reserved_clients, 1);
+	ASSERT_EQ(parse_str(&c, "max_clients = 3\nreserved_clients = 0\n", err, sizeof(err)), 0);
+	ASSERT_EQ(c.reserved_clients, 0);
 	/* An empty list: nobody but root is privileged. */
 	ASSERT_EQ(parse_str(&c, "privileged_groups =\n", err, sizeof(err)), 0);
 	ASSERT_EQ(c.nr_privileged_gids, 0);
@@ -232,6 +243,12 @@ TEST(config_errors_name_the_line)
 		{ "just words\n", "test.conf:1: expected \"key = value\"" },
 		{ "source =\n", "test.conf:1: source: missing value" },
 		{ "= kmsg\n", "test.conf:1: missing key before '='" },
+		{ "source = daemon\n", "test.conf:1: source: \"daemon\" is not one of" },
+		{ "max_clients = 4\nreserved_clients = 4\n",
+		  "test.conf:2: reserved_clients (4) must be less than max_clients (4)" },
+		{ "reserved_clients = 70\n", "test.conf:1: reserved_clients (70) must be less than max_clients (64)" },
+		{ "hello_timeout_ms = 99\n", "test.conf:1: hello_timeout_ms: 99 is out of range (expected 100..600000)" },
+		{ "max_clients_per_uid = 0\n", "test.conf:1: max_clients_per_uid: 0 is out of range" },
 		{ "device_access = everyone\n", "test.conf:1: device_access: \"everyone\" is not one of readable, none" },
 		{ "pin_path = bpf/x\n", "test.conf:1: pin_path: \"bpf/x\" is neither \"none\" nor an absolute path" },
 		{ "restart_grace_ms = 600001\n", "test.conf:1: restart_grace_ms: 600001 is out of range (expected 0..600000)" },

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * blknotifyd's Prometheus metrics: error counters keyed by disk, subtype
+ * and operation, and the text exposition format (version 0.0.4) of them and
+ * of the daemon's own counters.  Served by metrics-serve.c over HTTP and to
+ * node_exporter's textfile collector.
+ *
+ * The label set is bounded: at most max_devices disks, each with at most
+ * METRICS_SERIES_PER_DEVICE (subtype, op) pairs.  An error that finds no
+ * room is counted in blknotify_errors_unlabelled_total instead, so the sum
+ * stays exact.  A disk is keyed on its device number and disk sequence
+ * number (diskseq: a loop device reattached to another file is another
+ * disk); one whose device node is gone and that had no error for
+ * device_expiry_s is dropped, with its series.
+ */
+#ifndef BLKNOTIFYD_METRICS_H
+#define BLKNOTIFYD_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <blknotify/block_notify.h>
+
+#define METRICS_SERIES_PER_DEVICE	32
+#define METRICS_MAX_DEVICES_DEFAULT	64
+#define METRICS_MAX_DEVICES_MAX		4096
+#define METRICS_DEVICE_EXPIRY_DEFAULT	3600	/* s */
+
+/* What the rest of the daemon counts, for the exposition. */
+struct metrics_daemon_stats {
+	const char *source;			/* "bpf", ... */
+	__u64 upstream_records;			/* records the source gave */
+	__u64 upstream_lost;			/* records the source lost */
+	__u64 client_queue_lost;		/* records lost to full client queues */
+	__u64 delivered;			/* records sent to clients */
+	unsigned int clients_connected;
+	__u64 clients_refused;
+	__u64 journal_entries;			/* one per error */
+	__u64 journal_summaries;
+	__u64 journal_summarised;		/* errors counted in a summary */
+	__u64 journal_failed;			/* entries journald did not take */
+	__u64 textfile_failed;			/* textfile writes that failed */
+};
+
+struct metrics_series {
+	__u16 op;
+	__u8 subtype;
+	__u64 count;
+};
+
+struct metrics_device {
+	__u64 dev;
+	__u64 diskseq;			/* 0: the kernel has none */
+	char name[32];			/* kernel name, or "MAJ:MIN" */
+	__u64 last_error_ns;		/* CLOCK_REALTIME */
+	__u64 last_seen_ns;		/* CLOCK_MONOTONIC, for expiry */
+	bool stale;			/* gone or replaced: new errors get a new entry */
+	unsigned int nr_series;
+	struct metrics_series series[METRICS_SERIES_PER_DEVICE];
+};
+
+struct metrics {
+	unsigned int max_devices;
+	unsigned int expiry_s;
+	unsigned int nr_devices;
+	struct metrics_device *devices;		/* max_devices of them */
+	__u64 unlabelled;			/* no room for the device or the pair */
+	__u64 expired;				/* devices dropped */
+	__u64 errors;				/* every error counted, labelled or not */
+	const char *sysfs;			/* "/sys", or a test's tree */
+};
+
+int metrics_init(struct metrics *m, unsigned int max_devices, unsigned int expiry_s);
+void metrics_free(struct metrics *m);
+
+/*
+ * Count one error record (24 bytes or longer).  now_mono and now_real are
+ * the current CLOCK_MONOTONIC and CLOCK_REALTIME times in ns: they convert
+ * the record's time to wall-clock time, and stand in for it in a 24-byte
+ * record.
+ */
+void metrics_count(struct metrics *m, const struct block_notification *b, size_t len,
+		   __u64 now_mono, __u64 now_real);
+
+/* Drop the devices that are gone and had no error for expiry_s.  Returns how many. */
+unsigned int metrics_expire(struct metrics *m, __u64 now_mono);
+
+/* Write the exposition to f.  Returns 0 or -EIO. */
+int metrics_write(const struct metrics *m, const struct metrics_daemon_stats *s, FILE *f);
+
+/* The same into a malloc()ed buffer (*len bytes, NUL-terminated). Returns NULL on ENOMEM. */
+char *metrics_format(const struct metrics *m, const struct metrics_daemon_stats *s, size_t *len);
+
+#endif /* BLKNOTIFYD_METRICS_H */

@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* The outputs' configuration keys (outputs.h, blknotifyd.conf(5) "OUTPUTS"). */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include "journal.h"
+#include "metrics.h"
+#include "metrics-serve.h"
+#include "outputs.h"
+
+void outputs_config_defaults(struct outputs_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->metrics_textfile_interval_ms = OUTPUTS_TEXTFILE_INTERVAL_DEFAULT;
+	c->metrics_max_devices = METRICS_MAX_DEVICES_DEFAULT;
+	c->metrics_device_expiry_s = METRICS_DEVICE_EXPIRY_DEFAULT;
+	c->journal_window_ms = JOURNAL_WINDOW_DEFAULT;
+	c->journal_burst = JOURNAL_BURST_DEFAULT;
+	c->journal_max_devices = JOURNAL_MAX_DEVICES_DEFAULT;
+}
+
+bool outputs_config_any(const struct outputs_config *c)
+{
+	return c->metrics_listen[0] || c->metrics_textfile_dir[0] || c->journal;
+}
+
+static const struct uint_key {
+	const char *name;
+	size_t offset;
+	unsigned long min, max;
+} uint_keys[] = {
+	{ "metrics_textfile_interval_ms", offsetof(struct outputs_config, metrics_textfile_interval_ms),
+	  1000, 3600000 },
+	{ "metrics_max_devices", offsetof(struct outputs_config, metrics_max_devices),
+	  1, METRICS_MAX_DEVICES_MAX },
+	{ "metrics_device_expiry_s", offsetof(struct outputs_config, metrics_device_expiry_s),
+	  0, 30 * 86400 },
+	{ "journal_window_ms", offsetof(struct outputs_config, journal_window_ms), 100, 3600000 },
+	{ "journal_burst", offsetof(struct outputs_config, journal_burst), 0, 100000 },
+	{ "journal_max_devices", offsetof(struct outputs_config, journal_max_devices),
+	  1, METRICS_MAX_DEVICES_MAX },
+};
+
+static int set_uint(const struct uint_key *k, struct outputs_config *c, const char *v,
+		    char *err, size_t err_len)
+{
+	unsigned long n;
+	char *end;
+
+	errno = 0;
+	n = isdigit((unsigned char)v[0]) ? strtoul(v, &end, 10) : (end = (char *)v, 0);
+	if (errno || *end || end == v) {
+		snprintf(err, err_len, "%s: \"%s\" is not a number (expected %lu..%lu)",
+			 k->name, v, k->min, k->max);
+		return -EINVAL;
+	}
+	if (n < k->min || n > k->max) {
+		snprintf(err, err_len, "%s: %s is out of range (expected %lu..%lu)",
+			 k->name, v, k->min, k->max);
+		return -EINVAL;
+	}
+	*(unsigned int *)((char *)c + k->offset) = n;
+	return 0;
+}
+
+int outputs_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+	char host[64];
+	const char *colon, *h = s;
+	size_t hlen;
+	unsigned long port;
+	char *end;
+
+	memset(ss, 0, sizeof(*ss));
+	colon = strrchr(s, ':');
+	if (!colon || !colon[1])
+		return -EINVAL;
+	hlen = colon - s;
+	if (s[0] == '[') {
+		if (hlen < 2 || s[hlen - 1] != ']')
+			return -EINVAL;
+		h = s + 1;
+		hlen -= 2;
+	}
+	if (hlen == 0 || hlen >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (errno || *end || colon[1] < '0' || colon[1] > '9' || port == 0 || port > 65535)
+		return -EINVAL;
+	if (s[0] == '[') {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+
+		if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
+			return -EINVAL;
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons(port);
+		*len = sizeof(*a);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)ss;
+
+		if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+			return -EINVAL;
+		a->sin_family = AF_INET;
+		a->sin_port = htons(port);
+		*len = sizeof(*a);
+	}
+	return 0;
+}
+
+static int set_key(struct outputs_config *c, const char *key, const char *v, char *err, size_t err_len)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	size_t i;
+
+	if (!strcmp(key, "metrics_listen")) {
+		if (!strcmp(v, "none")) {
+			c->metrics_listen[0] = '\0';
+		} else if (strlen(v) >= sizeof(c->metrics_listen) || outputs_parse_listen(v, &ss, &len)) {
+			snprintf(err, err_len, "metrics_listen: \"%s\" is neither \"none\" nor ADDRESS:PORT "
+				 "(for example 127.0.0.1:9713 or [::1]:9713)", v);
+			return -EINVAL;
+		} else {
+			snprintf(c->metrics_listen, sizeof(c->metrics_listen), "%s", v);
+		}
+	} else if (!strcmp(key, "metrics_textfile_dir")) {
+		if (!strcmp(v, "none")) {
+			c->metrics_textfile_dir[0] = '\0';
+		} else if (v[0] != '/' || strlen(v) + sizeof("/." METRICS_TEXTFILE_NAME ".tmp") >
+			   sizeof(c->metrics_textfile_dir)) {
+			snprintf(err, err_len, "metrics_textfile_dir: \"%s\" is neither \"none\" nor an "
+				 "absolute path of at most %zu bytes (node_exporter's "
+				 "--collector.textfile.directory)", v,
+				 sizeof(c->metrics_textfile_dir) - sizeof("/." METRICS_TEXTFILE_NAME ".tmp"));
+			return -EINVAL;
+		} else {
+			snprintf(c->metrics_textfile_dir, sizeof(c->metrics_textfile_dir), "%s", v);
+		}
+	} else if (!strcmp(key, "journal")) {
+		if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1")) {
+			c->journal = true;
+		} else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0")) {
+			c->journal = false;
+		} else {
+			snprintf(err, err_len, "journal: \"%s\" is not one of yes, no", v);
+			return -EINVAL;
+		}
+	} else {
+		for (i = 0; i < sizeof(uint_keys) / sizeof(uint_keys[0]); i++)
+			if (!strcmp(key, uint_keys[i].name))
+				return set_uint(&uint_keys[i], c, v, err, err_len);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+int outputs_config_set(struct outputs_config *c, const char *key, const char *value,
+		       unsigned int line, char *err, size_t err_len)
+{
+	static const char *const order[] = {
+		"metrics_listen", "metrics_textfile_dir", "journal", "metrics_textfile_interval_ms",
+		"metrics_max_devices", "metrics_device_expiry_s", "journal_window_ms",
+		"journal_burst", "journal_max_devices",
+	};
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(order) / sizeof(order[0]) && strcmp(key, order[i]); i++)
+		;
+	if (i == sizeof(order) / sizeof(order[0]))
+		return -ENOENT;
+	if (c->seen[i]) {
+		snprintf(err, err_len, "%s is set twice (first on line %u)", key, c->seen[i]);
+		return -EINVAL;
+	}
+	r = set_key(c, key, value, err, err_len);
+	if (r == 0)
+		c->seen[i] = line;
+	return r;
+}
+
+void outputs_config_print(const struct outputs_config *c, FILE *f)
+{
+	fprintf(f, "metrics_listen = %s\nmetrics_textfile_dir = %s\nmetrics_textfile_interval_ms = %u\n"
+		"metrics_max_devices = %u\nmetrics_device_expiry_s = %u\njournal = %s\n"
+		"journal_window_ms = %u\njournal_burst = %u\njournal_max_devices = %u\n",
+		c->metrics_listen[0] ? c->metrics_listen : "none",
+		c->metrics_textfile_dir[0] ? c->metrics_textfile_dir : "none",
+		c->metrics_textfile_interval_ms, c->metrics_max_devices, c->metrics_device_expiry_s,
+		c->journal ? "yes" : "no", c->journal_window_ms, c->journal_burst,
+		c->journal_max_devices);
+}

@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* The outputs' glue to the manager: start, records, their fds, stop (outputs.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+#include "journal.h"
+#include "log.h"
+#include "manager.h"
+#include "metrics.h"
+#include "metrics-serve.h"
+#include "outputs.h"
+
+#define EXPIRE_INTERVAL_S	60	/* how often gone disks are looked for */
+
+struct outputs {
+	bool metrics_on, http_on, journal_on, journal_armed;
+	struct metrics metrics;
+	struct metrics_server http;
+	struct journal journal;
+	int textfile_fd, expire_fd, journal_fd;
+	int journal_sock;		/* to journald, opened at the first entry */
+	bool textfile_failing;
+	__u64 textfile_failed;
+};
+
+/* (now_ns(), the manager's, is CLOCK_MONOTONIC.) */
+static __u64 realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void stats(struct manager *m, struct metrics_daemon_stats *s)
+{
+	const struct outputs *o = m->outputs;
+	unsigned int i;
+
+	memset(s, 0, sizeof(*s));
+	s->source = blknotify_source_name(m->source);
+	s->upstream_records = m->upstream_records;
+	s->upstream_lost = m->upstream_lost;
+	s->delivered = m->closed_delivered;
+	s->client_queue_lost = m->closed_lost;
+	for (i = 0; i < BND_CLIENTS_HARD_MAX; i++) {
+		const struct client *c = m->clients[i];
+
+		if (!c)
+			continue;
+		s->delivered += c->q.total_acked;
+		s->client_queue_lost += c->q.total_lost;
+	}
+	s->clients_connected = m->nr_clients;
+	s->clients_refused = m->clients_refused;
+	s->journal_entries = o->journal.entries;
+	s->journal_summaries = o->journal.summaries;
+	s->journal_summarised = o->journal.summarised;
+	s->journal_failed = o->journal.failed;
+	s->textfile_failed = o->textfile_failed;
+}
+
+static char *render(void *userdata, size_t *len)
+{
+	struct manager *m = userdata;
+	struct metrics_daemon_stats s;
+
+	stats(m, &s);
+	return metrics_format(&m->outputs->metrics, &s, len);
+}
+
+static void write_textfile(struct manager *m)
+{
+	struct outputs *o = m->outputs;
+	size_t len;
+	char *buf = render(m, &len);
+	int r = buf ? metrics_textfile_write(m->cfg.outputs.metrics_textfile_dir, buf, len) : -ENOMEM;
+
+	free(buf);
+	if (r < 0) {
+		o->textfile_failed++;
+		if (!o->textfile_failing)
+			log_err("cannot write %s/%s: %s (counted in blknotify_textfile_failed_total)",
+				m->cfg.outputs.metrics_textfile_dir, METRICS_TEXTFILE_NAME, strerror(-r));
+	} else if (o->textfile_failing) {
+		log_info("%s/%s written again", m->cfg.outputs.metrics_textfile_dir, METRICS_TEXTFILE_NAME);
+	}
+	o->textfile_failing = r < 0;
+}
+
+/* A timerfd in the loop, every interval_ms (0: one-shot, armed later). */
+static int add_timer(struct manager *m, unsigned int interval_ms, unsigned int tag)
+{
+	struct itimerspec its = {
+		.it_value = { interval_ms / 1000, interval_ms % 1000 * 1000000 },
+		.it_interval = { interval_ms / 1000, interval_ms % 1000 * 1000000 },
+	};
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	int r;
+
+	if (fd < 0)
+		return -errno;
+	if ((interval_ms && timerfd_settime(fd, 0, &its, NULL) < 0) ||
+	    (r = manager_epoll_add(m, fd, EPOLLIN, tag)) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static int start_metrics(struct manager *m)
+{
+	const struct outputs_config *c = &m->cfg.outputs;
+	struct outputs *o = m->outputs;
+	char err[512];
+	int r;
+
+	r = metrics_init(&o->metrics, c->metrics_max_devices, c->metrics_device_expiry_s);
+	if (r < 0)
+		return r;
+	o->metrics_on = true;
+	if ((r = o->expire_fd = add_timer(m, EXPIRE_INTERVAL_S * 1000, TAG_OUTPUT_EXPIRE)) < 0)
+		return r;
+	if (c->metrics_listen[0]) {
+		r = metrics_server_start(&o->http, c->metrics_listen, render, m, err, sizeof(err));
+		if (r < 0) {
+			log_err("%s", err);
+			return r;
+		}
+		o->http_on = true;
+		if ((r = manager_epoll_add(m, o->http.mhd_fd, EPOLLIN, TAG_OUTPUT_HTTP)) < 0 ||
+		    (r = manager_epoll_add(m, o->http.timer_fd, EPOLLIN, TAG_OUTPUT_HTTP_TIMER)) < 0)
+			return r;
+		log_info("serving metrics on http://%s/metrics", c->metrics_listen);
+	}
+	if (c->metrics_textfile_dir[0]) {
+		o->textfile_fd = add_timer(m, c->metrics_textfile_interval_ms, TAG_OUTPUT_TEXTFILE);
+		if (o->textfile_fd < 0)
+			return o->textfile_fd;
+		write_textfile(m);
+	}
+	return 0;
+}
+
+int outputs_start(struct manager *m)
+{
+	const struct outputs_config *c = &m->cfg.outputs;
+	struct outputs *o;
+	int r;
+
+	if (!outputs_config_any(c))
+		return 0;
+	o = m->outputs = calloc(1, sizeof(*o));
+	if (!o)
+		return -ENOMEM;
+	o->textfile_fd = o->expire_fd = o->journal_fd = o->journal_sock = -1;
+	if (c->metrics_listen[0] || c->metrics_textfile_dir[0]) {
+		r = start_metrics(m);
+		if (r < 0)
+			return r;
+	}
+	if (c->journal) {
+		r = journal_init(&o->journal, c->journal_window_ms, c->journal_burst,
+				 c->journal_max_devices, journal_send_native, &o->journal_sock);
+		if (r < 0)
+			return r;
+		o->journal_on = true;
+		if ((o->journal_fd = add_timer(m, 0, TAG_OUTPUT_JOURNAL)) < 0)
+			return o->journal_fd;
+	}
+	return 0;
+}
+
+static void journal_arm(struct outputs *o, __u64 deadline)
+{
+	struct itimerspec its = {
+		.it_value = { deadline / 1000000000ULL, deadline % 1000000000ULL },
+	};
+
+	o->journal_armed = deadline != 0;
+	timerfd_settime(o->journal_fd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+void outputs_record(struct manager *m, const struct block_notification *b, size_t len)
+{
+	struct outputs *o = m->outputs;
+	__u64 mono;
+
+	if (!o)
+		return;
+	mono = now_ns();
+	if (o->metrics_on)
+		metrics_count(&o->metrics, b, len, mono, realtime_ns());
+	if (o->journal_on) {
+		journal_record(&o->journal, b, len, mono);
+		if (!o->journal_armed)
+			journal_arm(o, journal_flush(&o->journal, mono, false));
+	}
+}
+
+void outputs_dispatch(struct manager *m, unsigned int tag)
+{
+	struct outputs *o = m->outputs;
+	uint64_t n;
+
+	if (!o)
+		return;
+	switch (tag) {
+	case TAG_OUTPUT_HTTP:
+	case TAG_OUTPUT_HTTP_TIMER:
+		metrics_server_run(&o->http);
+		return;
+	case TAG_OUTPUT_TEXTFILE:
+		(void)!read(o->textfile_fd, &n, sizeof(n));
+		write_textfile(m);
+		return;
+	case TAG_OUTPUT_EXPIRE:
+		(void)!read(o->expire_fd, &n, sizeof(n));
+		metrics_expire(&o->metrics, now_ns());
+		return;
+	case TAG_OUTPUT_JOURNAL:
+		(void)!read(o->journal_fd, &n, sizeof(n));
+		journal_arm(o, journal_flush(&o->journal, now_ns(), false));
+		return;
+	}
+}
+
+void outputs_stop(struct manager *m)
+{
+	struct outputs *o = m->outputs;
+
+	if (!o)
+		return;
+	if (o->journal_on) {
+		/* Stopping may wait a little for journald: the last summaries are not retried. */
+		if (o->journal_sock >= 0) {
+			struct timeval tv = { .tv_sec = JOURNAL_STOP_TIMEOUT_S };
+
+			fcntl(o->journal_sock, F_SETFL, 0);
+			setsockopt(o->journal_sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		}
+		journal_flush(&o->journal, now_ns(), true);
+	}
+	if (m->cfg.outputs.metrics_textfile_dir[0] && o->textfile_fd >= 0)
+		write_textfile(m);
+	if (o->http_on)
+		metrics_server_stop(&o->http);
+	if (o->textfile_fd >= 0)
+		close(o->textfile_fd);
+	if (o->expire_fd >= 0)
+		close(o->expire_fd);
+	if (o->journal_fd >= 0)
+		close(o->journal_fd);
+	if (o->journal_sock >= 0)
+		close(o->journal_sock);
+	metrics_free(&o->metrics);
+	journal_free(&o->journal);
+	free(o);
+	m->outputs = NULL;
+}

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * blknotifyd's outputs for fleets: Prometheus metrics (metrics.h, served by
+ * metrics-serve.h) and journal entries (journal.h), fed from the same
+ * records as the clients.  Each is off unless configured
+ * (blknotifyd.conf(5), "OUTPUTS"): turning one on makes the source watch
+ * every device, so that every error on the node is counted whether or not
+ * a client watches its disk.
+ *
+ * Here: their configuration keys, and the glue to the manager (start, one
+ * call per record, their fds in the epoll loop, stop).
+ */
+#ifndef BLKNOTIFYD_OUTPUTS_H
+#define BLKNOTIFYD_OUTPUTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <blknotify/block_notify.h>
+
+#define OUTPUTS_TEXTFILE_INTERVAL_DEFAULT	15000	/* ms */
+
+struct outputs_config {
+	char metrics_listen[64];		/* "" = none */
+	char metrics_textfile_dir[256];		/* "" = none */
+	unsigned int metrics_textfile_interval_ms;
+	unsigned int metrics_max_devices;
+	unsigned int metrics_device_expiry_s;
+	bool journal;
+	unsigned int journal_window_ms;
+	unsigned int journal_burst;
+	unsigned int journal_max_devices;
+	unsigned int seen[9];			/* line each key was set on */
+};
+
+void outputs_config_defaults(struct outputs_config *c);
+/*
+ * One "key = value" of blknotifyd.conf, at line.  Returns 0, -ENOENT when
+ * key is not an output's, or -EINVAL with what is wrong in err[].
+ */
+int outputs_config_set(struct outputs_config *c, const char *key, const char *value,
+		       unsigned int line, char *err, size_t err_len);
+void outputs_config_print(const struct outputs_config *c, FILE *f);
+/* The keys, for the message about an unknown one. */
+#define OUTPUTS_CONFIG_KEYS "metrics_listen, metrics_textfile_dir, metrics_textfile_interval_ms, " \
+	"metrics_max_devices, metrics_device_expiry_s, journal, journal_window_ms, journal_burst, " \
+	"journal_max_devices"
+/*
+ * "ADDRESS:PORT" (IPv4) or "[ADDRESS]:PORT" (IPv6), numeric, into *ss.
+ * Returns 0 or -EINVAL.
+ */
+int outputs_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len);
+/* Whether any output is on: then the source watches every device. */
+bool outputs_config_any(const struct outputs_config *c);
+
+struct manager;
+
+/* epoll tags of the outputs' fds (below the manager's own). */
+enum {
+	TAG_OUTPUT_HTTP = 0xfff0, TAG_OUTPUT_HTTP_TIMER = 0xfff1,
+	TAG_OUTPUT_TEXTFILE = 0xfff2, TAG_OUTPUT_JOURNAL = 0xfff3,
+	TAG_OUTPUT_EXPIRE = 0xfff4,
+};
+#define TAG_OUTPUT_FIRST	TAG_OUTPUT_HTTP
+#define TAG_OUTPUT_LAST		TAG_OUTPUT_EXPIRE
+
+int outputs_start(struct manager *m);
+/* One error record the source gave (after duplicates are dropped). */
+void outputs_record(struct manager *m, const struct block_notification *b, size_t len);
+/* An fd with a TAG_OUTPUT_* tag was readable. */
+void outputs_dispatch(struct manager *m, unsigned int tag);
+/* Write what is pending (summaries, the textfile) and stop. */
+void outputs_stop(struct manager *m);
+
+#endif /* BLKNOTIFYD_OUTPUTS_H */

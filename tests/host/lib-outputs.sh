@@ -1,0 +1,54 @@
+# shellcheck shell=bash
+# What the outputs' host tests (test_metrics.sh, test_journal.sh) and
+# bench/outputs.sh share: TAP results, a work directory whose processes are
+# stopped at exit, a blkfault device, a journald of their own.  Sourced.
+
+n=0
+failed=0
+ok() {		# description, then the command's status
+	n=$((n + 1))
+	if [ "$2" -eq 0 ]; then echo "ok $n - $1"; else echo "not ok $n - $1"; failed=$((failed + 1)); fi
+}
+expect_eq() {	# description actual expected
+	[ "$2" = "$3" ] || echo "# $1: got '$2', expected '$3'"
+	ok "$1" $([ "$2" = "$3" ]; echo $?)
+}
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+	exec 3>&- 2>/dev/null
+	local p
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+# A blkfault device with the given --bad ranges: sets dev and majmin.
+start_blkfault() {	# blkfault ARGS...
+	mkfifo "$work/ctl"
+	"$@" --until-stdin-eof <"$work/ctl" >"$work/dev" &
+	pids+=($!)
+	exec 3>"$work/ctl"
+	for _ in $(seq 100); do [ -s "$work/dev" ] && break; sleep 0.1; done
+	read -r dev majmin <"$work/dev"
+	[ -b "$dev" ] || { echo "Bail out! blkfault gave no device"; exit 1; }
+}
+
+# systemd-journald, standalone, in this (private) mount namespace: tmpfs
+# over /run/systemd, /run/log/journal and /var/log/journal, so it creates
+# its sockets there and stores only this run's entries.  Returns 1 if it
+# did not come up.
+start_journald() {
+	local d
+	mkdir -p /run/systemd /run/log/journal /var/log/journal
+	for d in /run/systemd /run/log/journal /var/log/journal; do
+		mount -t tmpfs -o mode=0755 tmpfs "$d" || return 1
+	done
+	mkdir /run/systemd/journal
+	/lib/systemd/systemd-journald >"$work/journald.log" 2>&1 &
+	journald=$!
+	pids+=($journald)
+	for _ in $(seq 100); do [ -S /run/systemd/journal/socket ] && return 0; sleep 0.1; done
+	return 1
+}

@@ -1,0 +1,158 @@
+#!/bin/bash
+# blknotifyd's metrics with the real things: Debian's Prometheus scrapes
+# blknotifyd's /metrics, and node_exporter's textfile collector serves the
+# file blknotifyd writes, while real errors are caused on a blkfault device
+# with no client connected.  The test asks Prometheus's HTTP API for the
+# counters and compares them with the errors it caused, per subtype and
+# op; promtool checks the exposition; the shipped rules fire.
+# TAP output.  Needs root, /dev/fuse, /dev/loop-control, BPF; BLKFAULT and
+# BLKNOTIFYD name the binaries, RULES the alert rules (meson sets them).
+set -u
+
+. "$(dirname "$0")/lib-outputs.sh"
+
+echo "TAP version 13"
+skip() {
+	echo "1..0 # SKIP $1"
+	[ -n "${BLKNOTIFY_TEST_NO_SKIP:-}" ] && exit 1
+	exit 0
+}
+[ "$(id -u)" -eq 0 ] || skip "needs root"
+for t in prometheus prometheus-node-exporter promtool curl; do
+	command -v $t >/dev/null || skip "$t is not installed (scripts/bootstrap daemon)"
+done
+
+# Four free loopback ports, chosen by the kernel.
+read -r p_daemon p_prom p_node _ < <(python3 -c '
+import socket
+ss = [socket.socket() for _ in range(4)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))')
+
+# The device: bad sectors for EIO reads, ENODATA (medium) reads, EIO writes.
+start_blkfault "$BLKFAULT" --bad 4096+200:r:EIO --bad 8192+200:r:ENODATA --bad 12288+200:w:EIO
+
+mkdir "$work/textfile"
+cat >"$work/blknotifyd.conf" <<EOF
+socket = $work/sock
+pin_path = none
+state_file = $work/clients.state
+metrics_listen = 127.0.0.1:$p_daemon
+metrics_textfile_dir = $work/textfile
+metrics_textfile_interval_ms = 1000
+EOF
+"$BLKNOTIFYD" -c "$work/blknotifyd.conf" --source bpf 2>"$work/daemon.log" &
+daemon=$!
+pids+=($daemon)
+for _ in $(seq 100); do
+	curl -sf "http://127.0.0.1:$p_daemon/metrics" >/dev/null && break
+	sleep 0.1
+done
+curl -sf "http://127.0.0.1:$p_daemon/metrics" >"$work/empty.prom"
+ok "blknotifyd serves /metrics" $?
+
+prometheus-node-exporter --web.listen-address="127.0.0.1:$p_node" --collector.disable-defaults \
+	--collector.textfile --collector.textfile.directory="$work/textfile" 2>"$work/node.log" &
+pids+=($!)
+cat >"$work/prometheus.yml" <<EOF
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files:
+  - $RULES
+scrape_configs:
+  - job_name: blknotify
+    static_configs: [{ targets: ['127.0.0.1:$p_daemon'] }]
+  - job_name: node
+    static_configs: [{ targets: ['127.0.0.1:$p_node'] }]
+EOF
+prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \
+	--web.listen-address="127.0.0.1:$p_prom" 2>"$work/prometheus.log" &
+pids+=($!)
+
+# One instant query's value (the sum over what matches), or "none".
+query() {
+	curl -s "http://127.0.0.1:$p_prom/api/v1/query" --data-urlencode "query=$1" |
+		python3 -c '
+import json, sys
+try:
+    r = json.load(sys.stdin)["data"]["result"]
+    print(int(float(r[0]["value"][1])) if r else "none")
+except Exception:
+    print("none")'
+}
+# Wait until the query gives the value (Prometheus scrapes every second).
+wait_query() {	# query expected
+	local v
+	for _ in $(seq 300); do
+		v=$(query "$1")
+		[ "$v" = "$2" ] && break
+		sleep 0.2
+	done
+	echo "$v"
+}
+expect_eq "Prometheus scrapes blknotifyd" "$(wait_query 'up{job="blknotify"}' 1)" 1
+expect_eq "Prometheus scrapes node_exporter" "$(wait_query 'up{job="node"}' 1)" 1
+
+# The errors, with no client connected: 30 io reads, 20 medium reads, 10 io writes.
+for i in $(seq 0 29); do
+	dd if="$dev" of=/dev/null bs=512 skip=$((4096 + 2 * i)) count=1 iflag=direct 2>/dev/null
+done
+for i in $(seq 0 19); do
+	dd if="$dev" of=/dev/null bs=512 skip=$((8192 + 2 * i)) count=1 iflag=direct 2>/dev/null
+done
+for i in $(seq 0 9); do
+	dd if=/dev/zero of="$dev" bs=512 seek=$((12288 + 2 * i)) count=1 oflag=direct conv=notrunc 2>/dev/null
+done
+
+sel="devnum=\"$majmin\""
+for job in blknotify node; do
+	via=$([ $job = blknotify ] && echo "/metrics" || echo "the textfile via node_exporter")
+	expect_eq "$via: io read errors" \
+		"$(wait_query "blknotify_errors_total{job=\"$job\",$sel,subtype=\"io\",op=\"read\"}" 30)" 30
+	expect_eq "$via: medium read errors" \
+		"$(wait_query "blknotify_errors_total{job=\"$job\",$sel,subtype=\"medium\",op=\"read\"}" 20)" 20
+	expect_eq "$via: io write errors" \
+		"$(wait_query "blknotify_errors_total{job=\"$job\",$sel,subtype=\"io\",op=\"write\"}" 10)" 10
+	expect_eq "$via: nothing else on the device" \
+		"$(query "count(blknotify_errors_total{job=\"$job\",$sel})")" 3
+done
+expect_eq "the device is labelled with its kernel name" \
+	"$(query "count(blknotify_errors_total{job=\"blknotify\",$sel,device=\"${dev#/dev/}\"})")" 3
+expect_eq "nothing lost at the source" \
+	"$(query 'blknotify_records_lost_total{job="blknotify",reason="upstream"}')" 0
+expect_eq "nothing unlabelled" "$(query 'blknotify_errors_unlabelled_total{job="blknotify"}')" 0
+expect_eq "the shipped rule BlockMediumError fires for the device" \
+	"$(wait_query "count(ALERTS{alertname=\"BlockMediumError\",alertstate=\"firing\",job=\"blknotify\",$sel})" 1)" 1
+last=$(query "blknotify_last_error_timestamp_seconds{job=\"blknotify\",$sel}")
+now=$(date +%s)
+ok "the last error's time is a wall-clock time of this run" \
+	$([ "$last" != none ] && [ "$last" -le "$now" ] && [ "$last" -ge $((now - 3600)) ]; echo $?)
+
+curl -sf "http://127.0.0.1:$p_daemon/metrics" >"$work/full.prom"
+promtool check metrics <"$work/full.prom" >"$work/lint" 2>&1
+ok "promtool check metrics accepts the exposition" $?
+[ -s "$work/lint" ] && sed 's/^/# /' "$work/lint"
+promtool check metrics <"$work/textfile/blknotify.prom" >/dev/null 2>&1
+ok "promtool check metrics accepts the textfile" $?
+expect_eq "a POST is refused" \
+	"$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$p_daemon/metrics")" 405
+expect_eq "another path is not found" \
+	"$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$p_daemon/")" 404
+
+# A second daemon on the same port: a clear error, exit 1 (could not start).
+sed "s|^socket = .*|socket = $work/sock2|; /^metrics_textfile/d" "$work/blknotifyd.conf" >"$work/second.conf"
+"$BLKNOTIFYD" -c "$work/second.conf" --source bpf 2>"$work/second.err"
+expect_eq "a port in use: exit 1" $? 1
+ok "a port in use: the error names the address and the setting" \
+	$(grep -q "cannot serve metrics on 127.0.0.1:$p_daemon: Address already in use; set metrics_listen" \
+		"$work/second.err"; echo $?)
+
+kill "$daemon"
+wait "$daemon"
+ok "blknotifyd stops cleanly" $?
+ok "the textfile stays, written at the end" $(grep -q "subtype=\"io\",op=\"write\"} 10" \
+	"$work/textfile/blknotify.prom"; echo $?)
+[ $failed -eq 0 ] || sed 's/^/# daemon: /' "$work/daemon.log"
+echo "1..$n"
+[ $failed -eq 0 ]
