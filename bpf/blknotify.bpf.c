@@ -62,6 +62,12 @@ struct {
 /* Shared with the user side through the mmap'ed .bss. */
 struct bn_counters counters;
 __u64 last_wake_ns;
+/*
+ * The program's recursion misses the reader has reported as loss so far:
+ * written by the user side only, kept here so that it survives with a
+ * pinned queue and the next owner does not report them again.
+ */
+__u64 reported_misses;
 
 static __always_inline __u64 submit_flags(void)
 {
@@ -108,10 +114,7 @@ static __always_inline int flush_loss(void)
 		__sync_fetch_and_add(&counters.pending_loss, n);
 		return -1;
 	}
-	l->watch.type = WATCH_TYPE_META;
-	l->watch.subtype = WATCH_META_LOSS_NOTIFICATION;
-	l->watch.info = sizeof(*l);
-	l->nr_lost = n;
+	bn_make_loss(l, n);
 	bpf_ringbuf_submit(l, submit_flags());
 	return 0;
 }
@@ -211,15 +214,15 @@ static __always_inline int handle(__u32 kdev, __u64 sector, __u32 nr_sector, int
 	ev.error = error;
 	parse_rwbs(rwbs, &ev.op, &ev.flags);
 
-	/* One record per matching watch, as the kernel's watch queue posts. */
+	/* One record per matching watch, as the kernel's watch queue posts
+	 * (the same rule as bn_fanout() in user space). */
 	for (i = 0; i < BN_WATCHES_MAX; i++) {
-		const struct bn_watch *w = &cfg->watches[i];
+		__u32 info;
 
-		if (!bn_watch_match(w, ev.dev, ev.sector))
+		ev.watch.info = sizeof(ev);
+		if (!bn_watch_takes(cfg, i, &ev, &info))
 			continue;
-		ev.watch.info = sizeof(ev) | ((w->id & 0xff) << WATCH_INFO_ID__SHIFT);
-		if (!bn_filter_match(cfg, ev.watch.type, ev.watch.subtype, ev.watch.info))
-			continue;
+		ev.watch.info = info;
 		emit(&ev);
 	}
 	return 0;

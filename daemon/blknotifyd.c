@@ -1392,7 +1392,7 @@ static void usage(FILE *f)
 		"  -v, --verbose       log every request and refusal\n"
 		"  -h, --help          this text\n"
 		"      --version       print the version\n\n"
-		"Runs in the foreground; under systemd see blknotifyd.service(8).\n",
+		"Runs in the foreground; under systemd as blknotifyd.service.  See blknotifyd(8).\n",
 		BLKNOTIFYD_CONFIG_FILE, BLKNOTIFY_DAEMON_SOCKET);
 }
 

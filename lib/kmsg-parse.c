@@ -122,6 +122,11 @@ static const char *find(const struct cur *c, size_t max, const char *needle)
 
 /* --- records --- */
 
+bool kmsg_record_from_kernel(const struct kmsg_record *rec)
+{
+	return (rec->prio >> 3) == 0;	/* LOG_FAC(prio) == LOG_KERN */
+}
+
 /* Longest "PRIO,SEQ,USEC,FLAGS[,caller=...]" prefix accepted. */
 #define KMSG_HEADER_MAX	128
 

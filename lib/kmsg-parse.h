@@ -12,6 +12,7 @@
 #ifndef BLKNOTIFY_KMSG_PARSE_H
 #define BLKNOTIFY_KMSG_PARSE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
 
@@ -20,7 +21,7 @@
 
 /* One /dev/kmsg record, split.  The pointers point into the caller's buffer. */
 struct kmsg_record {
-	__u32		prio;		/* syslog facility << 3 | level */
+	__u32		prio;		/* syslog facility << 3 | level: see kmsg_record_from_kernel() */
 	__u64		seq;		/* the kernel's record sequence number */
 	__u64		usec;		/* printk clock (local_clock()), microseconds */
 	const char	*msg;		/* message text, without its newline; \xNN escapes kept */
@@ -34,6 +35,14 @@ struct kmsg_record {
  * Returns 0, or -EINVAL when the framing is not that.
  */
 int kmsg_parse_record(const char *buf, size_t len, struct kmsg_record *rec);
+
+/*
+ * Whether the kernel itself logged this record: syslog facility 0 (LOG_KERN).
+ * A process writing to /dev/kmsg cannot forge that: the kernel gives its
+ * lines LOG_USER when they name no facility or facility 0
+ * (devkmsg_write()).  Anything else is not the block layer's.
+ */
+bool kmsg_record_from_kernel(const struct kmsg_record *rec);
 
 /* The value of dictionary key (e.g. "DEVICE") and its length, or NULL. */
 const char *kmsg_dict_get(const struct kmsg_record *rec, const char *key, size_t *value_len);

@@ -71,6 +71,46 @@ static __always_inline int bn_filter_match(const struct bn_config *c, __u32 type
 	return 0;
 }
 
+/*
+ * Whether watch i of c takes event ev, and the info word of the record it
+ * gets: ev's, with the watch's ID in WATCH_INFO_ID (the length is left as
+ * ev has it).  The per-watch step of every fan-out: the BPF program's, the
+ * library's (bn_fanout()) and so the daemon's.
+ */
+static __always_inline int bn_watch_takes(const struct bn_config *c, __u32 i,
+					  const struct block_notification *ev, __u32 *info)
+{
+	const struct bn_watch *w = &c->watches[i];
+
+	if (!bn_watch_match(w, ev->dev, ev->sector))
+		return 0;
+	*info = (ev->watch.info & ~WATCH_INFO_ID) | ((w->id & 0xff) << WATCH_INFO_ID__SHIFT);
+	return bn_filter_match(c, ev->watch.type, ev->watch.subtype, *info);
+}
+
+/* A loss record for nr_lost records, the one way every source and the daemon make it. */
+static __always_inline void bn_make_loss(struct block_notification_loss *l, __u64 nr_lost)
+{
+	l->watch.type = WATCH_TYPE_META;
+	l->watch.subtype = WATCH_META_LOSS_NOTIFICATION;
+	l->watch.info = sizeof(*l);
+	l->nr_lost = nr_lost;
+}
+
+/* Whether n is a loss record (16 bytes with a count, or the 8-byte "some" form). */
+static __always_inline int bn_is_loss(const struct watch_notification *n)
+{
+	return n->type == WATCH_TYPE_META && n->subtype == WATCH_META_LOSS_NOTIFICATION;
+}
+
+/* The count a loss record carries: the 8-byte form says "at least one". */
+static __always_inline __u64 bn_loss_count(const struct watch_notification *n)
+{
+	if ((n->info & WATCH_INFO_LENGTH) >= sizeof(struct block_notification_loss))
+		return ((const struct block_notification_loss *)n)->nr_lost;
+	return 1;
+}
+
 /* Linux's internal dev_t (major << 20 | minor) to stat()'s encoding. */
 static __always_inline __u64 bn_dev_from_kernel(__u32 kdev)
 {

@@ -20,6 +20,8 @@
 #include <sys/syscall.h>
 
 #include "queue.h"
+#include "sysfs.h"
+#include "watch.h"
 
 static const struct source_ops *source_ops_of(enum blknotify_source s)
 {
@@ -98,7 +100,6 @@ int blknotify_queue_new(struct blknotify_queue **ret, const struct blknotify_que
 	enum blknotify_source source;
 	const char *sock, *pin;
 	unsigned int flags;
-	unsigned int i;
 
 	if (!ret)
 		return -EINVAL;
@@ -129,8 +130,7 @@ int blknotify_queue_new(struct blknotify_queue **ret, const struct blknotify_que
 	q->source = source;
 	q->flags = flags;
 	q->size = BLKNOTIFY_QUEUE_SIZE_DEFAULT;
-	for (i = 0; i < BN_WATCHES_MAX; i++)
-		q->config.watches[i].end = UINT64_MAX;
+	bn_config_init(&q->config);
 	q->daemon_socket = strdup(sock);
 	q->pin_path = pin ? strdup(pin) : NULL;
 	q->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
@@ -173,75 +173,71 @@ unsigned int blknotify_queue_get_size(const struct blknotify_queue *q)
 	return q ? q->size : 0;
 }
 
+/*
+ * Apply q->config at the started source; if that fails, go back to old,
+ * at the source too: a change that failed half-way (a kernel watch
+ * removed, the next not added) must not leave the source delivering less
+ * than q->config says.  If even that fails, the source is stopped: reads
+ * return -EPIPE and blknotify_queue_get_error() says why, never silence.
+ */
+static int update_or_restore(struct blknotify_queue *q, const struct bn_config *old)
+{
+	char why[sizeof(q->error)], why2[sizeof(q->error)];
+	int err, err2;
+
+	q->error[0] = '\0';
+	err = q->ops->update(q);
+	if (!err)
+		return 0;
+	snprintf(why, sizeof(why), "%s", q->error[0] ? q->error : strerror(-err));
+	q->config = *old;
+	q->error[0] = '\0';
+	err2 = q->ops->update(q);
+	if (err2) {
+		snprintf(why2, sizeof(why2), "%s", q->error[0] ? q->error : strerror(-err2));
+		q->broken = err2;
+		queue_set_error(q, -err2, "%s; restoring the previous watches and filter at "
+				"the source failed too (%s): the queue is stopped, open a new one",
+				why, why2);
+	} else {
+		snprintf(q->error, sizeof(q->error), "%s", why);
+	}
+	return err;
+}
+
 int blknotify_queue_set_filter(struct blknotify_queue *q,
 			       const struct watch_notification_filter *filter)
 {
 	struct bn_config old;
-	unsigned int i, n = 0;
 	int err;
 
 	if (!q)
 		return -EINVAL;
+	if (filter && (filter->nr_filters == 0 || filter->__reserved))
+		return -EINVAL;
 	old = q->config;
-	if (!filter) {
-		q->config.filter_on = 0;
-		q->config.nr_filters = 0;
-	} else {
-		if (filter->nr_filters == 0 || filter->nr_filters > BN_FILTERS_MAX ||
-		    filter->__reserved)
-			return -EINVAL;
-		for (i = 0; i < filter->nr_filters; i++) {
-			const struct watch_notification_type_filter *f = &filter->filters[i];
-
-			if ((f->info_filter & ~f->info_mask) || (f->info_mask & WATCH_INFO_LENGTH))
-				return -EINVAL;
-		}
-		/* As the kernel does: keep the filter, drop types we do not know. */
-		memset(q->config.filters, 0, sizeof(q->config.filters));
-		for (i = 0; i < filter->nr_filters; i++)
-			if (filter->filters[i].type < BLOCK_NOTIFY_WATCH_TYPE__NR)
-				q->config.filters[n++] = filter->filters[i];
-		q->config.filter_on = 1;
-		q->config.nr_filters = n;
-	}
-	if (!q->started)
-		return 0;
-	err = q->ops->update(q);
-	if (err)
-		q->config = old;
-	return err;
-}
-
-static struct bn_watch *find_watch(struct blknotify_queue *q, unsigned int id)
-{
-	unsigned int i;
-
-	for (i = 0; i < BN_WATCHES_MAX; i++)
-		if (q->config.watches[i].active && q->config.watches[i].id == id)
-			return &q->config.watches[i];
-	return NULL;
+	err = bn_config_set_filter(&q->config, filter ? filter->filters : NULL,
+				   filter ? filter->nr_filters : 0, NULL, 0);
+	if (err || !q->started)
+		return err;
+	return update_or_restore(q, &old);
 }
 
 static int add_watch(struct blknotify_queue *q, __u64 dev, __u64 start, __u64 end,
 		     unsigned int id)
 {
-	struct bn_watch *w = NULL;
-	unsigned int i;
-	int err;
+	struct bn_watch *w;
+	int slot, err;
 
-	if (id > BLOCK_NOTIFY_WATCH_ID_MAX)
-		return -EINVAL;
-	if (find_watch(q, id))
-		return -EEXIST;
-	for (i = 0; i < BN_WATCHES_MAX && !w; i++)
-		if (!q->config.watches[i].active)
-			w = &q->config.watches[i];
-	if (!w)
-		return -ENOSPC;
-	*w = (struct bn_watch){ .active = 1, .id = id, .dev = dev, .start = start, .end = end };
-
+	slot = bn_config_add_watch(&q->config, id, dev, start, end, NULL, 0);
+	if (slot < 0)
+		return slot;
+	w = &q->config.watches[slot];
 	if (q->started) {
-		err = q->ops->update(q);
+		struct bn_config old = q->config;
+
+		old.watches[slot] = (struct bn_watch){ .end = UINT64_MAX };
+		return update_or_restore(q, &old);
 	} else {
 		q->error[0] = '\0';
 		err = q->ops->start(q);
@@ -262,90 +258,33 @@ int blknotify_queue_watch_all(struct blknotify_queue *q, unsigned int id)
 	return add_watch(q, 0, 0, UINT64_MAX, id);
 }
 
-/* Read a small sysfs attribute of block device dev ("../dev": its parent's). */
-static int sysfs_read(dev_t dev, const char *attr, char *buf, size_t len)
-{
-	char path[128];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/%s", major(dev), minor(dev), attr);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n <= 0)
-		return -EIO;
-	buf[n] = '\0';
-	return 0;
-}
-
-static int sysfs_read_u64(dev_t dev, const char *attr, __u64 *val)
-{
-	char buf[64], *end;
-	int err = sysfs_read(dev, attr, buf, sizeof(buf));
-
-	if (err)
-		return err;
-	errno = 0;
-	*val = strtoull(buf, &end, 10);
-	return errno || end == buf ? -EIO : 0;
-}
-
-/* The whole disk that holds partition dev (its sysfs parent). */
-static int partition_disk(dev_t dev, dev_t *disk)
-{
-	unsigned int maj, min;
-	char buf[32];
-	int err = sysfs_read(dev, "../dev", buf, sizeof(buf));
-
-	if (err)
-		return err;
-	if (sscanf(buf, "%u:%u", &maj, &min) != 2)
-		return -EIO;
-	*disk = makedev(maj, min);
-	return 0;
-}
-
 int blknotify_queue_watch_device(struct blknotify_queue *q, dev_t dev, unsigned int id)
 {
-	char path[64];
-	__u64 start, size;
-	dev_t disk = 0;
+	__u64 start, end;
+	dev_t disk;
+	int err;
 
 	if (!q || dev == 0)
 		return -EINVAL;
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u", major(dev), minor(dev));
-	if (access(path, F_OK))
-		return -ENODEV;
-	if (sysfs_read_u64(dev, "partition", &start) == 0) {
-		/* A partition: its disk's sectors [start, start + size). */
-		if (sysfs_read_u64(dev, "start", &start) || sysfs_read_u64(dev, "size", &size) ||
-		    partition_disk(dev, &disk))
-			return -ENODEV;
-		return add_watch(q, disk, start, start + size, id);
-	}
-	return add_watch(q, dev, 0, UINT64_MAX, id);
+	/* A partition is its disk's sectors [start, start + size). */
+	err = bn_block_extent(dev, &disk, &start, &end);
+	if (err)
+		return err;
+	return add_watch(q, disk, start, end, id);
 }
 
 int blknotify_queue_remove_watch(struct blknotify_queue *q, unsigned int id)
 {
-	struct bn_watch *w, old;
-	int err = 0;
+	struct bn_config old;
+	int err;
 
 	if (!q)
 		return -EINVAL;
-	w = find_watch(q, id);
-	if (!w)
-		return -ENOENT;
-	old = *w;
-	*w = (struct bn_watch){ .end = UINT64_MAX };
-	if (q->started)
-		err = q->ops->update(q);
-	if (err)
-		*w = old;
-	return err;
+	old = q->config;
+	err = bn_config_remove_watch(&q->config, id, NULL, 0);
+	if (err || !q->started)
+		return err;
+	return update_or_restore(q, &old);
 }
 
 int blknotify_queue_get_fd(const struct blknotify_queue *q)
@@ -390,6 +329,8 @@ ssize_t blknotify_queue_read(struct blknotify_queue *q, void *buf, size_t len, i
 		return -EINVAL;
 	if (!q->started)
 		return -ENOTCONN;
+	if (q->broken)
+		return -EPIPE;
 	for (;;) {
 		n = q->ops->read(q, buf, len);
 		if (n != -EAGAIN || timeout_ms == 0)
@@ -414,15 +355,6 @@ ssize_t blknotify_queue_read(struct blknotify_queue *q, void *buf, size_t len, i
 
 /* --- helpers for sources that filter in user space --- */
 
-void queue_make_loss(struct block_notification_loss *l, __u64 nr_lost)
-{
-	memset(l, 0, sizeof(*l));
-	l->watch.type = WATCH_TYPE_META;
-	l->watch.subtype = WATCH_META_LOSS_NOTIFICATION;
-	l->watch.info = sizeof(*l);
-	l->nr_lost = nr_lost;
-}
-
 void queue_add_loss(struct blknotify_queue *q, __u64 nr_lost)
 {
 	q->pending_loss += nr_lost;
@@ -439,42 +371,31 @@ static bool pending_append(struct blknotify_queue *q, const void *rec, size_t le
 	return true;
 }
 
+/* bn_fanout()'s emit for a queue: the pending loss first, then the record. */
+static bool pending_emit(void *ctx, const struct block_notification *rec, size_t len)
+{
+	struct blknotify_queue *q = ctx;
+
+	if (q->pending_loss) {
+		struct block_notification_loss l;
+
+		bn_make_loss(&l, q->pending_loss);
+		if (!pending_append(q, &l, sizeof(l))) {
+			q->pending_loss++;
+			return false;
+		}
+		q->pending_loss = 0;
+	}
+	if (!pending_append(q, rec, len)) {
+		q->pending_loss++;
+		return false;
+	}
+	return true;
+}
+
 unsigned int queue_fanout(struct blknotify_queue *q, const struct block_notification *ev)
 {
-	const struct bn_config *c = &q->config;
-	struct block_notification rec;
-	unsigned int i, n = 0;
-	size_t len = ev->watch.info & WATCH_INFO_LENGTH;
-
-	if (len < BLOCK_NOTIFICATION_SIZE_V0 || len > sizeof(rec))
-		return 0;
-	for (i = 0; i < BN_WATCHES_MAX; i++) {
-		const struct bn_watch *w = &c->watches[i];
-
-		if (!bn_watch_match(w, ev->dev, ev->sector))
-			continue;
-		memcpy(&rec, ev, len);
-		rec.watch.info = (ev->watch.info & ~WATCH_INFO_ID) |
-				 (w->id << WATCH_INFO_ID__SHIFT);
-		if (!bn_filter_match(c, rec.watch.type, rec.watch.subtype, rec.watch.info))
-			continue;
-		if (q->pending_loss) {
-			struct block_notification_loss l;
-
-			queue_make_loss(&l, q->pending_loss);
-			if (!pending_append(q, &l, sizeof(l))) {
-				q->pending_loss++;
-				continue;
-			}
-			q->pending_loss = 0;
-		}
-		if (!pending_append(q, &rec, len)) {
-			q->pending_loss++;
-			continue;
-		}
-		n++;
-	}
-	return n;
+	return bn_fanout(&q->config, ev, ev->watch.info & WATCH_INFO_LENGTH, pending_emit, q);
 }
 
 ssize_t queue_take_pending(struct blknotify_queue *q, void *buf, size_t len)
@@ -497,7 +418,7 @@ ssize_t queue_take_pending(struct blknotify_queue *q, void *buf, size_t len)
 
 		if (sizeof(l) > len - done)
 			return done ? (ssize_t)done : -ENOBUFS;
-		queue_make_loss(&l, q->pending_loss);
+		bn_make_loss(&l, q->pending_loss);
 		q->pending_loss = 0;
 		memcpy((char *)buf + done, &l, sizeof(l));
 		done += sizeof(l);

@@ -14,7 +14,6 @@
 struct blknotify_queue;
 
 struct source_ops {
-	enum blknotify_source source;
 	/*
 	 * Start delivering (called at the first watch, with q->config holding
 	 * it): load, attach or connect, and add the source's fds to
@@ -48,6 +47,7 @@ struct blknotify_queue {
 	char *pin_path;			/* bpf: pinned at this bpffs directory */
 	unsigned int size;		/* records */
 	bool started;
+	int broken;			/* the source is stopped (update_or_restore()) */
 	struct bn_config config;	/* watches and filter */
 	int epoll_fd;			/* what blknotify_queue_get_fd() returns */
 	void *priv;			/* the source's state */
@@ -81,14 +81,34 @@ void queue_add_loss(struct blknotify_queue *q, __u64 nr_lost);
  */
 ssize_t queue_take_pending(struct blknotify_queue *q, void *buf, size_t len);
 
-/* Fill in a loss record for nr_lost records. */
-void queue_make_loss(struct block_notification_loss *l, __u64 nr_lost);
-
 /* Add fd to the queue's epoll set (EPOLLIN). */
 int queue_watch_fd(struct blknotify_queue *q, int fd);
 
 /* Whether this process may load BPF (CAP_BPF+CAP_PERFMON, or CAP_SYS_ADMIN). */
 bool bpf_capable_process(void);
+
+/*
+ * Remove a BPF queue pinned at dir (bpf_pin_path): its pins, the link first
+ * (that detaches the program), and the directory.  Records still queued in
+ * it are lost.  Returns 0, or -errno of the first pin that could not be
+ * removed (a missing one is not an error).
+ */
+int source_bpf_unpin(const char *dir);
+
+/* Block lines the kmsg source refused: written by user space, not the kernel. */
+__u64 source_kmsg_refused(const struct blknotify_queue *q);
+
+/*
+ * Fault injection for tests: when set, the watch_queue source makes its
+ * notification pipe and its ioctls (SET_SIZE, SET_FILTER, WATCH_BLOCK)
+ * through these instead of the kernel's, so that a kernel without the
+ * series (or without CONFIG_WATCH_QUEUE) can run it.  NULL: the kernel.
+ */
+struct source_watch_queue_kernel {
+	int (*pipe2)(int fd[2], int flags);
+	int (*ioctl)(int fd, unsigned long req, void *arg);
+};
+extern const struct source_watch_queue_kernel *source_watch_queue_kernel;
 
 /* The bpf source's attached program (tests and benchmarks); -1 otherwise. */
 int source_bpf_prog_fd(const struct blknotify_queue *q);

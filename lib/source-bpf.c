@@ -46,7 +46,6 @@ struct source_bpf {
 	size_t page_size;
 	int prog_fd;			/* the attached program */
 	bool own_fds;			/* resumed: ring, config and prog fds are ours */
-	__u64 misses;			/* its recursion misses, reported so far */
 };
 
 #define TRACEFS		"/sys/kernel/tracing"
@@ -188,6 +187,31 @@ static int pin_file(char *buf, size_t len, const char *dir, const char *name)
 	return (size_t)snprintf(buf, len, "%s/%s", dir, name) >= len ? -ENAMETOOLONG : 0;
 }
 
+/*
+ * What a pinned queue is made of.  The link is pinned last and removed
+ * first: a directory with a link is complete, one without is not.
+ */
+static const char *const pin_names[] = { "events", "config", "bss", "link" };
+#define NR_PINS	(sizeof(pin_names) / sizeof(pin_names[0]))
+
+int source_bpf_unpin(const char *dir)
+{
+	char path[PATH_MAX];
+	int err = 0;
+	size_t i;
+
+	for (i = NR_PINS; i-- > 0;) {
+		if (pin_file(path, sizeof(path), dir, pin_names[i]))
+			return -ENAMETOOLONG;
+		if (unlink(path) && errno != ENOENT && !err)
+			err = -errno;
+	}
+	/* Not ours to remove if something else is in it. */
+	if (rmdir(dir) && errno != ENOENT && errno != ENOTEMPTY && !err)
+		err = -errno;
+	return err;
+}
+
 static int ensure_bpffs(struct blknotify_queue *q, const char *dir)
 {
 	struct statfs st;
@@ -203,30 +227,41 @@ static int ensure_bpffs(struct blknotify_queue *q, const char *dir)
 	return 0;
 }
 
-/* Pin maps and link under q->pin_path, and leave the program attached at exit. */
-static int pin(struct blknotify_queue *q, struct source_bpf *s, bool use_complete)
+/*
+ * Pin maps and link under q->pin_path, and leave the program attached at
+ * exit.  The link is pinned last: its presence says the directory is
+ * complete (one without it is stale, see bpf_start()).  Whatever a failure
+ * leaves is removed again.  Failing to pin is no reason to give up BPF (a
+ * kernel before 5.15 cannot pin a tracepoint link, bpffs may be read-only):
+ * the queue then runs unpinned, and the next start reports the time in
+ * between as loss.  Never fails.
+ */
+static void pin(struct blknotify_queue *q, struct source_bpf *s, bool use_complete)
 {
 	struct bpf_link *link = use_complete ? s->skel->links.block_rq_complete :
 					       s->skel->links.block_rq_error;
+	struct bpf_map *maps[] = { s->skel->maps.events, s->skel->maps.config, s->skel->maps.bss };
 	char path[PATH_MAX];
-	int err;
+	size_t i;
+	int err = 0;
 
-	if (mkdir(q->pin_path, 0700) && errno != EEXIST)
-		return queue_set_error(q, errno, "creating %s: %s", q->pin_path, strerror(errno));
-	if ((err = pin_file(path, sizeof(path), q->pin_path, "events")) ||
-	    (err = bpf_map__pin(s->skel->maps.events, path)) ||
-	    (err = pin_file(path, sizeof(path), q->pin_path, "config")) ||
-	    (err = bpf_map__pin(s->skel->maps.config, path)) ||
-	    (err = pin_file(path, sizeof(path), q->pin_path, "bss")) ||
-	    (err = bpf_map__pin(s->skel->maps.bss, path)) ||
-	    /* The link last: its presence says the directory is complete. */
-	    (err = pin_file(path, sizeof(path), q->pin_path, "link")) ||
-	    (err = bpf_link__pin(link, path)))
-		return queue_set_error(q, -err, "pinning the BPF queue at %s: %s (pinning a "
-				       "tracepoint link needs Linux 5.15 or later)",
-				       q->pin_path, strerror(-err));
-	bpf_link__disconnect(link);	/* destroy must not detach it */
-	return 0;
+	if (mkdir(q->pin_path, 0700) && errno != EEXIST) {
+		err = -errno;
+		snprintf(path, sizeof(path), "%s", q->pin_path);
+	}
+	for (i = 0; i < NR_PINS && !err; i++) {
+		err = pin_file(path, sizeof(path), q->pin_path, pin_names[i]);
+		if (!err)
+			err = i < NR_PINS - 1 ? bpf_map__pin(maps[i], path) : bpf_link__pin(link, path);
+	}
+	if (!err) {
+		bpf_link__disconnect(link);	/* destroy must not detach it */
+		return;
+	}
+	source_bpf_unpin(q->pin_path);
+	fprintf(stderr, "blknotify: cannot pin the BPF queue at %s (%s; tracepoint links pin "
+		"since Linux 5.15): running unpinned, so the next start reports the time in "
+		"between as loss\n", path, strerror(-err));
 }
 
 static int pinned_fd(struct blknotify_queue *q, const char *name)
@@ -299,10 +334,79 @@ static int resume(struct blknotify_queue *q, struct source_bpf *s)
 	return 0;
 }
 
+/* Undo a resume() that failed, so that a fresh load can follow. */
+static void forget_resumed(struct source_bpf *s)
+{
+	if (s->bss)
+		munmap(s->bss, s->bss_map_size);
+	if (s->ring_fd >= 0)
+		close(s->ring_fd);
+	if (s->config_fd >= 0)
+		close(s->config_fd);
+	if (s->prog_fd >= 0)
+		close(s->prog_fd);
+	s->bss = NULL;
+	s->bss_map_size = 0;
+	s->ring_fd = s->config_fd = s->prog_fd = -1;
+	s->own_fds = false;
+}
+
+/* Whether any of a queue's pins is in directory dir. */
+static bool has_pins(const char *dir)
+{
+	char path[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < NR_PINS; i++)
+		if (!pin_file(path, sizeof(path), dir, pin_names[i]) && exists(path))
+			return true;
+	return false;
+}
+
+/*
+ * Take over the queue pinned at q->pin_path, or load one and pin it there.
+ * A directory with some pins but not all is what a failed or killed start
+ * left: removed (its records, if any, cannot be read) and loaded afresh.
+ */
+static int start_pinned(struct blknotify_queue *q, struct source_bpf *s, bool use_complete)
+{
+	char link_path[PATH_MAX];
+	int err;
+
+	if (pin_file(link_path, sizeof(link_path), q->pin_path, "link"))
+		return queue_set_error(q, ENAMETOOLONG, "pin path too long: %s", q->pin_path);
+	if (ensure_bpffs(q, q->pin_path)) {
+		/* Nothing can be pinned there, so nothing was: run unpinned. */
+		fprintf(stderr, "blknotify: %s; running unpinned\n", q->error);
+		q->error[0] = '\0';
+		return load_fresh(q, s, use_complete);
+	}
+	if (exists(link_path)) {
+		err = resume(q, s);
+		if (err != -ENOENT)
+			return err;
+		forget_resumed(s);	/* a pin beside the link is missing */
+		q->error[0] = '\0';
+	}
+	if (has_pins(q->pin_path)) {
+		fprintf(stderr, "blknotify: %s holds an incomplete BPF queue (an earlier start "
+			"failed or was killed while pinning): removing it and starting afresh\n",
+			q->pin_path);
+		err = source_bpf_unpin(q->pin_path);
+		if (err)
+			return queue_set_error(q, -err, "removing the incomplete BPF queue at %s: "
+					       "%s; remove it by hand (rm -r %s)", q->pin_path,
+					       strerror(-err), q->pin_path);
+	}
+	err = load_fresh(q, s, use_complete);
+	if (!err)
+		pin(q, s, use_complete);
+	return err;
+}
+
 static int bpf_start(struct blknotify_queue *q)
 {
 	bool use_complete = q->flags & BLKNOTIFY_QUEUE_BPF_COMPLETE;
-	char link_path[PATH_MAX];
 	struct source_bpf *s;
 	const char *tdir;
 	int err;
@@ -336,20 +440,7 @@ static int bpf_start(struct blknotify_queue *q)
 	s->page_size = sysconf(_SC_PAGESIZE);
 	q->priv = s;
 
-	if (q->pin_path) {
-		err = ensure_bpffs(q, q->pin_path);
-		if (err)
-			return err;
-		if (pin_file(link_path, sizeof(link_path), q->pin_path, "link"))
-			return queue_set_error(q, ENAMETOOLONG, "pin path too long");
-	}
-	if (q->pin_path && exists(link_path)) {
-		err = resume(q, s);
-	} else {
-		err = load_fresh(q, s, use_complete);
-		if (!err && q->pin_path)
-			err = pin(q, s, use_complete);
-	}
+	err = q->pin_path ? start_pinned(q, s, use_complete) : load_fresh(q, s, use_complete);
 	if (err)
 		return err;
 
@@ -408,8 +499,10 @@ static __u64 new_misses(struct source_bpf *s)
 	if (bpf_obj_get_info_by_fd(s->prog_fd, &info, &len) ||
 	    len < offsetofend(struct bpf_prog_info, recursion_misses))
 		return 0;	/* kernels before 5.12 do not count them */
-	n = info.recursion_misses - s->misses;
-	s->misses = info.recursion_misses;
+	/* The baseline lives in the queue (pinned with it): a new owner
+	 * must not report what the old one did. */
+	n = info.recursion_misses - s->bss->reported_misses;
+	s->bss->reported_misses = info.recursion_misses;
 	return n;
 }
 
@@ -435,17 +528,23 @@ static ssize_t bpf_read(struct blknotify_queue *q, void *buf, size_t len)
 			break;		/* reserved, not yet submitted */
 		if (!(hlen & BPF_RINGBUF_DISCARD_BIT)) {
 			const struct watch_notification *n = (const void *)(hdr + 2);
+			size_t ll = q->pending_loss ? sizeof(struct block_notification_loss) : 0;
 
-			if (rlen > len - done) {
+			/* Our own program wrote it; trust, but never copy a
+			 * record whose header disagrees with its sample: it
+			 * is lost, and counted, in order. */
+			if ((n->info & WATCH_INFO_LENGTH) != rlen) {
+				q->pending_loss++;
+			} else if (ll + rlen > len - done) {
 				if (!done)
 					return -ENOBUFS;
 				break;
-			}
-			/* Our own program wrote it; trust, but never copy a
-			 * record whose header disagrees with its sample. */
-			if ((n->info & WATCH_INFO_LENGTH) == rlen) {
-				memcpy((char *)buf + done, n, rlen);
-				done += rlen;
+			} else {
+				if (ll)
+					bn_make_loss((void *)((char *)buf + done), q->pending_loss);
+				q->pending_loss = 0;
+				memcpy((char *)buf + done + ll, n, rlen);
+				done += ll + rlen;
 			}
 		}
 		cons += (rlen + BPF_RINGBUF_HDR_SZ + 7) & ~7UL;
@@ -469,7 +568,7 @@ static ssize_t bpf_read(struct blknotify_queue *q, void *buf, size_t len)
 				q->pending_loss = n;
 				return -ENOBUFS;
 			}
-			queue_make_loss(buf, n);
+			bn_make_loss(buf, n);
 			done = sizeof(struct block_notification_loss);
 		}
 	}
@@ -513,7 +612,6 @@ int source_bpf_prog_fd(const struct blknotify_queue *q)
 }
 
 const struct source_ops source_bpf_ops = {
-	.source = BLKNOTIFY_SOURCE_BPF,
 	.start = bpf_start,
 	.update = bpf_update,
 	.read = bpf_read,

@@ -144,11 +144,14 @@ static void inbox_add(struct daemon_src *s, const void *recs, size_t len)
 	/* Full: count what is dropped, and drop everything after it too, so
 	 * the loss record stays in order. */
 	for (n = recs; BLOCK_NOTIFY_RECORD_OK(n, len); n = BLOCK_NOTIFY_RECORD_NEXT(n, len)) {
-		if (n->type == WATCH_TYPE_META && n->subtype == WATCH_META_LOSS_NOTIFICATION)
-			s->inbox_lost += BLOCK_NOTIFY_RECORD_LEN(n) >= BLOCK_NOTIFICATION_LOSS_SIZE ?
-					 ((const struct block_notification_loss *)n)->nr_lost : 1;
-		else
-			s->inbox_lost++;
+		if (bn_is_loss(n)) {
+			s->inbox_lost += bn_loss_count(n);
+			continue;
+		}
+		/* Dropped here is handed out as loss: the daemon must get
+		 * its credit back (ACK), or its queue for us shrinks. */
+		s->inbox_lost++;
+		s->unacked++;
 	}
 }
 
@@ -480,10 +483,19 @@ static int daemon_update(struct blknotify_queue *q)
 	return sync_config(q, s);
 }
 
-/* Copy whole records from the inbox into buf. */
+/* Whether the gap's loss record is due: everything from before it is out. */
+static bool gap_due(const struct daemon_src *s)
+{
+	return s->gap && s->fd >= 0 && s->in_off >= s->in_stale;
+}
+
+/*
+ * Copy whole records from the inbox into buf, up to the gap of a
+ * reconnection: what came over the new connection follows its loss record.
+ */
 static size_t take_inbox(struct daemon_src *s, char *buf, size_t len, size_t done)
 {
-	while (s->in_off < s->in_len) {
+	while (s->in_off < s->in_len && !gap_due(s)) {
 		const struct watch_notification *n = (const void *)(s->inbox + s->in_off);
 		size_t rl = BLOCK_NOTIFY_RECORD_LEN(n);
 
@@ -492,8 +504,7 @@ static size_t take_inbox(struct daemon_src *s, char *buf, size_t len, size_t don
 		memcpy(buf + done, n, rl);
 		done += rl;
 		/* Records from an earlier connection are not the new daemon's to count. */
-		if (s->in_off >= s->in_stale &&
-		    (n->type != WATCH_TYPE_META || n->subtype != WATCH_META_LOSS_NOTIFICATION))
+		if (s->in_off >= s->in_stale && !bn_is_loss(n))
 			s->unacked++;
 		s->in_off += rl;
 	}
@@ -528,26 +539,31 @@ static ssize_t daemon_read(struct blknotify_queue *q, void *buf, size_t len)
 
 	for (;;) {
 		done = take_inbox(s, buf, len, done);
-		if (s->in_off < s->in_len)
+		if (s->in_off < s->in_len && !gap_due(s))
 			break;		/* buf is full */
 		/*
-		 * Loss comes after the records kept before it: the inbox's
-		 * overflow (counted), or a reconnection the daemon could not
-		 * make seamless (not counted: the 8-byte form says "at least
-		 * one, count unknown").
+		 * Loss comes after the records kept before it and before
+		 * those after it: a reconnection the daemon could not make
+		 * seamless (not counted: the 8-byte form says "at least one,
+		 * count unknown"), or the inbox's overflow (counted), once
+		 * the inbox is empty.
 		 */
-		if (s->inbox_lost || (s->gap && s->fd >= 0)) {
+		if (gap_due(s) || (s->inbox_lost && s->in_off == s->in_len)) {
 			struct block_notification_loss l;
-			size_t ll = s->gap ? sizeof(l.watch) : sizeof(l);
+			bool gap = gap_due(s);
+			size_t ll = gap ? sizeof(l.watch) : sizeof(l);
 
 			if (ll > len - done)
 				break;
-			queue_make_loss(&l, s->inbox_lost);
+			bn_make_loss(&l, gap ? 0 : s->inbox_lost);
 			l.watch.info = ll;
 			memcpy((char *)buf + done, &l, ll);
 			done += ll;
-			s->inbox_lost = 0;
-			s->gap = false;
+			if (gap)
+				s->gap = false;
+			else
+				s->inbox_lost = 0;
+			continue;
 		}
 		if (s->fd < 0) {
 			n = reconnect(q, s);
@@ -579,7 +595,6 @@ static ssize_t daemon_read(struct blknotify_queue *q, void *buf, size_t len)
 }
 
 const struct source_ops source_daemon_ops = {
-	.source = BLKNOTIFY_SOURCE_DAEMON,
 	.start = daemon_start,
 	.update = daemon_update,
 	.read = daemon_read,

@@ -23,6 +23,7 @@
 
 #include "kmsg-parse.h"
 #include "queue.h"
+#include "sysfs.h"
 
 #define KMSG_PATH	"/dev/kmsg"
 
@@ -49,6 +50,7 @@ struct kmsg_source {
 	bool	have_seq;	/* next_seq is known */
 	bool	overrun;	/* the kernel said EPIPE; count the gap */
 	__u64	next_seq;	/* sequence number of the record we expect */
+	__u64	refused;	/* block lines not logged by the kernel */
 	char	buf[KMSG_RECORD_MAX];
 };
 
@@ -81,27 +83,19 @@ static int sysfs_dev_path(char *path, size_t size, const char *disk)
  */
 static __u64 resolve_dev(const struct kmsg_record *rec, const char *disk)
 {
-	char path[96], buf[32];
+	char path[96];
 	const char *v;
 	size_t vlen;
 	__u32 maj, min;
-	ssize_t n;
-	int fd;
+	dev_t dev;
 
 	v = kmsg_dict_get(rec, "DEVICE", &vlen);
 	if (v && vlen > 1 && v[0] == 'b' && !kmsg_parse_devnum(v + 1, vlen - 1, &maj, &min))
 		return makedev(maj, min);
 
-	if (sysfs_dev_path(path, sizeof(path), disk))
+	if (sysfs_dev_path(path, sizeof(path), disk) || bn_sysfs_read_devnum(path, &dev))
 		return 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
-	if (n <= 0 || kmsg_parse_devnum(buf, (size_t)n, &maj, &min))
-		return 0;
-	return makedev(maj, min);
+	return dev;
 }
 
 /* Account for records the kernel log dropped before this one. */
@@ -126,17 +120,38 @@ static void note_sequence(struct blknotify_queue *q, struct kmsg_source *s, __u6
 	s->next_seq = seq + 1;
 }
 
+/*
+ * A request-error or suppression line that user space wrote to /dev/kmsg
+ * (echo '<3>I/O error, dev ...' > /dev/kmsg): not the kernel's, so neither
+ * a record nor loss.  Counted (source_kmsg_refused()), and logged on
+ * stderr when BLKNOTIFY_DEBUG is set in the environment.
+ */
+static void refuse(struct kmsg_source *s, const struct kmsg_record *rec)
+{
+	s->refused++;
+	if (secure_getenv("BLKNOTIFY_DEBUG"))
+		fprintf(stderr, "blknotify: kmsg: refused record %llu, written by user space "
+			"(facility %u, not the kernel's): %.*s\n", (unsigned long long)rec->seq,
+			rec->prio >> 3, (int)(rec->msg_len > 200 ? 200 : rec->msg_len), rec->msg);
+}
+
 static void handle_record(struct blknotify_queue *q, struct kmsg_source *s, size_t len)
 {
 	struct block_notification ev;
 	struct kmsg_record rec;
 	struct kmsg_message m;
+	enum kmsg_kind kind;
 
 	if (kmsg_parse_record(s->buf, len, &rec))
 		return;		/* not /dev/kmsg framing: nothing to learn from it */
 	note_sequence(q, s, rec.seq);
 
-	switch (kmsg_parse_message(rec.msg, rec.msg_len, &m)) {
+	kind = kmsg_parse_message(rec.msg, rec.msg_len, &m);
+	if (kind != KMSG_OTHER && !kmsg_record_from_kernel(&rec)) {
+		refuse(s, &rec);
+		return;
+	}
+	switch (kind) {
 	case KMSG_SUPPRESSED:
 		queue_add_loss(q, m.nr_suppressed);
 		return;
@@ -268,8 +283,14 @@ static void kmsg_stop(struct blknotify_queue *q)
 	q->priv = NULL;
 }
 
+__u64 source_kmsg_refused(const struct blknotify_queue *q)
+{
+	const struct kmsg_source *s = q->priv;
+
+	return q->ops == &source_kmsg_ops && s ? s->refused : 0;
+}
+
 const struct source_ops source_kmsg_ops = {
-	.source = BLKNOTIFY_SOURCE_KMSG,
 	.start = kmsg_start,
 	.update = kmsg_update,
 	.read = kmsg_read,

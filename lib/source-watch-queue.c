@@ -55,11 +55,28 @@ struct wq_state {
 	struct kwatch kw[BN_WATCHES_MAX];
 };
 
+/* Tests stand in for the kernel here (see queue.h). */
+const struct source_watch_queue_kernel *source_watch_queue_kernel;
+
+static int wq_ioctl(int fd, unsigned long req, void *arg)
+{
+	if (source_watch_queue_kernel)
+		return source_watch_queue_kernel->ioctl(fd, req, arg);
+	return ioctl(fd, req, arg);
+}
+
+static int wq_pipe2(int fd[2], int flags)
+{
+	if (source_watch_queue_kernel)
+		return source_watch_queue_kernel->pipe2(fd, flags);
+	return pipe2(fd, flags);
+}
+
 static int kwatch_ioctl(struct wq_state *s, unsigned int flags, __u32 id, __u64 dev)
 {
 	struct block_watch w = { .flags = flags, .watch_id = id, .dev = dev };
 
-	return ioctl(s->fd[0], IOC_WATCH_QUEUE_WATCH_BLOCK, &w) ? -errno : 0;
+	return wq_ioctl(s->fd[0], IOC_WATCH_QUEUE_WATCH_BLOCK, &w) ? -errno : 0;
 }
 
 /*
@@ -101,7 +118,7 @@ static int set_kernel_filter(struct blknotify_queue *q, struct wq_state *s, bool
 
 	/* Fanout filters in the library: watch IDs are the library's there. */
 	if (fanout || !q->config.filter_on) {
-		if (ioctl(s->fd[0], IOC_WATCH_QUEUE_SET_FILTER, NULL))
+		if (wq_ioctl(s->fd[0], IOC_WATCH_QUEUE_SET_FILTER, NULL))
 			return -errno;
 		return 0;
 	}
@@ -116,7 +133,7 @@ static int set_kernel_filter(struct blknotify_queue *q, struct wq_state *s, bool
 		f.tf[i] = q->config.filters[i];
 	if (!q->config.nr_filters)
 		f.tf[0].type = WATCH_TYPE_META;
-	if (ioctl(s->fd[0], IOC_WATCH_QUEUE_SET_FILTER, &f))
+	if (wq_ioctl(s->fd[0], IOC_WATCH_QUEUE_SET_FILTER, &f))
 		return -errno;
 	return 0;
 }
@@ -233,9 +250,9 @@ static int watch_queue_start(struct blknotify_queue *q)
 	q->priv = s;
 
 	/* The write end stays open: without a writer, an empty pipe reads EOF. */
-	if (pipe2(s->fd, O_NOTIFICATION_PIPE | O_NONBLOCK | O_CLOEXEC))
+	if (wq_pipe2(s->fd, O_NOTIFICATION_PIPE | O_NONBLOCK | O_CLOEXEC))
 		return explain(q, -errno);
-	if (ioctl(s->fd[0], IOC_WATCH_QUEUE_SET_SIZE, notes))
+	if (wq_ioctl(s->fd[0], IOC_WATCH_QUEUE_SET_SIZE, (void *)(uintptr_t)notes))
 		return explain(q, -errno);
 	/* The kernel holds at most WQ_NOTES_MAX: report the size in effect. */
 	q->size = notes;
@@ -260,11 +277,6 @@ static int watch_queue_update(struct blknotify_queue *q)
 	return err ? explain(q, err) : 0;
 }
 
-static bool is_loss(const struct watch_notification *n)
-{
-	return n->type == WATCH_TYPE_META && n->subtype == WATCH_META_LOSS_NOTIFICATION;
-}
-
 /*
  * Direct mode: the kernel's records are ours.  Drop the removal notes our
  * own watch changes cause (and any other META record but loss).
@@ -285,7 +297,7 @@ static ssize_t read_direct(struct wq_state *s, void *buf, size_t len)
 
 			if (rl < sizeof(*w) || rl > (size_t)n - in)
 				return -EPROTO;	/* the kernel never does this */
-			if (w->type != WATCH_TYPE_META || is_loss(w)) {
+			if (w->type != WATCH_TYPE_META || bn_is_loss(w)) {
 				memmove((char *)buf + out, w, rl);
 				out += rl;
 			}
@@ -304,7 +316,7 @@ static void pending_note(struct blknotify_queue *q, const struct watch_notificat
 	if (q->pending_off == q->pending_len)
 		q->pending_off = q->pending_len = 0;
 	if (q->pending_loss && sizeof(l) + sizeof(*w) <= sizeof(q->pending) - q->pending_len) {
-		queue_make_loss(&l, q->pending_loss);
+		bn_make_loss(&l, q->pending_loss);
 		memcpy(q->pending + q->pending_len, &l, sizeof(l));
 		q->pending_len += sizeof(l);
 		q->pending_loss = 0;
@@ -347,11 +359,11 @@ static ssize_t read_fanout(struct blknotify_queue *q, struct wq_state *s, void *
 				ev.watch.info = (w->info & ~WATCH_INFO_LENGTH) |
 						(rl < sizeof(ev) ? rl : sizeof(ev));
 				queue_fanout(q, &ev);
-			} else if (is_loss(w) && rl >= BLOCK_NOTIFICATION_LOSS_SIZE) {
+			} else if (bn_is_loss(w) && rl >= BLOCK_NOTIFICATION_LOSS_SIZE) {
 				const struct block_notification_loss *l = (const void *)w;
 
 				queue_add_loss(q, l->nr_lost);
-			} else if (is_loss(w)) {
+			} else if (bn_is_loss(w)) {
 				pending_note(q, w);
 			}
 			in += rl;
@@ -371,7 +383,6 @@ static ssize_t watch_queue_read(struct blknotify_queue *q, void *buf, size_t len
 }
 
 const struct source_ops source_watch_queue_ops = {
-	.source = BLKNOTIFY_SOURCE_WATCH_QUEUE,
 	.start = watch_queue_start,
 	.update = watch_queue_update,
 	.read = watch_queue_read,

@@ -53,6 +53,14 @@
 #define BLKFAULT_VERSION "unknown"
 #endif
 
+/* Exit status, the same in blkwatch, blknotifyd and blkfault. */
+enum {
+	EXIT_OK		= 0,	/* a requested stop, --help, --version */
+	EXIT_START	= 1,	/* the device could not be created */
+	EXIT_USAGE	= 2,	/* bad option or value */
+	EXIT_GONE	= 3,	/* the device failed after it was ready */
+};
+
 #define SECTOR_SIZE		UINT64_C(512)
 #define DEFAULT_SIZE		(UINT64_C(64) << 20)
 /* The image is sparse, but every written byte costs a byte of RAM. */
@@ -992,7 +1000,7 @@ static void usage(FILE *f)
 "                             (default COUNT 1, MODE rw, ERROR EIO);\n"
 "                             repeatable, at most %d ranges\n"
 "      --until-stdin-eof      also stop when standard input reaches end of file\n"
-"  -c, --control              read commands from standard input, one per line:\n"
+"      --control              read commands from standard input, one per line:\n"
 "                             bad SPEC [MODE] [ERROR], clear [SPEC], list,\n"
 "                             stats, quit;\n"
 "                             one reply line each, \"ok ...\" or \"error: ...\";\n"
@@ -1002,7 +1010,11 @@ static void usage(FILE *f)
 "\n"
 "When the device is ready, prints \"/dev/loopN MAJOR:MINOR\" on standard output.\n"
 "Runs until SIGINT, SIGTERM or SIGHUP, then detaches the device.  Needs root,\n"
-"/dev/fuse and /dev/loop-control.  See blkfault(1).\n", MAX_RANGES);
+"/dev/fuse and /dev/loop-control.\n"
+"\n"
+"Exit status: 0 after a requested stop, 1 when the device cannot be created,\n"
+"2 on bad usage, 3 when the device failed after it was ready.  See blkfault(1).\n",
+		MAX_RANGES);
 }
 
 #ifndef BLKFAULT_FUZZ	/* tests/fuzz/fuzz_blkfault_control.c brings its own entry point */
@@ -1020,88 +1032,101 @@ static int open_dev(const char *path, const char *module)
 	return -1;
 }
 
-enum { OPT_UNTIL_EOF = 256 };
+enum { OPT_UNTIL_EOF = 256, OPT_CONTROL };
 
-int main(int argc, char **argv)
+/* The command line into bf; returns -1 to go on, else the exit status. */
+static int parse_options(int argc, char **argv, struct blkfault *bf, bool *until_eof,
+			 bool *control)
 {
 	static const struct option longopts[] = {
 		{ "size",		required_argument,	NULL, 's' },
 		{ "bad",		required_argument,	NULL, 'b' },
 		{ "until-stdin-eof",	no_argument,		NULL, OPT_UNTIL_EOF },
-		{ "control",		no_argument,		NULL, 'c' },
+		{ "control",		no_argument,		NULL, OPT_CONTROL },
 		{ "help",		no_argument,		NULL, 'h' },
 		{ "version",		no_argument,		NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	static struct blkfault bf = {
-		.bad = { .lock = PTHREAD_MUTEX_INITIALIZER },
-		.stop_fd = -1,
-		.loop_fd = -1,
-	};
-	static struct line_reader lr;
-	bool until_eof = false, control = false, watch_stdin;
-	int fuse_fd = -1, ctl_fd = -1, img_fd = -1, sig_fd = -1, ret = EXIT_FAILURE;
-	unsigned int i;
+	unsigned int i, seen;
+	struct range r;
 	const char *e;
-	struct stat st;
-	sigset_t sigs;
 	int opt;
 
-	bf.size = DEFAULT_SIZE;
 	while ((opt = getopt_long(argc, argv, "s:b:chV", longopts, NULL)) != -1) {
-		unsigned int seen;
-		struct range r;
-
 		switch (opt) {
 		case 's':
-			if ((e = parse_size(optarg, &bf.size))) {
+			if ((e = parse_size(optarg, &bf->size))) {
 				err_msg("invalid --size '%s': %s", optarg, e);
-				return EXIT_FAILURE;
+				return EXIT_USAGE;
 			}
 			break;
 		case 'b':
-			if ((e = parse_range(optarg, true, &r, &seen)) || (e = bad_add(&bf.bad, &r))) {
+			if ((e = parse_range(optarg, true, &r, &seen)) || (e = bad_add(&bf->bad, &r))) {
 				err_msg("invalid --bad '%s': %s", optarg, e);
-				return EXIT_FAILURE;
+				return EXIT_USAGE;
 			}
 			break;
 		case OPT_UNTIL_EOF:
-			until_eof = true;
+			*until_eof = true;
 			break;
-		case 'c':
-			control = true;
+		case OPT_CONTROL:
+			*control = true;
 			break;
+		case 'c':	/* one letter, one meaning: -c is blknotifyd's --config */
+			err_msg("-c is gone: use --control");
+			return EXIT_USAGE;
 		case 'h':
 			usage(stdout);
-			return EXIT_SUCCESS;
+			return EXIT_OK;
 		case 'V':
 			printf("blkfault %s\n", BLKFAULT_VERSION);
-			return EXIT_SUCCESS;
+			return EXIT_OK;
 		default:
 			fprintf(stderr, "Try 'blkfault --help'.\n");
-			return EXIT_FAILURE;
+			return EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
 		err_msg("unexpected argument '%s' (see blkfault --help)", argv[optind]);
-		return EXIT_FAILURE;
+		return EXIT_USAGE;
 	}
-	for (i = 0; i < bf.bad.n; i++) {
+	for (i = 0; i < bf->bad.n; i++) {
 		char item[64];
 
-		if ((e = check_range(&bf.bad.r[i], bf.size))) {
-			format_range(&bf.bad.r[i], item, sizeof(item));
+		if ((e = check_range(&bf->bad.r[i], bf->size))) {
+			format_range(&bf->bad.r[i], item, sizeof(item));
 			err_msg("invalid --bad %s: %s (%" PRIu64 " sectors; raise --size)", item, e,
-				bf.size / SECTOR_SIZE);
-			return EXIT_FAILURE;
+				bf->size / SECTOR_SIZE);
+			return EXIT_USAGE;
 		}
 	}
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	static struct blkfault bf = {
+		.bad = { .lock = PTHREAD_MUTEX_INITIALIZER },
+		.stop_fd = -1,
+		.loop_fd = -1,
+		.size = DEFAULT_SIZE,
+	};
+	static struct line_reader lr;
+	bool until_eof = false, control = false, watch_stdin;
+	int fuse_fd = -1, ctl_fd = -1, img_fd = -1, sig_fd = -1, ret;
+	struct stat st;
+	sigset_t sigs;
+
+	ret = parse_options(argc, argv, &bf, &until_eof, &control);
+	if (ret >= 0)
+		return ret;
+	ret = EXIT_START;
 	watch_stdin = until_eof || control;
 
 	if (geteuid() != 0) {
 		err_msg("must run as root: it mounts a FUSE file system and configures a loop "
 			"device (try sudo)");
-		return EXIT_FAILURE;
+		return EXIT_START;
 	}
 
 	/* Signals wait in the signalfd until the main loop: setup is never cut short. */
@@ -1112,7 +1137,7 @@ int main(int argc, char **argv)
 	if (sigprocmask(SIG_BLOCK, &sigs, NULL) ||
 	    (sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC)) < 0) {
 		err_msg("cannot set up signal handling: %s", strerror(errno));
-		return EXIT_FAILURE;
+		return EXIT_START;
 	}
 	/* A reader that went away must not kill us before the loop device is detached. */
 	signal(SIGPIPE, SIG_IGN);
@@ -1177,6 +1202,7 @@ int main(int argc, char **argv)
 			if (errno == EINTR)
 				continue;
 			err_msg("poll: %s", strerror(errno));
+			ret = EXIT_GONE;
 			goto out;
 		}
 		if (pfd[0].revents)
@@ -1184,7 +1210,7 @@ int main(int argc, char **argv)
 		if (watch_stdin && pfd[1].revents && !control_input(&bf, &lr, control))
 			break;
 	}
-	ret = EXIT_SUCCESS;
+	ret = EXIT_OK;
 out:
 	/* Reverse order of setup; every step copes with never having happened. */
 	if (img_fd >= 0)

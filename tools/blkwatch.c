@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -15,22 +16,32 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
 #include <blknotify/blknotify.h>
+#include "match.h"	/* bn_is_loss() */
 #include "protocol.h"	/* blknotifyd's statistics query */
+#include "sysfs.h"	/* bn_sysfs_dev_path() */
 
 #define MAX_DEVICES	BLKNOTIFY_QUEUE_WATCHES_MAX
 #define NAME_CACHE	64
 
-static volatile sig_atomic_t stop;
+/* Exit status, the same in blkwatch, blknotifyd and blkfault. */
+enum {
+	EXIT_OK		= 0,	/* done: --count reached, SIGINT/SIGTERM/SIGHUP */
+	EXIT_START	= 1,	/* could not start: source, privilege, device, socket */
+	EXIT_USAGE	= 2,	/* bad option or value */
+	EXIT_GONE	= 3,	/* the source went away after it had started */
+};
 
 struct options {
 	enum blknotify_source source;
 	unsigned int flags;
 	bool json;
 	bool stats;
+	bool utc;
 	unsigned long count;		/* 0: forever */
 	unsigned int size;		/* 0: library default */
 	unsigned int id;
@@ -46,7 +57,7 @@ static void usage(FILE *f)
 "Usage: blkwatch [OPTION]...\n"
 "Print block-layer I/O errors as structured records, as they happen.\n"
 "\n"
-"  -s, --source=SRC     auto (default), bpf, kmsg, watch_queue or daemon\n"
+"      --source=SRC     auto (default), bpf, kmsg, watch_queue or daemon\n"
 "      --bpf-complete   bpf: attach to block_rq_complete instead of block_rq_error\n"
 "      --replay         kmsg: start at the beginning of the kernel log\n"
 "      --socket=PATH    daemon: its socket (default " BLKNOTIFY_DAEMON_SOCKET ")\n"
@@ -59,14 +70,18 @@ static void usage(FILE *f)
 "                       kernel_resource, device_resource, io, not_supported,\n"
 "                       again, offline, zone_open_resource,\n"
 "                       zone_active_resource, duration_limit, invalid\n"
-"  -q, --size=N         queue size in records (default %u, at most %u)\n"
+"  -s, --size=N         queue size in records (default %u, at most %u)\n"
 "  -n, --count=N        exit after N error records\n"
 "  -j, --json           one JSON object per line\n"
+"      --utc            print times in UTC (default: local time)\n"
 "      --stats          print blknotifyd's per-client statistics and exit\n"
+"                       (one JSON object with --json)\n"
 "  -h, --help           show this help\n"
 "  -V, --version        show the version\n"
 "\n"
-"Exit status: 0 on success or signal, 1 on a runtime failure, 2 on bad usage.\n",
+"Exit status: 0 on success or SIGINT/SIGTERM/SIGHUP, 1 when the source cannot\n"
+"start, 2 on bad usage, 3 when the source went away after it had started.\n"
+"See blkwatch(1).\n",
 		BLKNOTIFY_QUEUE_SIZE_DEFAULT, BLKNOTIFY_QUEUE_SIZE_MAX);
 }
 
@@ -104,7 +119,8 @@ static int parse_device(const char *arg, dev_t *dev)
 			return -ENOTBLK;
 		*dev = st.st_rdev;
 	}
-	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u", major(*dev), minor(*dev));
+	if (bn_sysfs_dev_path(sys, sizeof(sys), *dev, NULL))
+		return -ENODEV;
 	return access(sys, F_OK) ? -ENODEV : 0;
 }
 
@@ -137,7 +153,8 @@ static const char *disk_name(__u64 dev)
 	for (i = 0; i < NAME_CACHE; i++)
 		if (cache[i].name[0] && cache[i].dev == dev)
 			return cache[i].name;
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u", major(dev), minor(dev));
+	if (bn_sysfs_dev_path(path, sizeof(path), dev, NULL))
+		return "?";
 	n = readlink(path, target, sizeof(target) - 1);
 	if (n <= 0)
 		return "?";
@@ -150,21 +167,26 @@ static const char *disk_name(__u64 dev)
 	return cache[i].name;
 }
 
-/* CLOCK_MONOTONIC ns -> wall clock, for display. */
-static void format_time(__u64 mono_ns, char *buf, size_t len)
+static __s64 clock_ns(clockid_t clock)
 {
-	struct timespec now_real, now_mono;
-	__s64 real_ns;
-	time_t secs;
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (__s64)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* CLOCK_MONOTONIC ns -> wall clock, local or UTC, for display. */
+static void format_time(__u64 mono_ns, bool utc, char *buf, size_t len)
+{
+	__s64 real_ns = clock_ns(CLOCK_REALTIME) - (clock_ns(CLOCK_MONOTONIC) - (__s64)mono_ns);
+	time_t secs = real_ns / 1000000000LL;
 	struct tm tm;
 	size_t n;
 
-	clock_gettime(CLOCK_REALTIME, &now_real);
-	clock_gettime(CLOCK_MONOTONIC, &now_mono);
-	real_ns = (__s64)now_real.tv_sec * 1000000000LL + now_real.tv_nsec -
-		  ((__s64)now_mono.tv_sec * 1000000000LL + now_mono.tv_nsec - (__s64)mono_ns);
-	secs = real_ns / 1000000000LL;
-	localtime_r(&secs, &tm);
+	if (utc)
+		gmtime_r(&secs, &tm);
+	else
+		localtime_r(&secs, &tm);
 	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
 	n += snprintf(buf + n, len - n, ".%06lld", (long long)(real_ns % 1000000000LL) / 1000);
 	strftime(buf + n, len - n, "%z", &tm);
@@ -177,7 +199,7 @@ static const char *errno_name(int err)
 	return name ? name : "?";
 }
 
-static void print_error(const struct block_notification *n, size_t len, bool json)
+static void print_error(const struct block_notification *n, size_t len, const struct options *o)
 {
 	unsigned int id = (n->watch.info & WATCH_INFO_ID) >> WATCH_INFO_ID__SHIFT;
 	const char *subtype = blknotify_subtype_name(n->watch.subtype);
@@ -186,21 +208,22 @@ static void print_error(const struct block_notification *n, size_t len, bool jso
 	char when[64] = "";
 
 	if (ext)
-		format_time(n->time_ns, when, sizeof(when));
+		format_time(n->time_ns, o->utc, when, sizeof(when));
 	if (!subtype)
 		subtype = "unknown";
 	if (!op)
 		op = "unknown";
-	if (json) {
+	if (o->json) {
 		printf("{\"type\":\"error\",\"dev\":\"%u:%u\",\"disk\":\"%s\",\"subtype\":\"%s\","
 		       "\"subtype_nr\":%u,\"sector\":%llu,\"id\":%u",
 		       major(n->dev), minor(n->dev), disk_name(n->dev), subtype,
 		       n->watch.subtype, (unsigned long long)n->sector, id);
+		/* The record holds a negative errno; scripts compare with errno(3)'s. */
 		if (ext)
 			printf(",\"time\":\"%s\",\"time_ns\":%llu,\"nr_sectors\":%u,\"op\":\"%s\","
 			       "\"op_nr\":%u,\"flags\":%u,\"error\":\"%s\",\"errno\":%d",
 			       when, (unsigned long long)n->time_ns, n->nr_sectors, op, n->op,
-			       n->flags, errno_name(-n->error), n->error);
+			       n->flags, errno_name(-n->error), -n->error);
 		printf("}\n");
 		return;
 	}
@@ -213,21 +236,27 @@ static void print_error(const struct block_notification *n, size_t len, bool jso
 		       minor(n->dev), subtype, (unsigned long long)n->sector, id);
 }
 
-static void print_loss(const struct watch_notification *w, size_t len, bool json)
+/* A loss record carries no time of its own: it gets the time blkwatch read it. */
+static void print_loss(const struct watch_notification *w, size_t len, const struct options *o)
 {
 	const struct block_notification_loss *l = (const void *)w;
 	bool counted = len >= BLOCK_NOTIFICATION_LOSS_SIZE;
+	__u64 now = clock_ns(CLOCK_MONOTONIC);
+	char when[64];
 
-	if (json) {
+	format_time(now, o->utc, when, sizeof(when));
+	if (o->json) {
+		printf("{\"type\":\"loss\",\"nr_lost\":");
 		if (counted)
-			printf("{\"type\":\"loss\",\"nr_lost\":%llu}\n", (unsigned long long)l->nr_lost);
+			printf("%llu", (unsigned long long)l->nr_lost);
 		else
-			printf("{\"type\":\"loss\",\"nr_lost\":null}\n");
+			printf("null");
+		printf(",\"time\":\"%s\",\"time_ns\":%llu}\n", when, (unsigned long long)now);
 	} else if (counted) {
-		printf("LOSS: %llu records lost (queue full or source overrun)\n",
+		printf("%s LOSS: %llu records lost (queue full or source overrun)\n", when,
 		       (unsigned long long)l->nr_lost);
 	} else {
-		printf("LOSS: records lost (the source did not say how many)\n");
+		printf("%s LOSS: records lost (the source did not say how many)\n", when);
 	}
 }
 
@@ -261,180 +290,275 @@ static int setup(struct blknotify_queue *q, const struct options *o)
 	return 0;
 }
 
-static int run(struct blknotify_queue *q, const struct options *o)
+/* Print what one read returned; false once --count error records are out. */
+static bool print_records(const void *buf, ssize_t len, const struct options *o,
+			  unsigned long *seen)
 {
+	const struct watch_notification *n;
+
+	for (n = buf; BLOCK_NOTIFY_RECORD_OK(n, len); n = BLOCK_NOTIFY_RECORD_NEXT(n, len)) {
+		size_t rlen = BLOCK_NOTIFY_RECORD_LEN(n);
+
+		if (bn_is_loss(n)) {
+			print_loss(n, rlen, o);
+		} else if (n->type == WATCH_TYPE_BLOCK_NOTIFY &&
+			   rlen >= BLOCK_NOTIFICATION_SIZE_V0) {
+			if (o->count && *seen >= o->count)
+				return false;
+			print_error((const void *)n, rlen, o);
+			(*seen)++;
+		}
+	}
+	fflush(stdout);
+	return !o->count || *seen < o->count;
+}
+
+/*
+ * Read and print until --count, a signal or the source's end.  The stop
+ * signals are blocked and wait in sig_fd: one that arrives at any moment is
+ * seen by the next poll(), which is never skipped for long (between batches
+ * it does not wait).  A flag set by a handler could arrive after it was
+ * checked and before the wait began, and be missed until the next record.
+ */
+static int run(struct blknotify_queue *q, const struct options *o, int sig_fd)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = sig_fd, .events = POLLIN },
+		{ .fd = blknotify_queue_get_fd(q), .events = POLLIN },
+	};
 	unsigned char buf[64 * 1024];
 	unsigned long seen = 0;
+	int timeout = 0;
+	ssize_t len;
 
-	while (!stop && (!o->count || seen < o->count)) {
-		const struct watch_notification *n;
-		ssize_t len = blknotify_queue_read(q, buf, sizeof(buf), -1);
-
-		if (len == -EINTR || len == -EAGAIN)
+	for (;;) {
+		if (poll(pfd, 2, timeout) < 0 && errno != EINTR) {
+			fprintf(stderr, "blkwatch: poll: %s\n", strerror(errno));
+			return EXIT_GONE;
+		}
+		if (pfd[0].revents)
+			return EXIT_OK;
+		len = blknotify_queue_read(q, buf, sizeof(buf), 0);
+		if (len == -EAGAIN || len == -EINTR) {
+			timeout = -1;
 			continue;
+		}
 		if (len < 0) {
-			fprintf(stderr, "blkwatch: reading records: %s\n", strerror((int)-len));
-			return 1;
-		}
-		for (n = (const void *)buf; BLOCK_NOTIFY_RECORD_OK(n, len);
-		     n = BLOCK_NOTIFY_RECORD_NEXT(n, len)) {
-			size_t rlen = BLOCK_NOTIFY_RECORD_LEN(n);
+			const char *why = blknotify_queue_get_error(q);
 
-			if (n->type == WATCH_TYPE_META && n->subtype == WATCH_META_LOSS_NOTIFICATION) {
-				print_loss(n, rlen, o->json);
-			} else if (n->type == WATCH_TYPE_BLOCK_NOTIFY &&
-				   rlen >= BLOCK_NOTIFICATION_SIZE_V0) {
-				if (o->count && seen >= o->count)
-					break;
-				print_error((const void *)n, rlen, o->json);
-				seen++;
-			}
+			fprintf(stderr, "blkwatch: the %s source went away: %s\n",
+				blknotify_source_name(blknotify_queue_get_source(q)),
+				why ? why : strerror((int)-len));
+			return EXIT_GONE;
 		}
-		fflush(stdout);
+		if (!print_records(buf, len, o, &seen))
+			return EXIT_OK;
+		timeout = 0;
 	}
-	return 0;
+}
+
+static void print_stats_json(const struct bnd_stats *s)
+{
+	__u32 i;
+
+	printf("{\"source\":\"%s\",\"uptime_ns\":%llu,\"clients\":%u,\"max_clients\":%u,"
+	       "\"upstream_records\":%llu,\"upstream_lost\":%llu,\"shown\":[",
+	       blknotify_source_name(s->source), (unsigned long long)s->uptime_ns,
+	       s->total_clients, s->max_clients, (unsigned long long)s->upstream_records,
+	       (unsigned long long)s->upstream_lost);
+	for (i = 0; i < s->nr_clients; i++) {
+		const struct bnd_client_stats *c = &s->clients[i];
+
+		printf("%s{\"id\":%u,\"pid\":%u,\"uid\":%u,\"gid\":%u,\"watches\":%u,"
+		       "\"queue_size\":%u,\"held\":%u,\"delivered\":%llu,\"lost\":%llu,"
+		       "\"connected_ns\":%llu,\"privileged\":%s,\"self\":%s,\"detached\":%s}",
+		       i ? "," : "", c->id, c->pid, c->uid, c->gid, c->nr_watches,
+		       c->queue_size, c->queued, (unsigned long long)c->delivered,
+		       (unsigned long long)c->lost, (unsigned long long)c->connected_ns,
+		       c->flags & BND_CLIENT_PRIVILEGED ? "true" : "false",
+		       c->flags & BND_CLIENT_SELF ? "true" : "false",
+		       c->flags & BND_CLIENT_DETACHED ? "true" : "false");
+	}
+	printf("]}\n");
 }
 
 /* What blknotifyd delivered to and lost for each client. */
-static int print_daemon_stats(const char *socket_path)
+static int print_daemon_stats(const char *socket_path, bool json)
 {
 	struct bnd_stats *s = NULL;
 	char why[256];
 
 	if (bnd_query_stats(socket_path, &s, why, sizeof(why)) < 0) {
 		fprintf(stderr, "blkwatch: --stats: %s\n", why);
-		return 1;
+		return EXIT_START;
 	}
-	bnd_print_stats(stdout, s);
+	if (json)
+		print_stats_json(s);
+	else
+		bnd_print_stats(stdout, s);
 	free(s);
-	return 0;
+	return EXIT_OK;
 }
 
-static void on_signal(int sig)
+enum {
+	OPT_BPF_COMPLETE = 256,
+	OPT_REPLAY,
+	OPT_SOCKET,
+	OPT_SOURCE,
+	OPT_STATS,
+	OPT_UTC,
+};
+
+/* One option; returns -1 to go on, else the exit status. */
+static int parse_option(int c, const char *arg, struct options *o)
 {
-	(void)sig;
-	stop = 1;
+	unsigned long v;
+	int err;
+
+	switch (c) {
+	case OPT_SOURCE:
+		err = blknotify_source_from_name(arg);
+		if (err < 0) {
+			fprintf(stderr, "blkwatch: unknown source '%s': use auto, bpf, kmsg, "
+				"watch_queue or daemon\n", arg);
+			return EXIT_USAGE;
+		}
+		o->source = err;
+		return -1;
+	case OPT_BPF_COMPLETE:
+		o->flags |= BLKNOTIFY_QUEUE_BPF_COMPLETE;
+		return -1;
+	case OPT_REPLAY:
+		o->flags |= BLKNOTIFY_QUEUE_KMSG_REPLAY;
+		return -1;
+	case OPT_SOCKET:
+		o->socket = arg;
+		return -1;
+	case 'd':
+		if (o->nr_devices == MAX_DEVICES) {
+			fprintf(stderr, "blkwatch: at most %d devices\n", MAX_DEVICES);
+			return EXIT_USAGE;
+		}
+		err = parse_device(arg, &o->devices[o->nr_devices]);
+		if (err) {
+			fprintf(stderr, "blkwatch: '%s' is not a block device on this "
+				"machine (%s): give a name from /sys/class/block (sda), "
+				"a node (/dev/sda) or MAJ:MIN (8:0)\n", arg, strerror(-err));
+			return EXIT_USAGE;
+		}
+		o->nr_devices++;
+		return -1;
+	case 'i':
+		if (parse_ulong(arg, BLOCK_NOTIFY_WATCH_ID_MAX, &v)) {
+			fprintf(stderr, "blkwatch: --id takes a number from 0 to 255, not '%s'\n", arg);
+			return EXIT_USAGE;
+		}
+		o->id = v;
+		return -1;
+	case 't':
+		return parse_subtypes((char *)arg, o->subtypes) ? EXIT_USAGE : -1;
+	case 's':
+		if (parse_ulong(arg, BLKNOTIFY_QUEUE_SIZE_MAX, &v) || !v) {
+			fprintf(stderr, "blkwatch: --size takes a number of records from 1 "
+				"to %u, not '%s'\n", BLKNOTIFY_QUEUE_SIZE_MAX, arg);
+			if (blknotify_source_from_name(arg) >= 0)
+				fprintf(stderr, "blkwatch: -s is the queue size; the source is "
+					"chosen with --source %s\n", arg);
+			return EXIT_USAGE;
+		}
+		o->size = v;
+		return -1;
+	case 'q':
+		fprintf(stderr, "blkwatch: -q is gone: the queue size is -s, --size\n");
+		return EXIT_USAGE;
+	case 'n':
+		if (parse_ulong(arg, ULONG_MAX, &v) || !v) {
+			fprintf(stderr, "blkwatch: --count takes a positive number, not '%s'\n", arg);
+			return EXIT_USAGE;
+		}
+		o->count = v;
+		return -1;
+	case 'j':
+		o->json = true;
+		return -1;
+	case OPT_UTC:
+		o->utc = true;
+		return -1;
+	case OPT_STATS:
+		o->stats = true;
+		return -1;
+	case 'h':
+		usage(stdout);
+		return EXIT_OK;
+	case 'V':
+		printf("blkwatch " BLKNOTIFY_VERSION "\n");
+		return EXIT_OK;
+	default:
+		fprintf(stderr, "Try 'blkwatch --help'.\n");
+		return EXIT_USAGE;
+	}
 }
 
-int main(int argc, char **argv)
+static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
-		{ "source",	  required_argument, NULL, 's' },
-		{ "bpf-complete", no_argument,	     NULL, 'C' },
-		{ "replay",	  no_argument,	     NULL, 'R' },
-		{ "socket",	  required_argument, NULL, 'S' },
+		{ "source",	  required_argument, NULL, OPT_SOURCE },
+		{ "bpf-complete", no_argument,	     NULL, OPT_BPF_COMPLETE },
+		{ "replay",	  no_argument,	     NULL, OPT_REPLAY },
+		{ "socket",	  required_argument, NULL, OPT_SOCKET },
 		{ "device",	  required_argument, NULL, 'd' },
 		{ "id",		  required_argument, NULL, 'i' },
 		{ "subtype",	  required_argument, NULL, 't' },
-		{ "size",	  required_argument, NULL, 'q' },
+		{ "size",	  required_argument, NULL, 's' },
 		{ "count",	  required_argument, NULL, 'n' },
 		{ "json",	  no_argument,	     NULL, 'j' },
-		{ "stats",	  no_argument,	     NULL, 'T' },
+		{ "utc",	  no_argument,	     NULL, OPT_UTC },
+		{ "stats",	  no_argument,	     NULL, OPT_STATS },
 		{ "help",	  no_argument,	     NULL, 'h' },
 		{ "version",	  no_argument,	     NULL, 'V' },
 		{}
 	};
-	struct options o = { .source = BLKNOTIFY_SOURCE_AUTO };
-	struct blknotify_queue *q = NULL;
-	struct sigaction sa = { .sa_handler = on_signal };
-	unsigned long v;
-	int c, err, ret;
+	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "s:d:i:t:q:n:jhV", longopts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			err = blknotify_source_from_name(optarg);
-			if (err < 0) {
-				fprintf(stderr, "blkwatch: unknown source '%s': use auto, bpf, kmsg, "
-					"watch_queue or daemon\n", optarg);
-				return 2;
-			}
-			o.source = err;
-			break;
-		case 'C':
-			o.flags |= BLKNOTIFY_QUEUE_BPF_COMPLETE;
-			break;
-		case 'R':
-			o.flags |= BLKNOTIFY_QUEUE_KMSG_REPLAY;
-			break;
-		case 'S':
-			o.socket = optarg;
-			break;
-		case 'd':
-			if (o.nr_devices == MAX_DEVICES) {
-				fprintf(stderr, "blkwatch: at most %d devices\n", MAX_DEVICES);
-				return 2;
-			}
-			err = parse_device(optarg, &o.devices[o.nr_devices]);
-			if (err) {
-				fprintf(stderr, "blkwatch: '%s' is not a block device on this "
-					"machine (%s): give a name from /sys/class/block (sda), "
-					"a node (/dev/sda) or MAJ:MIN (8:0)\n", optarg, strerror(-err));
-				return 2;
-			}
-			o.nr_devices++;
-			break;
-		case 'i':
-			if (parse_ulong(optarg, BLOCK_NOTIFY_WATCH_ID_MAX, &v)) {
-				fprintf(stderr, "blkwatch: --id takes a number from 0 to 255, not '%s'\n",
-					optarg);
-				return 2;
-			}
-			o.id = v;
-			break;
-		case 't':
-			if (parse_subtypes(optarg, o.subtypes))
-				return 2;
-			break;
-		case 'q':
-			if (parse_ulong(optarg, BLKNOTIFY_QUEUE_SIZE_MAX, &v) || !v) {
-				fprintf(stderr, "blkwatch: --size takes a number of records from 1 "
-					"to %u, not '%s'\n", BLKNOTIFY_QUEUE_SIZE_MAX, optarg);
-				return 2;
-			}
-			o.size = v;
-			break;
-		case 'n':
-			if (parse_ulong(optarg, ULONG_MAX, &v) || !v) {
-				fprintf(stderr, "blkwatch: --count takes a positive number, not '%s'\n",
-					optarg);
-				return 2;
-			}
-			o.count = v;
-			break;
-		case 'j':
-			o.json = true;
-			break;
-		case 'T':
-			o.stats = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'V':
-			printf("blkwatch " BLKNOTIFY_VERSION "\n");
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
+	/* "q" only to say that it is gone. */
+	while ((c = getopt_long(argc, argv, "d:i:t:s:qn:jhV", longopts, NULL)) != -1)
+		if ((ret = parse_option(c, optarg, o)) >= 0)
+			return ret;
 	if (optind < argc) {
 		fprintf(stderr, "blkwatch: unexpected argument '%s' (see --help)\n", argv[optind]);
-		return 2;
+		return EXIT_USAGE;
 	}
-	if (o.id + (o.nr_devices ? o.nr_devices - 1 : 0) > BLOCK_NOTIFY_WATCH_ID_MAX) {
-		fprintf(stderr, "blkwatch: watch IDs %u..%u do not fit in 0..255\n", o.id,
-			o.id + o.nr_devices - 1);
-		return 2;
+	if (o->id + (o->nr_devices ? o->nr_devices - 1 : 0) > BLOCK_NOTIFY_WATCH_ID_MAX) {
+		fprintf(stderr, "blkwatch: watch IDs %u..%u do not fit in 0..255\n", o->id,
+			o->id + o->nr_devices - 1);
+		return EXIT_USAGE;
 	}
+	return -1;
+}
 
+int main(int argc, char **argv)
+{
+	struct options o = { .source = BLKNOTIFY_SOURCE_AUTO };
+	struct blknotify_queue *q = NULL;
+	int err, ret, sig_fd;
+	sigset_t sigs;
+
+	ret = parse_options(argc, argv, &o);
+	if (ret >= 0)
+		return ret;
 	if (o.stats)
-		return print_daemon_stats(o.socket ? o.socket : BLKNOTIFY_DAEMON_SOCKET);
+		return print_daemon_stats(o.socket ? o.socket : BLKNOTIFY_DAEMON_SOCKET, o.json);
 
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	/* Blocked from here on: a signal during setup waits for run(). */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &sigs, NULL) ||
+	    (sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
+		fprintf(stderr, "blkwatch: cannot set up signal handling: %s\n", strerror(errno));
+		return EXIT_START;
+	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	{
@@ -445,7 +569,7 @@ int main(int argc, char **argv)
 	}
 	if (err < 0) {
 		fprintf(stderr, "blkwatch: cannot open a queue: %s\n", strerror(-err));
-		return 1;
+		return EXIT_START;
 	}
 	err = setup(q, &o);
 	if (err < 0) {
@@ -455,13 +579,14 @@ int main(int argc, char **argv)
 			blknotify_source_name(blknotify_queue_get_source(q)),
 			why ? why : strerror(-err));
 		blknotify_queue_free(q);
-		return 1;
+		return EXIT_START;
 	}
 	/* On stderr, so scripts can wait for it: the source is attached now. */
 	fprintf(stderr, "blkwatch: watching %s through the %s source\n",
 		o.nr_devices ? "the given devices" : "every block device",
 		blknotify_source_name(blknotify_queue_get_source(q)));
-	ret = run(q, &o);
+	ret = run(q, &o, sig_fd);
 	blknotify_queue_free(q);
+	close(sig_fd);
 	return ret;
 }

@@ -112,10 +112,14 @@ struct blknotify_queue;
 /*
  * Open a queue.  No records arrive until a watch is added.
  * Returns 0 and sets *ret, or a negative errno:
- *   -EINVAL	bad options
+ *   -EINVAL	ret is NULL, or bad options (unknown source or flags, unknown
+ *		non-zero bytes past the fields this library knows)
+ *   -ENAMETOOLONG daemon_socket is longer than a socket address holds
  *   -ENOMEM	out of memory
- *   -EPERM	source "auto" found neither privilege to load BPF nor the daemon
- *   (other errors are those of the source, reported when it starts)
+ *   -EMFILE, -ENFILE	no file descriptor left for the queue's epoll fd
+ * Nothing is started here: the source's own errors (-EPERM when "auto" found
+ * neither the privilege to load BPF nor the daemon, for one) come from the
+ * first watch, explained by blknotify_queue_get_error().
  */
 BLKNOTIFY_API int blknotify_queue_new(struct blknotify_queue **ret,
 				      const struct blknotify_queue_opts *opts);

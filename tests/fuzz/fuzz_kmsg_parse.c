@@ -60,6 +60,7 @@ static void check_record(const char *buf, size_t len)
 	CHECK(r.msg >= buf && r.msg + r.msg_len <= buf + len);
 	CHECK(!r.dict || (r.dict > r.msg && r.dict + r.dict_len <= buf + len));
 	check_message(r.msg, r.msg_len);
+	CHECK(kmsg_record_from_kernel(&r) == (r.prio < 8));
 	v = kmsg_dict_get(&r, "DEVICE", &vlen);
 	if (v) {
 		CHECK(v >= r.dict && v + vlen <= r.dict + r.dict_len);

@@ -152,14 +152,14 @@ out=$("$BLKFAULT" --version 2>&1); rc=$?
 check "--version exits 0" "$rc" 0
 [[ $out =~ ^blkfault\ [0-9] ]] && ok "--version prints the version" || not_ok "--version prints the version" "$out"
 
-# bad_option WANTED-TEXT ARGS...: fails, says what is wrong, creates nothing.
+# bad_option WANTED-TEXT ARGS...: exits 2 (usage), says what is wrong, creates nothing.
 bad_option() {
 	local want=$1 out rc args
 	shift
 	args="$*"
 	[ ${#args} -gt 50 ] && args="${args:0:47}..."
 	out=$("$BLKFAULT" "$@" < /dev/null 2>&1 >/dev/null); rc=$?
-	if [ $rc -ne 0 ] && [[ $out == *"$want"* ]] && ! sanitizer_report "$out"; then
+	if [ $rc -eq 2 ] && [[ $out == *"$want"* ]] && ! sanitizer_report "$out"; then
 		ok "rejects $args ($want)"
 	else
 		not_ok "rejects $args ($want)" "exit $rc, stderr: $out"
@@ -189,24 +189,25 @@ many=(); for i in $(seq 0 1024); do many+=(--bad "$i"); done
 bad_option "too many bad ranges" "${many[@]}"
 bad_option "unexpected argument" extra
 bad_option "unrecognized option" --bogus
+bad_option "-c is gone: use --control" -c
 check "rejected options created no loop device" \
 	"$(blkfault_devices)" "$bound_before"
 
-# Prerequisites, each with the fix in the message.
+# Prerequisites, each with the fix in the message; exit 1 (could not start).
 out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$BLKFAULT" 2>&1); rc=$?
-[ $rc -ne 0 ] && [[ $out == *"must run as root"* ]] && ok "refuses to run without root" ||
+[ $rc -eq 1 ] && [[ $out == *"must run as root"* ]] && ok "refuses to run without root" ||
 	not_ok "refuses to run without root" "exit $rc: $out"
 out=$(unshare -m sh -c 'mount -t tmpfs none /dev && exec "$0"' "$BLKFAULT" 2>&1); rc=$?
-[ $rc -ne 0 ] && [[ $out == *"/dev/fuse is missing"*"modprobe fuse"* ]] && ok "no /dev/fuse: says modprobe fuse" ||
+[ $rc -eq 1 ] && [[ $out == *"/dev/fuse is missing"*"modprobe fuse"* ]] && ok "no /dev/fuse: says modprobe fuse" ||
 	not_ok "no /dev/fuse: says modprobe fuse" "exit $rc: $out"
 out=$(unshare -m sh -c 'mount -t tmpfs none /dev && mknod /dev/fuse c 10 229 && exec "$0"' \
 	"$BLKFAULT" 2>&1); rc=$?
-[ $rc -ne 0 ] && [[ $out == *"/dev/loop-control is missing"*"modprobe loop"* ]] &&
+[ $rc -eq 1 ] && [[ $out == *"/dev/loop-control is missing"*"modprobe loop"* ]] &&
 	ok "no /dev/loop-control: says modprobe loop" ||
 	not_ok "no /dev/loop-control: says modprobe loop" "exit $rc: $out"
 
 out=$(TMPDIR=$work/missing "$BLKFAULT" 2>&1); rc=$?
-[ $rc -ne 0 ] && [[ $out == *"cannot create a mount point in $work/missing"*"set TMPDIR"* ]] &&
+[ $rc -eq 1 ] && [[ $out == *"cannot create a mount point in $work/missing"*"set TMPDIR"* ]] &&
 	ok "unusable TMPDIR: says so" || not_ok "unusable TMPDIR: says so" "exit $rc: $out"
 check "failed setups left no loop device" \
 	"$(blkfault_devices)" "$bound_before"

@@ -1,7 +1,8 @@
 #!/bin/bash
 # blkwatch end to end on real errors, and its answers to bad usage.
-# TAP output.  Needs root, /dev/fuse, /dev/loop-control; BLKWATCH and
-# BLKFAULT name the binaries (meson sets them).
+# TAP output.  Needs root, /dev/fuse, /dev/loop-control; BLKWATCH,
+# BLKFAULT and BLKNOTIFYD name the binaries, RAISE_BEFORE_WAIT_SO the
+# preload of raise_before_wait.c (meson sets them).
 set -u
 
 n=0
@@ -12,14 +13,16 @@ ok() {		# description, then the command's status
 }
 expect_eq() {	# description actual expected
 	[ "$2" = "$3" ] || echo "# $1: got '$2', expected '$3'"
-	ok "$1" $([ "$2" = "$3" ]; echo $?)
+	ok "$1" "$([ "$2" = "$3" ]; echo $?)"
 }
 
 work=$(mktemp -d)
 faultpid=
+daemonpid=
 cleanup() {
 	exec 3>&- 2>/dev/null
 	[ -n "$faultpid" ] && { kill "$faultpid" 2>/dev/null; wait "$faultpid" 2>/dev/null; }
+	[ -n "$daemonpid" ] && { kill "$daemonpid" 2>/dev/null; wait "$daemonpid" 2>/dev/null; }
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -49,19 +52,39 @@ wait_watching() {	# errfile pid
 	return 1
 }
 
+wait_exit() {	# pid: its exit status, or 124 after 20 s (a hang fails the test, not blocks it)
+	for _ in $(seq 200); do
+		kill -0 "$1" 2>/dev/null || { wait "$1"; return; }
+		sleep 0.1
+	done
+	kill -9 "$1"; wait "$1" 2>/dev/null
+	return 124
+}
+
 # --- the issue's acceptance check: exactly those 100 records ---
-"$BLKWATCH" --json --count 100 >"$work/out.json" 2>"$work/err" &
-pid=$!
-wait_watching "$work/err" $pid
-ok "blkwatch says when it is watching" $?
-for i in $(seq 0 99); do
-	dd if="$dev" of=/dev/null bs=512 skip=$((4096 + 2 * i)) count=1 iflag=direct 2>/dev/null
+# Every device is watched, and other tests on this machine may make errors
+# too: wait for our 100 (--count is tested below, with --device).  A storm
+# of theirs can overrun the queue; loss reported means try again, up to 5
+# times (as test_kmsg_source waits for a quiet window).
+ours() { grep -c "\"dev\":\"$majmin\"" "$work/out.json"; }
+for attempt in 1 2 3 4 5; do
+	"$BLKWATCH" --json >"$work/out.json" 2>"$work/err" &
+	pid=$!
+	wait_watching "$work/err" $pid
+	watching=$?
+	for i in $(seq 0 99); do
+		dd if="$dev" of=/dev/null bs=512 skip=$((4096 + 2 * i)) count=1 iflag=direct 2>/dev/null
+	done
+	for _ in $(seq 100); do [ "$(ours)" -ge 100 ] && break; sleep 0.1; done
+	kill $pid
+	wait $pid
+	stopped=$?
+	grep -q '"type":"loss"' "$work/out.json" || break
+	echo "# attempt $attempt: loss reported among $(wc -l <"$work/out.json") records (other tests' errors); again"
+	sleep 2
 done
-for _ in $(seq 100); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
-kill -0 $pid 2>/dev/null && { kill $pid; echo "# blkwatch did not exit after 100 records"; }
-wait $pid
-ok "blkwatch --count 100 exits 0 by itself" $?
-# Only our device's records, in order: other devices may fail too on a busy machine.
+ok "blkwatch says when it is watching" $watching
+ok "blkwatch exits 0 on SIGTERM" $stopped
 python3 - "$work/out.json" "$majmin" "${dev#/dev/}" >"$work/check" <<'EOF'
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1])]
@@ -70,12 +93,12 @@ print(len(recs))
 print(len(mine))
 print(" ".join(str(r["sector"]) for r in mine))
 print(all(r["type"] == "error" and r["subtype"] == "io" and r["op"] == "read" and
-          r["nr_sectors"] == 1 and r["error"] == "EIO" and r["errno"] == -5 and
+          r["nr_sectors"] == 1 and r["error"] == "EIO" and r["errno"] == 5 and
           r["id"] == 0 and r["disk"] == sys.argv[3] for r in mine) if mine else False)
 EOF
 { read -r total; read -r mine; read -r sectors; read -r fields; } <"$work/check"
-expect_eq "100 records printed" "$total" 100
-expect_eq "all 100 from our device" "$mine" 100
+echo "# $total records, $mine from our device"
+expect_eq "100 records from our device" "$mine" 100
 expect_eq "the 100 bad sectors read, in order" "$sectors" "$(seq -s ' ' 4096 2 4294)"
 expect_eq "each record: io, read, 1 sector, EIO, id 0, disk name" "$fields" True
 
@@ -85,7 +108,7 @@ pid=$!
 wait_watching "$work/err" $pid
 dd if="$dev" of=/dev/null bs=512 skip=4100 count=1 iflag=direct 2>/dev/null
 dd if="$dev" of=/dev/null bs=4096 skip=$((4104 / 8)) count=1 iflag=direct 2>/dev/null
-wait $pid
+wait_exit $pid
 ok "blkwatch --device exits 0 after 2" $?
 name=${dev#/dev/}
 expect_eq "text line names disk, dev, subtype, op, sector, errno, id" \
@@ -116,12 +139,34 @@ lost=$(grep '"type":"loss"' "$work/lossy" | sed 's/.*"nr_lost":\([0-9]*\).*/\1/'
 expect_eq "records + reported loss = 200 errors" "$((got + lost))" 200
 [ "$lost" -gt 0 ]
 ok "loss was reported (got $got, lost $lost)" $?
+grep '"type":"loss"' "$work/lossy" | grep -qv '"time":"[0-9-]*T[0-9:.]*[+-][0-9]\{4\}","time_ns":[0-9]*}$'
+ok "every loss line has the time it was read" $((! $?))
+
+# --- times: local by default, UTC with --utc; loss lines too ---
+TZ=Asia/Kolkata "$BLKWATCH" --device "$dev" --count 1 >"$work/local" 2>"$work/err" &
+pid=$!
+wait_watching "$work/err" $pid
+dd if="$dev" of=/dev/null bs=512 skip=4096 count=1 iflag=direct 2>/dev/null
+wait_exit $pid
+expect_eq "text time is local time (TZ=Asia/Kolkata)" "$(cut -d' ' -f1 "$work/local" | grep -o '.....$')" "+0530"
+TZ=Asia/Kolkata "$BLKWATCH" --device "$dev" --utc --size 1 >"$work/utc" 2>"$work/err" &
+pid=$!
+wait_watching "$work/err" $pid
+kill -STOP $pid
+dd if="$dev" of=/dev/null bs=512 skip=4096 count=4 iflag=direct conv=noerror 2>/dev/null
+kill -CONT $pid
+sleep 1
+kill $pid; wait $pid
+expect_eq "--utc: error and loss lines, all in UTC" \
+	"$(cut -d' ' -f1,2 "$work/utc" | sed 's/^.*\(.....\) \([^ ]*\)$/\1 \2/; s/ loop.*/ error/' | sort -u)" \
+	"+0000 LOSS:
++0000 error"
 
 # --- bad usage: exit 2 and a message that says what is wrong ---
 usage() {	# description expected-text args...
 	local desc=$1 text=$2
 	shift 2
-	"$BLKWATCH" "$@" >/dev/null 2>"$work/uerr"
+	timeout 20 "$BLKWATCH" "$@" >/dev/null 2>"$work/uerr"
 	local st=$?
 	[ $st -eq 2 ] && grep -q -- "$text" "$work/uerr"
 	local r=$?
@@ -130,6 +175,8 @@ usage() {	# description expected-text args...
 }
 usage "unknown option" "unrecognized option" --bogus
 usage "unknown source" "unknown source 'nope'" --source nope
+usage "-s is the size now, and names --source" "chosen with --source bpf" -s bpf
+usage "-q is gone, and names -s" "the queue size is -s, --size" -q 5
 usage "unknown device" "'nosuchdisk' is not a block device" --device nosuchdisk
 usage "not a block device" "'/dev/null' is not a block device" --device /dev/null
 usage "id out of range" "--id takes a number from 0 to 255" --id 256
@@ -147,6 +194,56 @@ st=$?
 expect_eq "unprivileged bpf source exits 1" $st 1
 grep -q "CAP_BPF and CAP_PERFMON" "$work/perr" && grep -q -- "--source daemon" "$work/perr"
 ok "unprivileged message names the capabilities and the daemon" $?
+
+# --- a stop signal just before blkwatch waits (issue 9): it exits, 0 ---
+# The preload raises the signal at the first poll() that would block, right
+# after blkwatch last looked for one: a handler's flag misses it there.
+for sig in TERM INT HUP; do
+	RAISE_BEFORE_WAIT=$(kill -l $sig) LD_PRELOAD=$RAISE_BEFORE_WAIT_SO \
+		"$BLKWATCH" --device "$dev" >/dev/null 2>"$work/sigerr" &
+	wait_exit $!
+	st=$?
+	# Without the preload in effect this would test nothing.
+	grep -q "raise_before_wait: signal" "$work/sigerr" || st="no signal raised: $(cat "$work/sigerr")"
+	expect_eq "SIG$sig just before the wait: exit 0, no hang" "$st" 0
+done
+
+# --- through blknotifyd: --stats --json, and exit 3 when it is gone for good ---
+mkdir "$work/d"
+cat >"$work/d.conf" <<EOF2
+source = bpf
+socket = $work/d/sock
+pin_path = none
+state_file = $work/state
+EOF2
+"$BLKNOTIFYD" -c "$work/d.conf" 2>"$work/daemon.err" &
+daemonpid=$!
+for _ in $(seq 200); do [ -S "$work/d/sock" ] && break; sleep 0.05; done
+"$BLKWATCH" --source daemon --socket "$work/d/sock" --device "$dev" >/dev/null 2>"$work/err" &
+pid=$!
+wait_watching "$work/err" $pid
+ok "blkwatch --source daemon starts" $?
+"$BLKWATCH" --stats --json --socket "$work/d/sock" >"$work/stats.json"
+expect_eq "--stats --json exits 0" $? 0
+python3 - "$work/stats.json" >"$work/check" <<'EOF2'
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+s = json.loads(lines[0])
+print(len(lines), s["source"], s["clients"], len(s["shown"]),
+      sorted(c["watches"] for c in s["shown"]), [c["self"] for c in s["shown"]].count(True))
+EOF2
+expect_eq "--stats --json: one object, source, both clients, watches, self" \
+	"$(cat "$work/check")" "1 bpf 2 2 [0, 1] 1"
+# Gone for good: the daemon stops and its socket's directory is replaced by
+# a file, so reconnecting fails with ENOTDIR (not a restart's ENOENT).
+kill $daemonpid; wait $daemonpid; daemonpid=
+rm -rf "$work/d"; : >"$work/d"
+wait_exit $pid
+expect_eq "daemon gone for good: exit 3" $? 3
+grep -q "the daemon source went away" "$work/err"
+ok "and it says the source went away" $?
+"$BLKWATCH" --source daemon --socket "$work/nosuch.sock" >/dev/null 2>"$work/err"
+expect_eq "no daemon at start: exit 1" $? 1
 
 echo "1..$n"
 echo "# $((n - failed)) passed, $failed failed"

@@ -425,6 +425,67 @@ static void remove_pins(const char *pin)
 	ASSERT_EQ(system(cmd), 0);
 }
 
+/*
+ * A pin directory an earlier owner left incomplete (a failed pin, or a
+ * SIGKILL between the map pins and the link pin, which comes last): the
+ * next start removes it and starts afresh, pinned again, instead of
+ * failing with EEXIST on every pin.
+ */
+static void pinned_after_leaving(const char *const *leave)
+{
+	static const char *const all[] = { "events", "config", "bss", "link" };
+	struct block_notification recs[4];
+	struct blknotify_queue *q;
+	char pin[64], path[96];
+	unsigned int i, j;
+
+	snprintf(pin, sizeof(pin), "/sys/fs/bpf/blknotify-test-half-%d", getpid());
+	remove_pins(pin);
+	q = open_pinned(pin, 0);
+	blknotify_queue_free(q);
+	for (i = 0; i < 4; i++) {
+		bool keep = false;
+
+		for (j = 0; leave[j]; j++)
+			keep |= !strcmp(leave[j], all[i]);
+		snprintf(path, sizeof(path), "%s/%s", pin, all[i]);
+		if (!keep)
+			ASSERT_EQ(unlink(path), 0);
+	}
+	q = open_pinned(pin, 0);	/* fails (EEXIST) without the fix */
+	ASSERT_EQ(faulty_io(&dev, 1095, 1, 0), -EIO);
+	ASSERT_EQ(drain_records(q, recs, 4, NULL, NULL), 1);
+	ASSERT_EQ(recs[0].sector, 1095);
+	blknotify_queue_free(q);
+	/* Pinned again, completely: the next owner resumes it. */
+	for (i = 0; i < 4; i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin, all[i]);
+		ASSERT_EQ(access(path, F_OK), 0);
+	}
+	ASSERT_EQ(faulty_io(&dev, 1096, 1, 0), -EIO);
+	q = open_pinned(pin, 0);
+	ASSERT_EQ(drain_records(q, recs, 4, NULL, NULL), 1);
+	ASSERT_EQ(recs[0].sector, 1096);
+	blknotify_queue_free(q);
+	remove_pins(pin);
+}
+
+TEST(pin_directory_with_maps_but_no_link_is_stale)
+{
+	static const char *const maps[] = { "events", "config", "bss", NULL };
+
+	need_device();
+	pinned_after_leaving(maps);
+}
+
+TEST(pin_directory_half_written_is_stale)
+{
+	static const char *const first[] = { "events", NULL };
+
+	need_device();
+	pinned_after_leaving(first);
+}
+
 /* A pinned queue outlives its process: what fails meanwhile is read later. */
 TEST(pinned_queue_keeps_records_across_owners)
 {

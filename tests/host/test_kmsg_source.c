@@ -28,6 +28,7 @@
 
 #include <blknotify/blknotify.h>
 #include "faulty.h"
+#include "queue.h"
 
 /* The kernel's printk_ratelimited() defaults (DEFAULT_RATELIMIT_*). */
 #define RATELIMIT_BURST		10
@@ -521,6 +522,32 @@ TEST(log_overrun_is_counted_as_loss)
 {
 	need_device();
 	run_quiet(overrun);
+}
+
+/*
+ * What user space writes to /dev/kmsg is not the kernel's (it gets facility
+ * LOG_USER whatever it claims): neither records nor loss, but counted.
+ */
+TEST(lines_written_by_user_space_are_refused)
+{
+	struct block_notification recs[8];
+	struct blknotify_queue *q;
+	__u64 lost = 0;
+	int i, n, forged = 0;
+
+	if (geteuid())
+		SKIP("needs root to write /dev/kmsg");
+	q = open_kmsg_queue(0, 0, 3);
+	log_line("<3>I/O error, dev loop7, sector 4242 op 0x0:(READ) flags 0x0 "
+		 "phys_seg 1 prio class 2\n");
+	log_line("<0>blk_print_req_error: 1000000 callbacks suppressed\n");
+	n = drain_records(q, recs, 8, &lost, NULL);
+	for (i = 0; i < n && i < 8; i++)
+		forged += recs[i].sector == 4242;
+	ASSERT_EQ(forged, 0);
+	ASSERT_LT(lost, 1000000);	/* others' real loss may be there; not the forged */
+	ASSERT_EQ(source_kmsg_refused(q), 2);
+	blknotify_queue_free(q);
 }
 
 static int read_int(const char *path)

@@ -95,10 +95,10 @@ bw_subtypes() {
 		# Records from different CPUs may arrive in any order: find by sector.
 		line=$(grep "\"sector\":$((1000 + i))," /tmp/bw-sub)
 		case "$line" in
-		*"\"dev\":\"$FAKE\""*"\"subtype_nr\":$((i + 1)),"*"\"id\":17,"*"\"nr_sectors\":8,"*"\"errno\":-$e"*)
+		*"\"dev\":\"$FAKE\""*"\"subtype_nr\":$((i + 1)),"*"\"id\":17,"*"\"nr_sectors\":8,"*"\"errno\":$e"*)
 			pass "blkwatch:subtype-$((i + 1))" ;;
 		*)
-			fail "blkwatch:subtype-$((i + 1)) expected dev $FAKE subtype $((i + 1)) id 17 errno -$e, got: '$line'" ;;
+			fail "blkwatch:subtype-$((i + 1)) expected dev $FAKE subtype $((i + 1)) id 17 errno $e, got: '$line'" ;;
 		esac
 		i=$((i + 1))
 	done
@@ -264,7 +264,7 @@ bw_timeout() {
 		bw_wait || fail "blkwatch:null_blk-timeout timed out"
 		cat /tmp/bw-tmo
 		case "$(cat /tmp/bw-tmo)" in
-		*"\"dev\":\"$dev\""*"\"subtype_nr\":1,\"sector\":80,\"id\":6,"*"\"errno\":-110"*)
+		*"\"dev\":\"$dev\""*"\"subtype_nr\":1,\"sector\":80,\"id\":6,"*"\"errno\":110"*)
 			pass "blkwatch:null_blk-timeout" ;;
 		*) fail "blkwatch:null_blk-timeout expected $dev timeout at sector 80 id 6, got: $(cat /tmp/bw-tmo)" ;;
 		esac

@@ -721,6 +721,24 @@ static void test_records(void)
 	EXPECT_U64(kmsg_dict_get(&r, "DEV", &vlen) == NULL, 1, "no prefix match");
 	EXPECT_U64(kmsg_dict_get(&r, "MAJOR", &vlen) == NULL, 1, "absent key");
 
+	ctx = "facility";
+	EXPECT_U64(kmsg_record_from_kernel(&r), 1, "prio 3 is the kernel's");
+	{
+		/* echo '<3>I/O error, ...' > /dev/kmsg: the kernel logs it as LOG_USER. */
+		static const char forged[] = "11,1201,5000124,-;I/O error, dev loop7, sector 4242 "
+					     "op 0x0:(READ) flags 0x0 phys_seg 1 prio class 2\n";
+		struct kmsg_message m;
+
+		EXPECT_S64(kmsg_parse_record(forged, strlen(forged), &r), 0, "parse forged");
+		EXPECT_U64(kmsg_record_from_kernel(&r), 0, "facility 1 is user space's");
+		EXPECT_U64(kmsg_parse_message(r.msg, r.msg_len, &m), KMSG_REQUEST_ERROR,
+			   "the text alone looks real");
+		r.prio = 0;
+		EXPECT_U64(kmsg_record_from_kernel(&r), 1, "prio 0 (KERN_EMERG)");
+		r.prio = 8 << 3 | 3;
+		EXPECT_U64(kmsg_record_from_kernel(&r), 0, "facility 8");
+	}
+
 	ctx = "real acpi record";
 	EXPECT_S64(kmsg_parse_record(acpi_rec, strlen(acpi_rec), &r), 0, "parse");
 	EXPECT_U64(r.seq, 194, "seq");

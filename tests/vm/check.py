@@ -20,16 +20,17 @@ SUBTYPES = {
     "zone_open_resource": 14, "zone_active_resource": 15,
     "duration_limit": 16, "invalid": 17,
 }
-# The errno each subtype is mapped from (DESIGN.md), as the record names it.
+# The errno each subtype is mapped from (DESIGN.md), as blkwatch prints it:
+# the name and the positive number of errno(3).
 ERRNO = {
-    "timeout": ("ETIMEDOUT", -110), "no_space": ("ENOSPC", -28),
-    "transport": ("ENOLINK", -67), "target": ("EREMOTEIO", -121),
-    "nexus": ("EBADE", -52), "medium": ("ENODATA", -61),
-    "protection": ("EILSEQ", -84), "io": ("EIO", -5),
-    "not_supported": ("EOPNOTSUPP", -95), "offline": ("ENODEV", -19),
-    "zone_open_resource": ("ETOOMANYREFS", -109),
-    "zone_active_resource": ("EOVERFLOW", -75),
-    "duration_limit": ("ETIME", -62), "invalid": ("EINVAL", -22),
+    "timeout": ("ETIMEDOUT", 110), "no_space": ("ENOSPC", 28),
+    "transport": ("ENOLINK", 67), "target": ("EREMOTEIO", 121),
+    "nexus": ("EBADE", 52), "medium": ("ENODATA", 61),
+    "protection": ("EILSEQ", 84), "io": ("EIO", 5),
+    "not_supported": ("EOPNOTSUPP", 95), "offline": ("ENODEV", 19),
+    "zone_open_resource": ("ETOOMANYREFS", 109),
+    "zone_active_resource": ("EOVERFLOW", 75),
+    "duration_limit": ("ETIME", 62), "invalid": ("EINVAL", 22),
 }
 
 
@@ -252,7 +253,7 @@ def scsi_zbc(c, s, k):
     c.eq("records (subtype, op, sector, nr_sectors, errno)",
          [(r.get("subtype"), r.get("op"), r.get("sector"), r.get("nr_sectors"), r.get("errno"))
           for r in recs],
-         [("target", "write", 8200, 8, -121), ("medium", "read", 4000, 8, -61)])
+         [("target", "write", 8200, 8, 121), ("medium", "read", 4000, 8, 61)])
     c.true("records name the disk", all(r.get("dev") == s.fact("dev") for r in recs))
     c.eq("bpf: watcher exit status", s.fact("bpf.exit"), "0")
 
@@ -295,7 +296,7 @@ def kmsg_burst(c, s, k):
     for i, r in enumerate(errors):
         c.eq(f"kmsg record {i} (dev, disk, subtype, op, errno)",
              (r.get("dev"), r.get("disk"), r.get("subtype"), r.get("op"), r.get("errno")),
-             (s.fact("dev"), s.fact("disk"), "io", "read", -5))
+             (s.fact("dev"), s.fact("disk"), "io", "read", 5))
         c.true(f"kmsg record {i} sector is a failed one", r.get("sector") in (512, 4096),
                f"got {r.get('sector')}")
     if errors:
