@@ -526,26 +526,44 @@ static void monitor_child(const struct mon_spec *spec, int in, int out)
 	_exit(0);
 }
 
-static void monitor_start(struct monitor *m, const struct mon_spec *spec)
+/*
+ * Fork a child running fn(arg, in, out) with a pipe each way; *to and *from
+ * are the parent's ends.  The child is ended at exit if a test fails.
+ */
+static pid_t child_start(void (*fn)(const void *arg, int in, int out), const void *arg,
+			 int *to, int *from)
 {
 	int down[2], up[2];
+	pid_t pid;
 
-	memset(m, 0, sizeof(*m));
-	ASSERT_EQ(pipe2(down, O_CLOEXEC), 0);
-	ASSERT_EQ(pipe2(up, O_CLOEXEC), 0);
-	m->pid = fork();
-	ASSERT_GE(m->pid, 0);
-	if (m->pid == 0) {
+	if (pipe2(down, O_CLOEXEC) || pipe2(up, O_CLOEXEC))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
 		close(down[1]);
 		close(up[0]);
-		monitor_child(spec, down[0], up[1]);
+		fn(arg, down[0], up[1]);
+		_exit(0);
 	}
-	if (nr_children < 64)
-		children[nr_children++] = m->pid;
+	if (pid > 0 && nr_children < 64)
+		children[nr_children++] = pid;
 	close(down[0]);
 	close(up[1]);
-	m->to_child = down[1];
-	m->from_child = up[0];
+	*to = down[1];
+	*from = up[0];
+	return pid;
+}
+
+static void monitor_child_fn(const void *arg, int in, int out)
+{
+	monitor_child(arg, in, out);
+}
+
+static void monitor_start(struct monitor *m, const struct mon_spec *spec)
+{
+	memset(m, 0, sizeof(*m));
+	m->pid = child_start(monitor_child_fn, spec, &m->to_child, &m->from_child);
+	ASSERT_GT(m->pid, 0);
 	ASSERT_EQ(read_all(m->from_child, &m->res, sizeof(m->res)), 0);
 }
 
@@ -1552,8 +1570,15 @@ struct hog_result {
  * Child, as user: open n connections that never say HELLO; report which
  * were refused at once; on "go", wait for the daemon to close the rest.
  */
-static void hog_child(const char *user, int n, int in, int out)
+struct hog_spec {
+	const char *user;
+	int n;
+};
+
+static void hog_child(const void *arg, int in, int out)
 {
+	const char *user = ((const struct hog_spec *)arg)->user;
+	int n = ((const struct hog_spec *)arg)->n;
 	unsigned char buf[BND_MSG_MAX] __attribute__((aligned(8)));
 	static struct hog_result res;
 	int fds[64], i, go;
@@ -1611,24 +1636,11 @@ struct hog {
 
 static void hog_start(struct hog *h, const char *user, int n)
 {
-	int down[2], up[2];
+	const struct hog_spec spec = { .user = user, .n = n };
 
 	memset(h, 0, sizeof(*h));
-	ASSERT_EQ(pipe2(down, O_CLOEXEC), 0);
-	ASSERT_EQ(pipe2(up, O_CLOEXEC), 0);
-	h->pid = fork();
-	ASSERT_GE(h->pid, 0);
-	if (h->pid == 0) {
-		close(down[1]);
-		close(up[0]);
-		hog_child(user, n, down[0], up[1]);
-	}
-	if (nr_children < 64)
-		children[nr_children++] = h->pid;
-	close(down[0]);
-	close(up[1]);
-	h->to = down[1];
-	h->from = up[0];
+	h->pid = child_start(hog_child, &spec, &h->to, &h->from);
+	ASSERT_GT(h->pid, 0);
 	ASSERT_EQ(read_all(h->from, &h->res, sizeof(h->res)), 0);
 	printf("# %s: %d connections kept, %d refused: %s\n", user, h->res.accepted,
 	       h->res.refused, h->res.refusal);
@@ -1717,8 +1729,9 @@ static struct bnd_stats *root_stats(void)
 }
 
 /* Child, as user: flood watch and filter changes until the parent closes in; report the count. */
-static void flood_child(const char *user, int in, int out)
+static void flood_child(const void *arg, int in, int out)
 {
+	const char *user = arg;
 	unsigned char buf[BND_MSG_MAX] __attribute__((aligned(8)));
 	struct {
 		struct bnd_set_filter f;
@@ -1832,19 +1845,8 @@ TEST(request_flood_costs_the_others_nothing)
 	writes0 = s->state_writes;
 	changes0 = s->upstream_changes;
 	free(s);
-	ASSERT_EQ(pipe2(down, O_CLOEXEC), 0);
-	ASSERT_EQ(pipe2(up, O_CLOEXEC), 0);
-	pid = fork();
-	ASSERT_GE(pid, 0);
-	if (pid == 0) {
-		close(down[1]);
-		close(up[0]);
-		flood_child(USER_READ2, down[0], up[1]);
-	}
-	if (nr_children < 64)
-		children[nr_children++] = pid;
-	close(down[0]);
-	close(up[1]);
+	pid = child_start(flood_child, USER_READ2, &down[1], &up[0]);
+	ASSERT_GT(pid, 0);
 	ASSERT_EQ(read_all(up[0], &requests, sizeof(requests)), 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < N; i++)
