@@ -83,7 +83,7 @@ int main(int argc, char **argv)
 		{}
 	};
 	const char *device = NULL;
-	unsigned long timeout_s = 600;
+	uint64_t timeout_s = 600;
 	struct ring_buffer *rb = NULL;
 	struct bare_bpf *skel;
 	struct epoll_event ev;
@@ -92,7 +92,6 @@ int main(int argc, char **argv)
 	uint64_t deadline;
 	bool done = false, nested = false, kprobe = false;
 	int c, ep, err, ring_ep;
-	char *end;
 
 	while ((c = getopt_long(argc, argv, "d:T:o:NKh", opts, NULL)) != -1) {
 		switch (c) {
@@ -111,9 +110,7 @@ int main(int argc, char **argv)
 			kprobe = true;
 			break;
 		case 'T':
-			errno = 0;
-			timeout_s = strtoul(optarg, &end, 10);
-			if (errno || end == optarg || *end || *optarg == '-') {
+			if (!bench_parse_u64(optarg, &timeout_s)) {
 				fprintf(stderr, "bench-bare: -T: bad number \"%s\"\n", optarg);
 				return 2;
 			}

@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
+#include "samples.h"
 
 #define THREADS_MAX	64
 
@@ -101,15 +102,6 @@ static void usage(FILE *f)
 "  -t, --threads T       reading threads, 1..%d (default 4)\n", THREADS_MAX);
 }
 
-static bool parse_u64(const char *s, uint64_t *v)
-{
-	char *end;
-
-	errno = 0;
-	*v = strtoull(s, &end, 10);
-	return !errno && end != s && !*end && *s != '-';
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -136,14 +128,14 @@ int main(int argc, char **argv)
 			plus = strchr(optarg, '+');
 			if (plus)
 				*plus++ = '\0';
-			if (!parse_u64(optarg, &first_sector) ||
-			    (plus && (!parse_u64(plus, &nr_sectors) || !nr_sectors))) {
+			if (!bench_parse_u64(optarg, &first_sector) ||
+			    (plus && (!bench_parse_u64(plus, &nr_sectors) || !nr_sectors))) {
 				fprintf(stderr, "bench-errstorm: --sectors: expected START[+COUNT] with COUNT >= 1\n");
 				return 2;
 			}
 			break;
 		case 'n':
-			if (!parse_u64(optarg, &count) || !count) {
+			if (!bench_parse_u64(optarg, &count) || !count) {
 				fprintf(stderr, "bench-errstorm: --count: expected a number >= 1, got \"%s\"\n", optarg);
 				return 2;
 			}
@@ -157,7 +149,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 't':
-			if (!parse_u64(optarg, &v) || v < 1 || v > THREADS_MAX) {
+			if (!bench_parse_u64(optarg, &v) || v < 1 || v > THREADS_MAX) {
 				fprintf(stderr, "bench-errstorm: --threads: expected 1..%d, got \"%s\"\n",
 					THREADS_MAX, optarg);
 				return 2;

@@ -138,7 +138,6 @@ int main(int argc, char **argv)
 	uint64_t first = UINT64_MAX, last = 0;
 	unsigned int with_loss = 0;
 	int c, r, ep;
-	char *end;
 
 	while ((c = getopt_long(argc, argv, "s:d:q:c:lo:e:i:T:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -164,11 +163,9 @@ int main(int argc, char **argv)
 		case 'e':
 		case 'i':
 		case 'T': {
-			unsigned long long v;
+			uint64_t v;
 
-			errno = 0;
-			v = strtoull(optarg, &end, 10);
-			if (errno || end == optarg || *end || *optarg == '-' ||
+			if (!bench_parse_u64(optarg, &v) ||
 			    (c == 'c' && (v < 1 || v > CLIENTS_MAX)) ||
 			    (c == 'q' && (v < 1 || v > BLKNOTIFY_QUEUE_SIZE_MAX))) {
 				fprintf(stderr, "bench-monitor: -%c: bad number \"%s\"\n", c, optarg);

@@ -97,3 +97,12 @@ FILE *reader_open_dump(const char *prog, const char *path)
 		fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
 	return f;
 }
+
+bool bench_parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	return !errno && end != s && !*end && *s != '-';
+}

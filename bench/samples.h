@@ -3,6 +3,7 @@
 #ifndef BENCH_SAMPLES_H
 #define BENCH_SAMPLES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -36,6 +37,8 @@ void samples_free(struct samples *s);
  * (blocked, through a signalfd with data.u64 = UINT64_MAX), or -1.
  */
 int reader_epoll_with_signals(void);
+/* A decimal number, nothing after it, no sign: true and *v set, or false. */
+bool bench_parse_u64(const char *s, uint64_t *v);
 /* -o FILE: opened for writing, or NULL after saying why (as prog). */
 FILE *reader_open_dump(const char *prog, const char *path);
 
