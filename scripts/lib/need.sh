@@ -20,8 +20,9 @@ need_pkgs=
 need_unlisted=
 
 need_note() {	# FOUND WHAT PACKAGE
-	grep -qsx "$3" "${need_repo:-.}"/scripts/deps-*.txt ||
-		need_unlisted="$need_unlisted $3"
+	# Read as scripts/bootstrap reads them: "#" comments, any white space.
+	sed 's/#.*//' "${need_repo:-.}"/scripts/deps-*.txt 2>/dev/null |
+		tr -s ' \t' '\n' | grep -x "$3" >/dev/null || need_unlisted="$need_unlisted $3"
 	[ "$1" -eq 0 ] || {
 		need_missing="$need_missing $2 ($3)"
 		case " $need_pkgs " in *" $3 "*) ;; *) need_pkgs="$need_pkgs $3" ;; esac
