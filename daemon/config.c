@@ -79,23 +79,39 @@ static int fail(struct parse_ctx *p, const char *fmt, ...)
 	return -EINVAL;
 }
 
-static int parse_uint(struct parse_ctx *p, const char *key, const char *v, int base,
-		      unsigned long min, unsigned long max, unsigned long *ret)
+int config_parse_uint(const char *key, const char *v, int base, unsigned long min,
+		      unsigned long max, unsigned long *ret, char *err, size_t err_len)
 {
 	unsigned long n;
 	char *end;
 
 	/* strtoul accepts "-1" and leading blanks; neither is a count. */
-	if (!isdigit((unsigned char)v[0]))
-		return fail(p, "%s: \"%s\" is not a number (expected %lu..%lu)", key, v, min, max);
+	if (!isdigit((unsigned char)v[0])) {
+		snprintf(err, err_len, "%s: \"%s\" is not a number (expected %lu..%lu)", key, v, min, max);
+		return -EINVAL;
+	}
 	errno = 0;
 	n = strtoul(v, &end, base);
-	if (errno || *end)
-		return fail(p, "%s: \"%s\" is not a%s number (expected %lu..%lu)", key, v,
-			    base == 8 ? "n octal" : "", min, max);
-	if (n < min || n > max)
-		return fail(p, "%s: %s is out of range (expected %lu..%lu)", key, v, min, max);
+	if (errno || *end) {
+		snprintf(err, err_len, "%s: \"%s\" is not a%s number (expected %lu..%lu)", key, v,
+			 base == 8 ? "n octal" : "", min, max);
+		return -EINVAL;
+	}
+	if (n < min || n > max) {
+		snprintf(err, err_len, "%s: %s is out of range (expected %lu..%lu)", key, v, min, max);
+		return -EINVAL;
+	}
 	*ret = n;
+	return 0;
+}
+
+static int parse_uint(struct parse_ctx *p, const char *key, const char *v, int base,
+		      unsigned long min, unsigned long max, unsigned long *ret)
+{
+	char msg[512];
+
+	if (config_parse_uint(key, v, base, min, max, ret, msg, sizeof(msg)))
+		return fail(p, "%s", msg);
 	return 0;
 }
 

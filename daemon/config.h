@@ -56,6 +56,14 @@ struct daemon_config {
 /* A source the daemon may read (auto, bpf, kmsg, watch_queue), or -EINVAL. */
 int config_source_from_name(const char *name);
 
+/*
+ * The one parser of the file's numbers: v in base (8 or 10), digits only,
+ * within min..max, for key.  Returns 0, or -EINVAL with what is wrong and
+ * what would be accepted in err[].
+ */
+int config_parse_uint(const char *key, const char *v, int base, unsigned long min,
+		      unsigned long max, unsigned long *ret, char *err, size_t err_len);
+
 /* Fill c with the built-in defaults (documented in blknotifyd.conf(5)). */
 void config_defaults(struct daemon_config *c);
 

@@ -1,50 +1,67 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Disks' names and sequence numbers for the outputs (disk-info.h), read with lib/sysfs.h. */
+/* Disks' identity for the outputs (disk-info.h), from libblknotify's device cache. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/sysmacros.h>
+#include <blknotify/device.h>
 #include "disk-info.h"
-#include "sysfs.h"
 
-static int attr_path(char *buf, size_t len, const char *sysfs, __u64 dev, const char *attr)
+static const char *str_or_empty(int r, const char *s)
 {
-	int n = snprintf(buf, len, "%s/dev/block/%u:%u/%s", sysfs, major(dev), minor(dev), attr);
-
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+	return r == 0 && s ? s : "";
 }
 
-int disk_attr(const char *sysfs, __u64 dev, const char *attr, char *buf, size_t len)
+int disk_identity_get(struct blknotify_device_cache *c, __u64 dev, struct disk_identity *id)
 {
-	char path[256];
+	struct blknotify_device *d = NULL;
+	const char *s = NULL;
+	uint64_t seq = 0;
 
-	return attr_path(path, sizeof(path), sysfs, dev, attr) ?: bn_sysfs_read(path, buf, len);
+	*id = (struct disk_identity){ .dev = dev, .serial = "", .wwn = "", .model = "", .by_id = "" };
+	if (blknotify_device_cache_get(c, (dev_t)dev, &d) < 0)
+		return -ENODEV;
+	id->ref = d;
+	if (blknotify_device_get_sysname(d, &s) == 0)
+		id->name = s;
+	if (blknotify_device_get_diskseq(d, &seq) == 0)
+		id->diskseq = seq;
+	id->serial = str_or_empty(blknotify_device_get_serial(d, &s), s);
+	id->wwn = str_or_empty(blknotify_device_get_wwn(d, &s), s);
+	id->model = str_or_empty(blknotify_device_get_model(d, &s), s);
+	id->by_id = str_or_empty(blknotify_device_get_by_id(d, &s), s);
+	return 0;
 }
 
-void disk_name(const char *sysfs, __u64 dev, char *buf, size_t len)
+void disk_identity_put(struct disk_identity *id)
 {
-	char uevent[512], *p, *e;
-
-	snprintf(buf, len, "%u:%u", major(dev), minor(dev));
-	if (disk_attr(sysfs, dev, "uevent", uevent, sizeof(uevent)))
-		return;
-	p = strstr(uevent, "DEVNAME=");
-	if (!p)
-		return;
-	p += strlen("DEVNAME=");
-	e = strchrnul(p, '\n');
-	if (e > p && (size_t)(e - p) < len)
-		snprintf(buf, len, "%.*s", (int)(e - p), p);
+	id->ref = blknotify_device_unref(id->ref);
 }
 
-__u64 disk_diskseq(const char *sysfs, __u64 dev)
+bool disk_identity_current(struct blknotify_device_cache *c, __u64 dev, __u64 diskseq)
 {
-	char path[256];
-	__u64 seq;
+	struct disk_identity id;
+	bool r = disk_identity_get(c, dev, &id) == 0 && (!diskseq || id.diskseq == diskseq);
 
-	if (attr_path(path, sizeof(path), sysfs, dev, "diskseq") || bn_sysfs_read_u64(path, &seq))
-		return 0;
-	return seq;
+	disk_identity_put(&id);
+	return r;
+}
+
+const char *disk_identity_name(const struct disk_identity *id, char *buf, size_t len)
+{
+	if (id->name && *id->name)
+		return id->name;
+	snprintf(buf, len, "%u:%u", major(id->dev), minor(id->dev));
+	return buf;
+}
+
+void disk_identity_copy(char *buf, size_t len, const char *s)
+{
+	size_t i;
+
+	for (i = 0; s && s[i] && i + 1 < len; i++)
+		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+	buf[i] = '\0';
 }
 
 const char *name_or_number(const char *name, unsigned int value, char *buf, size_t len)
@@ -53,13 +70,4 @@ const char *name_or_number(const char *name, unsigned int value, char *buf, size
 		return name;
 	snprintf(buf, len, "%u", value);
 	return buf;
-}
-
-bool disk_present(const char *sysfs, __u64 dev)
-{
-	char path[256];
-	dev_t d;
-
-	return !attr_path(path, sizeof(path), sysfs, dev, "dev") && !bn_sysfs_read_devnum(path, &d) &&
-	       d == (dev_t)dev;
 }

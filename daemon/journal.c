@@ -27,7 +27,6 @@ int journal_init(struct journal *j, unsigned int window_ms, unsigned int burst,
 	j->max_devices = max_devices;
 	j->send = send;
 	j->userdata = userdata;
-	j->sysfs = "/sys";
 	snprintf(j->devices[max_devices].name, sizeof(j->devices[0].name), "other disks");
 	return 0;
 }
@@ -62,8 +61,9 @@ int journal_priority(unsigned int subtype)
  * datagram of "FIELD=value\n" lines, on a socket of our own that never
  * blocks.  sd_journal_sendv() would block the daemon's only thread while
  * journald's socket queue is full; here that is -EAGAIN, and the error is
- * counted in the summary instead.  Our values never hold a newline (names
- * from sysfs uevent lines, numbers), so the simple form of a field serves.
+ * counted in the summary instead.  Our values never hold a newline (numbers,
+ * and names and identity that disk_identity_copy() cleaned of control
+ * characters), so the simple form of a field serves.
  */
 int journal_send_native(void *userdata, const struct iovec *iov, int n)
 {
@@ -124,6 +124,25 @@ static void device_fields(struct fields *f, const struct journal_device *d, cons
 		/* _KERNEL_DEVICE is journald's to set; this is its value for the disk. */
 		field(f, "BLKNOTIFY_KERNEL_DEVICE=b%u:%u", major(d->dev), minor(d->dev));
 	}
+	/* Only what the disk has: journalctl BLKNOTIFY_SERIAL=... finds its entries. */
+	if (d->serial[0])
+		field(f, "BLKNOTIFY_SERIAL=%s", d->serial);
+	if (d->wwn[0])
+		field(f, "BLKNOTIFY_WWN=%s", d->wwn);
+	if (d->by_id[0])
+		field(f, "BLKNOTIFY_BY_ID=%s", d->by_id);
+}
+
+/* The slot's name and identity, from id. */
+static void set_identity(struct journal_device *d, const struct disk_identity *id)
+{
+	char buf[16];
+
+	d->dev = id->dev;
+	disk_identity_copy(d->name, sizeof(d->name), disk_identity_name(id, buf, sizeof(buf)));
+	disk_identity_copy(d->serial, sizeof(d->serial), id->serial);
+	disk_identity_copy(d->wwn, sizeof(d->wwn), id->wwn);
+	disk_identity_copy(d->by_id, sizeof(d->by_id), id->by_id);
 }
 
 static const char *subtype_str(unsigned int subtype, char *buf, size_t len)
@@ -241,14 +260,15 @@ static bool window_ended(const struct journal *j, const struct journal_device *d
 	return d->window_start && now - d->window_start >= j->window_ns;
 }
 
-static struct journal_device *device_get(struct journal *j, __u64 dev, __u64 now)
+static struct journal_device *device_get(struct journal *j, const struct disk_identity *id,
+					 __u64 now)
 {
 	struct journal_device *d, *free_slot = NULL;
 	unsigned int i;
 
 	for (i = 0; i < j->nr_devices; i++) {
 		d = &j->devices[i];
-		if (d->dev == dev)
+		if (d->dev == id->dev)
 			return d;
 		if (!free_slot && !d->suppressed && (!d->window_start || window_ended(j, d, now)))
 			free_slot = d;
@@ -258,8 +278,7 @@ static struct journal_device *device_get(struct journal *j, __u64 dev, __u64 now
 	if (!free_slot)
 		return &j->devices[j->max_devices];	/* the shared slot */
 	memset(free_slot, 0, sizeof(*free_slot));
-	free_slot->dev = dev;
-	disk_name(j->sysfs, dev, free_slot->name, sizeof(free_slot->name));
+	set_identity(free_slot, id);
 	return free_slot;
 }
 
@@ -295,9 +314,10 @@ static void count(struct journal_device *d, const struct block_notification *b, 
 	d->suppressed++;
 }
 
-void journal_record(struct journal *j, const struct block_notification *b, size_t len, __u64 now)
+void journal_record(struct journal *j, const struct block_notification *b, size_t len,
+		    const struct disk_identity *id, __u64 now)
 {
-	struct journal_device *d = device_get(j, b->dev, now);
+	struct journal_device *d = device_get(j, id, now), *shared = &j->devices[j->max_devices];
 
 	/* A window whose summary journald did not take goes on, counting. */
 	if (window_ended(j, d, now) && (!d->suppressed || send_summary(j, d, now, false) == 0))
@@ -305,17 +325,17 @@ void journal_record(struct journal *j, const struct block_notification *b, size_
 	if (!d->window_start) {
 		d->window_start = now ?: 1;
 		d->entries = 0;
+		if (d != shared)
+			set_identity(d, id);	/* the number may name another disk now */
 	}
 	if (d->entries < j->burst) {
 		struct journal_device named;
 
 		d->entries++;
 		/* The shared slot's entries name their own disk. */
-		if (d == &j->devices[j->max_devices]) {
-			named.dev = b->dev;
-			disk_name(j->sysfs, b->dev, named.name, sizeof(named.name));
-		}
-		if (send_entry(j, d == &j->devices[j->max_devices] ? &named : d, b, len) == 0) {
+		if (d == shared)
+			set_identity(&named, id);
+		if (send_entry(j, d == shared ? &named : d, b, len) == 0) {
 			j->entries++;
 			return;
 		}

@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <sys/uio.h>
 #include <blknotify/block_notify.h>
+#include "disk-info.h"
 
 /* journalctl MESSAGE_ID=...; the catalog is systemd/blknotify.catalog. */
 #define JOURNAL_MESSAGE_ID_ERROR	"30785b7f7d3240809df08cb3185d760e"
@@ -49,6 +50,8 @@ struct journal_pair {
 struct journal_device {
 	__u64 dev;			/* 0 for the shared "other disks" slot */
 	char name[32];
+	/* Identity as the window began ("" when none): BLKNOTIFY_SERIAL, _WWN, _BY_ID. */
+	char serial[96], wwn[64], by_id[160];
 	__u64 window_start;		/* CLOCK_MONOTONIC ns; 0: no window open */
 	unsigned int entries;		/* in this window */
 	__u64 suppressed;		/* counted, not yet summarised */
@@ -67,7 +70,6 @@ struct journal {
 	unsigned int nr_devices;
 	journal_send_fn send;
 	void *userdata;
-	const char *sysfs;
 	__u64 entries, summaries, summarised, failed;
 };
 
@@ -75,8 +77,9 @@ int journal_init(struct journal *j, unsigned int window_ms, unsigned int burst,
 		 unsigned int max_devices, journal_send_fn send, void *userdata);
 void journal_free(struct journal *j);
 
-/* One error record, at now (CLOCK_MONOTONIC ns). */
-void journal_record(struct journal *j, const struct block_notification *b, size_t len, __u64 now);
+/* One error record of the disk id (looked up by the caller), at now (CLOCK_MONOTONIC ns). */
+void journal_record(struct journal *j, const struct block_notification *b, size_t len,
+		    const struct disk_identity *id, __u64 now);
 
 /*
  * Write the summaries of the windows that ended by now (all of them when

@@ -24,7 +24,6 @@ int metrics_init(struct metrics *m, unsigned int max_devices, unsigned int expir
 		return -ENOMEM;
 	m->max_devices = max_devices;
 	m->expiry_s = expiry_s;
-	m->sysfs = "/sys";
 	return 0;
 }
 
@@ -35,33 +34,43 @@ void metrics_free(struct metrics *m)
 	m->nr_devices = 0;
 }
 
-static struct metrics_device *device_get(struct metrics *m, __u64 dev)
+/* The disk's entry: by WWN when it has one, else by number and diskseq. */
+static struct metrics_device *device_get(struct metrics *m, const struct disk_identity *id)
 {
 	struct metrics_device *d;
 	unsigned int i;
+	char buf[16];
 
-	for (i = 0; i < m->nr_devices; i++)
-		if (m->devices[i].dev == dev && !m->devices[i].stale)
-			return &m->devices[i];
+	for (i = 0; i < m->nr_devices; i++) {
+		d = &m->devices[i];
+		if (id->wwn[0] ? !strcmp(d->wwn, id->wwn) :
+		    !d->wwn[0] && d->dev == id->dev && d->diskseq == id->diskseq && !d->stale) {
+			d->stale = false;	/* a disk with a WWN may come back */
+			return d;
+		}
+	}
 	if (m->nr_devices == m->max_devices)
 		return NULL;
 	d = &m->devices[m->nr_devices++];
 	memset(d, 0, sizeof(*d));
-	d->dev = dev;
-	d->diskseq = disk_diskseq(m->sysfs, dev);
-	disk_name(m->sysfs, dev, d->name, sizeof(d->name));
+	d->dev = id->dev;
+	d->diskseq = id->diskseq;
+	disk_identity_copy(d->name, sizeof(d->name), disk_identity_name(id, buf, sizeof(buf)));
+	disk_identity_copy(d->serial, sizeof(d->serial), id->serial);
+	disk_identity_copy(d->wwn, sizeof(d->wwn), id->wwn);
+	disk_identity_copy(d->model, sizeof(d->model), id->model);
 	return d;
 }
 
 void metrics_count(struct metrics *m, const struct block_notification *b, size_t len,
-		   __u64 now_mono, __u64 now_real)
+		   const struct disk_identity *id, __u64 now_mono, __u64 now_real)
 {
 	__u16 op = len >= BLOCK_NOTIFICATION_SIZE_V1 ? b->op : BLOCK_NOTIFY_OP_OTHER;
 	struct metrics_device *d;
 	unsigned int i;
 
 	m->errors++;
-	d = device_get(m, b->dev);
+	d = device_get(m, id);
 	if (!d) {
 		m->unlabelled++;
 		return;
@@ -86,7 +95,8 @@ void metrics_count(struct metrics *m, const struct block_notification *b, size_t
 	d->series[i].count++;
 }
 
-unsigned int metrics_expire(struct metrics *m, __u64 now_mono)
+unsigned int metrics_expire(struct metrics *m, __u64 now_mono, metrics_current_fn current,
+			    void *userdata)
 {
 	unsigned int i = 0, n = 0;
 
@@ -94,7 +104,7 @@ unsigned int metrics_expire(struct metrics *m, __u64 now_mono)
 		struct metrics_device *d = &m->devices[i];
 
 		/* Gone, or another disk under the same number: new errors go to a new entry. */
-		if (!disk_present(m->sysfs, d->dev) || disk_diskseq(m->sysfs, d->dev) != d->diskseq)
+		if (!current(userdata, d->dev, d->diskseq))
 			d->stale = true;
 		if (d->stale && now_mono - d->last_seen_ns >= (__u64)m->expiry_s * 1000000000ULL) {
 			*d = m->devices[--m->nr_devices];
@@ -130,8 +140,14 @@ static void device_labels(FILE *f, const struct metrics_device *d)
 {
 	fputs("device=\"", f);
 	put_label(f, d->name);
-	fprintf(f, "\",devnum=\"%u:%u\",diskseq=\"%llu\"", major(d->dev), minor(d->dev),
+	fprintf(f, "\",devnum=\"%u:%u\",diskseq=\"%llu\",serial=\"", major(d->dev), minor(d->dev),
 		(unsigned long long)d->diskseq);
+	put_label(f, d->serial);
+	fputs("\",wwn=\"", f);
+	put_label(f, d->wwn);
+	fputs("\",model=\"", f);
+	put_label(f, d->model);
+	fputc('"', f);
 }
 
 static void write_errors(const struct metrics *m, FILE *f)

@@ -8,9 +8,12 @@
  * The label set is bounded: at most max_devices disks, each with at most
  * METRICS_SERIES_PER_DEVICE (subtype, op) pairs.  An error that finds no
  * room is counted in blknotify_errors_unlabelled_total instead, so the sum
- * stays exact.  A disk is keyed on its device number and disk sequence
- * number (diskseq: a loop device reattached to another file is another
- * disk); one whose device node is gone and that had no error for
+ * stays exact.  A disk is keyed on its WWN when it has one (the same disk
+ * unplugged and found again as another sdX keeps its series), else on its
+ * device number and disk sequence number (diskseq: a loop device
+ * reattached to another file is another disk).  Its labels (device,
+ * devnum, diskseq, serial, wwn, model) are those it had when its first
+ * error was counted.  One that is gone or replaced and had no error for
  * device_expiry_s is dropped, with its series.
  */
 #ifndef BLKNOTIFYD_METRICS_H
@@ -20,6 +23,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <blknotify/block_notify.h>
+#include "disk-info.h"
 
 #define METRICS_SERIES_PER_DEVICE	32
 #define METRICS_MAX_DEVICES_DEFAULT	64
@@ -52,6 +56,7 @@ struct metrics_device {
 	__u64 dev;
 	__u64 diskseq;			/* 0: the kernel has none */
 	char name[32];			/* kernel name, or "MAJ:MIN" */
+	char serial[96], wwn[64], model[64];	/* "" when the disk has none */
 	__u64 last_error_ns;		/* CLOCK_REALTIME */
 	__u64 last_seen_ns;		/* CLOCK_MONOTONIC, for expiry */
 	bool stale;			/* gone or replaced: new errors get a new entry */
@@ -67,23 +72,27 @@ struct metrics {
 	__u64 unlabelled;			/* no room for the device or the pair */
 	__u64 expired;				/* devices dropped */
 	__u64 errors;				/* every error counted, labelled or not */
-	const char *sysfs;			/* "/sys", or a test's tree */
 };
 
 int metrics_init(struct metrics *m, unsigned int max_devices, unsigned int expiry_s);
 void metrics_free(struct metrics *m);
 
 /*
- * Count one error record (24 bytes or longer).  now_mono and now_real are
+ * Count one error record (24 bytes or longer) of the disk id (its
+ * identity, looked up by the caller).  now_mono and now_real are
  * the current CLOCK_MONOTONIC and CLOCK_REALTIME times in ns: they convert
  * the record's time to wall-clock time, and stand in for it in a 24-byte
  * record.
  */
 void metrics_count(struct metrics *m, const struct block_notification *b, size_t len,
-		   __u64 now_mono, __u64 now_real);
+		   const struct disk_identity *id, __u64 now_mono, __u64 now_real);
 
-/* Drop the devices that are gone and had no error for expiry_s.  Returns how many. */
-unsigned int metrics_expire(struct metrics *m, __u64 now_mono);
+/* Whether dev is still the disk with diskseq: disk_identity_current() in the daemon. */
+typedef bool (*metrics_current_fn)(void *userdata, __u64 dev, __u64 diskseq);
+
+/* Drop the devices that are gone or replaced and had no error for expiry_s.  Returns how many. */
+unsigned int metrics_expire(struct metrics *m, __u64 now_mono, metrics_current_fn current,
+			    void *userdata);
 
 /* Write the exposition to f.  Returns 0 or -EIO. */
 int metrics_write(const struct metrics *m, const struct metrics_daemon_stats *s, FILE *f);

@@ -4,11 +4,15 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <arpa/inet.h>
+#include "config.h"
 #include "journal.h"
 #include "metrics.h"
 #include "metrics-serve.h"
 #include "outputs.h"
+#include "sysfs.h"
 
 void outputs_config_defaults(struct outputs_config *c)
 {
@@ -47,22 +51,11 @@ static int set_uint(const struct uint_key *k, struct outputs_config *c, const ch
 		    char *err, size_t err_len)
 {
 	unsigned long n;
-	char *end;
+	int r = config_parse_uint(k->name, v, 10, k->min, k->max, &n, err, err_len);
 
-	errno = 0;
-	n = isdigit((unsigned char)v[0]) ? strtoul(v, &end, 10) : (end = (char *)v, 0);
-	if (errno || *end || end == v) {
-		snprintf(err, err_len, "%s: \"%s\" is not a number (expected %lu..%lu)",
-			 k->name, v, k->min, k->max);
-		return -EINVAL;
-	}
-	if (n < k->min || n > k->max) {
-		snprintf(err, err_len, "%s: %s is out of range (expected %lu..%lu)",
-			 k->name, v, k->min, k->max);
-		return -EINVAL;
-	}
-	*(unsigned int *)((char *)c + k->offset) = n;
-	return 0;
+	if (r == 0)
+		*(unsigned int *)((char *)c + k->offset) = n;
+	return r;
 }
 
 int outputs_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
@@ -112,6 +105,79 @@ int outputs_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *
 	return 0;
 }
 
+/* A word of outputs_devices that could name a disk: its syntax only, the disk may come later. */
+static bool device_word_valid(const char *w)
+{
+	unsigned int maj, min;
+	int n = -1;
+
+	if (w[0] == '/')
+		return !strncmp(w, "/dev/", 5) && w[5];
+	if (isdigit((unsigned char)w[0]))
+		return sscanf(w, "%u:%u%n", &maj, &min, &n) == 2 && n == (int)strlen(w);
+	/* A kernel name: what /sys/class/block holds ("sda", "nvme0n1", "cciss!c0d0"). */
+	return strspn(w, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.!-") ==
+	       strlen(w) && strcmp(w, ".") && strcmp(w, "..");
+}
+
+int outputs_device_resolve(const char *w, __u64 *dev)
+{
+	unsigned int maj, min;
+	char path[300];
+	struct stat st;
+	dev_t d, disk;
+	__u64 start, end;
+
+	if (!device_word_valid(w))
+		return -EINVAL;
+	if (w[0] == '/') {
+		if (stat(w, &st) < 0 || !S_ISBLK(st.st_mode))
+			return -ENODEV;
+		d = st.st_rdev;
+	} else if (isdigit((unsigned char)w[0])) {
+		sscanf(w, "%u:%u", &maj, &min);
+		d = makedev(maj, min);
+	} else {
+		snprintf(path, sizeof(path), "/sys/class/block/%s/dev", w);
+		if (bn_sysfs_read_devnum(path, &d))
+			return -ENODEV;
+	}
+	if (bn_block_extent(d, &disk, &start, &end))
+		return -ENODEV;
+	*dev = disk;
+	return 0;
+}
+
+static int set_devices(struct outputs_config *c, const char *v, char *err, size_t err_len)
+{
+	char copy[sizeof(c->devices)], *save = NULL, *w;
+	unsigned int n = 0;
+
+	if (!strcmp(v, "all")) {
+		c->devices[0] = '\0';
+		return 0;
+	}
+	if (strlen(v) >= sizeof(copy)) {
+		snprintf(err, err_len, "outputs_devices: longer than %zu bytes", sizeof(copy) - 1);
+		return -EINVAL;
+	}
+	snprintf(copy, sizeof(copy), "%s", v);
+	for (w = strtok_r(copy, ", \t", &save); w; w = strtok_r(NULL, ", \t", &save)) {
+		if (++n > OUTPUTS_DEVICES_MAX) {
+			snprintf(err, err_len, "outputs_devices: more than %d disks (name at most %d, "
+				 "or \"all\")", OUTPUTS_DEVICES_MAX, OUTPUTS_DEVICES_MAX);
+			return -EINVAL;
+		}
+		if (!device_word_valid(w)) {
+			snprintf(err, err_len, "outputs_devices: \"%s\" is not a disk (expected a kernel "
+				 "name like sda, MAJ:MIN like 8:16, or a path under /dev/; or \"all\")", w);
+			return -EINVAL;
+		}
+	}
+	snprintf(c->devices, sizeof(c->devices), "%s", v);
+	return 0;
+}
+
 static int set_key(struct outputs_config *c, const char *key, const char *v, char *err, size_t err_len)
 {
 	struct sockaddr_storage ss;
@@ -150,6 +216,8 @@ static int set_key(struct outputs_config *c, const char *key, const char *v, cha
 			snprintf(err, err_len, "journal: \"%s\" is not one of yes, no", v);
 			return -EINVAL;
 		}
+	} else if (!strcmp(key, "outputs_devices")) {
+		return set_devices(c, v, err, err_len);
 	} else {
 		for (i = 0; i < sizeof(uint_keys) / sizeof(uint_keys[0]); i++)
 			if (!strcmp(key, uint_keys[i].name))
@@ -165,7 +233,7 @@ int outputs_config_set(struct outputs_config *c, const char *key, const char *va
 	static const char *const order[] = {
 		"metrics_listen", "metrics_textfile_dir", "journal", "metrics_textfile_interval_ms",
 		"metrics_max_devices", "metrics_device_expiry_s", "journal_window_ms",
-		"journal_burst", "journal_max_devices",
+		"journal_burst", "journal_max_devices", "outputs_devices",
 	};
 	size_t i;
 	int r;
@@ -188,10 +256,11 @@ void outputs_config_print(const struct outputs_config *c, FILE *f)
 {
 	fprintf(f, "metrics_listen = %s\nmetrics_textfile_dir = %s\nmetrics_textfile_interval_ms = %u\n"
 		"metrics_max_devices = %u\nmetrics_device_expiry_s = %u\njournal = %s\n"
-		"journal_window_ms = %u\njournal_burst = %u\njournal_max_devices = %u\n",
+		"journal_window_ms = %u\njournal_burst = %u\njournal_max_devices = %u\n"
+		"outputs_devices = %s\n",
 		c->metrics_listen[0] ? c->metrics_listen : "none",
 		c->metrics_textfile_dir[0] ? c->metrics_textfile_dir : "none",
 		c->metrics_textfile_interval_ms, c->metrics_max_devices, c->metrics_device_expiry_s,
 		c->journal ? "yes" : "no", c->journal_window_ms, c->journal_burst,
-		c->journal_max_devices);
+		c->journal_max_devices, c->devices[0] ? c->devices : "all");
 }

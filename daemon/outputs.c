@@ -10,6 +10,7 @@
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
+#include <blknotify/device.h>
 #include "journal.h"
 #include "log.h"
 #include "manager.h"
@@ -28,6 +29,9 @@ struct outputs {
 	int journal_sock;		/* to journald, opened at the first entry */
 	bool textfile_failing;
 	__u64 textfile_failed;
+	struct blknotify_device_cache *cache;	/* the disks' identity */
+	__u64 devs[OUTPUTS_DEVICES_MAX];	/* outputs_devices, resolved; none: all */
+	unsigned int nr_devs;
 };
 
 /* (now_ns(), the manager's, is CLOCK_MONOTONIC.) */
@@ -150,6 +154,67 @@ static int start_metrics(struct manager *m)
 	return 0;
 }
 
+/* outputs_devices: each word names a disk now, or the daemon does not start. */
+static int resolve_devices(struct manager *m)
+{
+	struct outputs *o = m->outputs;
+	char copy[sizeof(m->cfg.outputs.devices)], *save = NULL, *w;
+	unsigned int i;
+	__u64 dev;
+	int r;
+
+	snprintf(copy, sizeof(copy), "%s", m->cfg.outputs.devices);
+	for (w = strtok_r(copy, ", \t", &save); w; w = strtok_r(NULL, ", \t", &save)) {
+		r = outputs_device_resolve(w, &dev);
+		if (r < 0) {
+			log_err("outputs_devices: %s: %s (name a disk that exists, or set outputs_devices = all)",
+				w, r == -ENODEV ? "no such block device" : "not a disk's name");
+			return r;
+		}
+		for (i = 0; i < o->nr_devs && o->devs[i] != dev; i++)
+			;
+		if (i == o->nr_devs)
+			o->devs[o->nr_devs++] = dev;
+	}
+	return 0;
+}
+
+bool outputs_wanted(const struct manager *m, __u64 *devs, unsigned int *nr, unsigned int max)
+{
+	const struct outputs *o = m->outputs;
+	unsigned int i, k;
+
+	if (!o)
+		return false;
+	if (!o->nr_devs)
+		return true;
+	for (i = 0; i < o->nr_devs; i++) {
+		for (k = 0; k < *nr && devs[k] != o->devs[i]; k++)
+			;
+		if (k < *nr)
+			continue;
+		if (*nr == max)
+			return true;
+		devs[(*nr)++] = o->devs[i];
+	}
+	return false;
+}
+
+static bool counted(const struct outputs *o, __u64 dev)
+{
+	unsigned int i;
+
+	for (i = 0; i < o->nr_devs; i++)
+		if (o->devs[i] == dev)
+			return true;
+	return !o->nr_devs;
+}
+
+static bool current(void *userdata, __u64 dev, __u64 diskseq)
+{
+	return disk_identity_current(userdata, dev, diskseq);
+}
+
 int outputs_start(struct manager *m)
 {
 	const struct outputs_config *c = &m->cfg.outputs;
@@ -162,6 +227,15 @@ int outputs_start(struct manager *m)
 	if (!o)
 		return -ENOMEM;
 	o->textfile_fd = o->expire_fd = o->journal_fd = o->journal_sock = -1;
+	if ((r = resolve_devices(m)) < 0)
+		return r;
+	r = blknotify_device_cache_new(&o->cache, &(struct blknotify_device_cache_opts){
+		.sz = sizeof(struct blknotify_device_cache_opts),
+		.flags = BLKNOTIFY_DEVICE_CACHE_NO_PROBE,	/* never read a failing disk */
+		.max_entries = c->metrics_max_devices < BLKNOTIFY_DEVICE_CACHE_SIZE_MAX ?
+			       c->metrics_max_devices : BLKNOTIFY_DEVICE_CACHE_SIZE_MAX });
+	if (r < 0)
+		return r;
 	if (c->metrics_listen[0] || c->metrics_textfile_dir[0]) {
 		r = start_metrics(m);
 		if (r < 0)
@@ -192,18 +266,22 @@ static void journal_arm(struct outputs *o, __u64 deadline)
 void outputs_record(struct manager *m, const struct block_notification *b, size_t len)
 {
 	struct outputs *o = m->outputs;
+	struct disk_identity id;
 	__u64 mono;
 
-	if (!o)
+	/* Other disks come when a client watches them: the outputs leave them alone. */
+	if (!o || !counted(o, b->dev))
 		return;
 	mono = now_ns();
+	disk_identity_get(o->cache, b->dev, &id);	/* a cache hit but for a disk's first */
 	if (o->metrics_on)
-		metrics_count(&o->metrics, b, len, mono, realtime_ns());
+		metrics_count(&o->metrics, b, len, &id, mono, realtime_ns());
 	if (o->journal_on) {
-		journal_record(&o->journal, b, len, mono);
+		journal_record(&o->journal, b, len, &id, mono);
 		if (!o->journal_armed)
 			journal_arm(o, journal_flush(&o->journal, mono, false));
 	}
+	disk_identity_put(&id);
 }
 
 void outputs_dispatch(struct manager *m, unsigned int tag)
@@ -224,7 +302,7 @@ void outputs_dispatch(struct manager *m, unsigned int tag)
 		return;
 	case TAG_OUTPUT_EXPIRE:
 		(void)!read(o->expire_fd, &n, sizeof(n));
-		metrics_expire(&o->metrics, now_ns());
+		metrics_expire(&o->metrics, now_ns(), current, o->cache);
 		return;
 	case TAG_OUTPUT_JOURNAL:
 		(void)!read(o->journal_fd, &n, sizeof(n));
@@ -263,6 +341,7 @@ void outputs_stop(struct manager *m)
 		close(o->journal_sock);
 	metrics_free(&o->metrics);
 	journal_free(&o->journal);
+	blknotify_device_cache_free(o->cache);
 	free(o);
 	m->outputs = NULL;
 }

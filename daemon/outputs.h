@@ -20,6 +20,7 @@
 #include <blknotify/block_notify.h>
 
 #define OUTPUTS_TEXTFILE_INTERVAL_DEFAULT	15000	/* ms */
+#define OUTPUTS_DEVICES_MAX			8	/* disks outputs_devices may name */
 
 struct outputs_config {
 	char metrics_listen[64];		/* "" = none */
@@ -31,7 +32,9 @@ struct outputs_config {
 	unsigned int journal_window_ms;
 	unsigned int journal_burst;
 	unsigned int journal_max_devices;
-	unsigned int seen[9];			/* line each key was set on */
+	/* The disks the outputs count, as written ("sda 8:16 /dev/disk/by-id/..."); "" = all. */
+	char devices[512];
+	unsigned int seen[10];			/* line each key was set on */
 };
 
 void outputs_config_defaults(struct outputs_config *c);
@@ -45,14 +48,22 @@ void outputs_config_print(const struct outputs_config *c, FILE *f);
 /* The keys, for the message about an unknown one. */
 #define OUTPUTS_CONFIG_KEYS "metrics_listen, metrics_textfile_dir, metrics_textfile_interval_ms, " \
 	"metrics_max_devices, metrics_device_expiry_s, journal, journal_window_ms, journal_burst, " \
-	"journal_max_devices"
+	"journal_max_devices, outputs_devices"
 /*
  * "ADDRESS:PORT" (IPv4) or "[ADDRESS]:PORT" (IPv6), numeric, into *ss.
  * Returns 0 or -EINVAL.
  */
 int outputs_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len);
-/* Whether any output is on: then the source watches every device. */
+/* Whether any output is on: then the source watches every device (or those outputs_devices names). */
 bool outputs_config_any(const struct outputs_config *c);
+/*
+ * The disk one word of outputs_devices names, now: "MAJ:MIN", a kernel
+ * name ("sda", looked up in /sys/class/block) or a device node path (a
+ * /dev/disk/by-id link); a partition names its disk.  Returns 0, -EINVAL
+ * for a word that is none of these, -ENODEV when no such block device
+ * exists now.
+ */
+int outputs_device_resolve(const char *word, __u64 *dev);
 
 struct manager;
 
@@ -65,7 +76,14 @@ enum {
 #define TAG_OUTPUT_FIRST	TAG_OUTPUT_HTTP
 #define TAG_OUTPUT_LAST		TAG_OUTPUT_EXPIRE
 
+/* Resolves outputs_devices: -ENODEV, logged, when one of them does not exist. */
 int outputs_start(struct manager *m);
+/*
+ * What the outputs need the source to watch: true for every device, or
+ * false with their disks appended to devs (*nr of at most max; true when
+ * they do not fit).  False with nothing when no output is on.
+ */
+bool outputs_wanted(const struct manager *m, __u64 *devs, unsigned int *nr, unsigned int max);
 /* One error record the source gave (after duplicates are dropped). */
 void outputs_record(struct manager *m, const struct block_notification *b, size_t len);
 /* An fd with a TAG_OUTPUT_* tag was readable. */

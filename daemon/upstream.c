@@ -55,9 +55,9 @@ static void upstream_wanted(struct manager *m, bool *all, __u64 *devs, unsigned 
 {
 	unsigned int i, j, k;
 
-	/* The outputs count every error on the node, watched by a client or not. */
-	*all = outputs_config_any(&m->cfg.outputs);
+	/* The outputs count every error on the node (or on their disks), watched by a client or not. */
 	*nr = 0;
+	*all = outputs_wanted(m, devs, nr, UPSTREAM_DISKS_MAX);
 	for (i = 0; !*all && i < BND_CLIENTS_HARD_MAX; i++) {
 		const struct client *c = m->clients[i];
 

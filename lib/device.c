@@ -252,7 +252,8 @@ static int fill_identity(struct blknotify_device *d, sd_device *sd)
 	return 0;
 }
 
-static struct blknotify_device *snapshot(sd_device *sd, const struct blknotify_device *disk);
+static struct blknotify_device *snapshot(sd_device *sd, const struct blknotify_device *disk,
+					 bool probe);
 
 static int cmp_part(const void *a, const void *b)
 {
@@ -262,7 +263,7 @@ static int cmp_part(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-static int read_partitions(struct blknotify_device *d, sd_device *sd)
+static int read_partitions(struct blknotify_device *d, sd_device *sd, bool probe)
 {
 	sd_device_enumerator *e = NULL;
 	sd_device *child;
@@ -282,7 +283,7 @@ static int read_partitions(struct blknotify_device *d, sd_device *sd)
 
 		if (sd_device_get_devtype(child, &type) < 0 || strcmp(type, "partition"))
 			continue;
-		if (!(p = snapshot(child, d))) {
+		if (!(p = snapshot(child, d, probe))) {
 			err = -errno;
 			goto out;
 		}
@@ -302,8 +303,12 @@ out:
 	return err;
 }
 
-/* Make a snapshot of sd; disk is the whole disk when sd is one of its partitions. */
-static struct blknotify_device *snapshot(sd_device *sd, const struct blknotify_device *disk)
+/*
+ * Make a snapshot of sd; disk is the whole disk when sd is one of its
+ * partitions.  probe: ask libblkid what udev did not say (reads the device).
+ */
+static struct blknotify_device *snapshot(sd_device *sd, const struct blknotify_device *disk,
+					 bool probe)
 {
 	struct blknotify_device *d = calloc(1, sizeof(*d));
 	sd_device *parent = NULL;
@@ -349,8 +354,8 @@ static struct blknotify_device *snapshot(sd_device *sd, const struct blknotify_d
 	    (err = set_prop(sd, &d->str[S_FS_UUID], "ID_FS_UUID", NULL)) ||
 	    (err = set_prop(sd, &d->str[S_FS_LABEL], "ID_FS_LABEL", NULL)) ||
 	    (err = read_links(d, sd)) || (err = read_holders(d, sd)) ||
-	    (!part && (err = read_partitions(d, sd))) ||
-	    (err = probe_fs(d)) ||
+	    (!part && (err = read_partitions(d, sd, probe))) ||
+	    (probe && (err = probe_fs(d))) ||
 	    (err = device_find_mounts(d->devnum, d->str[S_DEVNAME], false, push_mount, &d->mounts)))
 		goto fail;
 	return d;
@@ -360,7 +365,7 @@ fail:
 	return NULL;
 }
 
-int blknotify_device_new_from_devnum(struct blknotify_device **ret, dev_t dev)
+static int device_new(struct blknotify_device **ret, dev_t dev, bool probe)
 {
 	sd_device *sd = NULL;
 	struct blknotify_device *d;
@@ -371,12 +376,17 @@ int blknotify_device_new_from_devnum(struct blknotify_device **ret, dev_t dev)
 	err = sd_device_new_from_devnum(&sd, 'b', dev);
 	if (err < 0)
 		return err == -ENOMEM ? err : -ENODEV;
-	d = snapshot(sd, NULL);
+	d = snapshot(sd, NULL, probe);
 	sd_device_unref(sd);
 	if (!d)
 		return -errno;
 	*ret = d;
 	return 0;
+}
+
+int blknotify_device_new_from_devnum(struct blknotify_device **ret, dev_t dev)
+{
+	return device_new(ret, dev, true);
 }
 
 struct blknotify_device *blknotify_device_ref(struct blknotify_device *d)
@@ -526,6 +536,7 @@ struct blknotify_device_cache {
 	uint64_t tick, mount_gen;
 	uint64_t mounts_checked_ns;	/* CLOCK_MONOTONIC_COARSE of the last poll() */
 	int mountinfo_fd;	/* POLLPRI when this namespace's mount table changes */
+	bool probe;		/* not BLKNOTIFY_DEVICE_CACHE_NO_PROBE */
 	struct blknotify_device_cache_stats st;
 };
 
@@ -551,6 +562,8 @@ int blknotify_device_cache_new(struct blknotify_device_cache **ret,
 		return -ENOMEM;
 	}
 	c->max = c->st.max_entries = max;
+	c->probe = !(opts && opts->sz >= OPTS_KNOWN(blknotify_device_cache_opts, flags) &&
+		     (opts->flags & BLKNOTIFY_DEVICE_CACHE_NO_PROBE));
 	c->mountinfo_fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
 	*ret = c;
 	return 0;
@@ -671,7 +684,7 @@ int blknotify_device_cache_get(struct blknotify_device_cache *c, dev_t dev,
 	}
 	/* The attribute first: a disk replaced after it was opened is seen at the next get. */
 	seq_fd = open_diskseq(dev);
-	err = blknotify_device_new_from_devnum(&d, dev);
+	err = device_new(&d, dev, c->probe);
 	if (err) {
 		if (seq_fd >= 0)
 			close(seq_fd);

@@ -134,9 +134,19 @@ struct blknotify_device_cache_opts {
 	/* Devices kept (1 .. BLKNOTIFY_DEVICE_CACHE_SIZE_MAX; 0: the default).
 	 * When full, the least recently used entry is evicted and counted. */
 	unsigned int max_entries;
+	unsigned int flags;		/* BLKNOTIFY_DEVICE_CACHE_* */
 	size_t :0;
 };
-#define blknotify_device_cache_opts__last_field max_entries
+#define blknotify_device_cache_opts__last_field flags
+
+/* blknotify_device_cache_opts.flags */
+enum {
+	/* Identity only: never open the device to ask libblkid about its content
+	 * (fs_type, fs_uuid and fs_label then come from udev or not at all).  For
+	 * a daemon on the path of a failing disk's errors: probing reads the disk,
+	 * which may fail again or hang for the SCSI timeout. */
+	BLKNOTIFY_DEVICE_CACHE_NO_PROBE	= 1U << 0,
+};
 
 struct blknotify_device_cache_stats {
 	size_t sz;			/* set by the caller: sizeof(struct ...) */

@@ -16,22 +16,26 @@ expect_eq() {	# description actual expected
 
 work=$(mktemp -d)
 pids=()
+blkfault_fds=()
 cleanup() {
-	exec 3>&- 2>/dev/null
-	local p
+	local p fd
+	for fd in "${blkfault_fds[@]}"; do exec {fd}>&-; done 2>/dev/null
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 	rm -rf "$work"
 }
 trap cleanup EXIT
 
-# A blkfault device with the given --bad ranges: sets dev and majmin.
+# A blkfault device with the given --bad ranges: sets dev and majmin.  May
+# be called again for another device.
 start_blkfault() {	# blkfault ARGS...
-	mkfifo "$work/ctl"
-	"$@" --until-stdin-eof <"$work/ctl" >"$work/dev" &
+	local i=${#blkfault_fds[@]} fd
+	mkfifo "$work/ctl$i"
+	"$@" --until-stdin-eof <"$work/ctl$i" >"$work/dev$i" &
 	pids+=($!)
-	exec 3>"$work/ctl"
-	for _ in $(seq 100); do [ -s "$work/dev" ] && break; sleep 0.1; done
-	read -r dev majmin <"$work/dev"
+	exec {fd}>"$work/ctl$i"
+	blkfault_fds+=($fd)
+	for _ in $(seq 100); do [ -s "$work/dev$i" ] && break; sleep 0.1; done
+	read -r dev majmin <"$work/dev$i"
 	[ -b "$dev" ] || { echo "Bail out! blkfault gave no device"; exit 1; }
 }
 

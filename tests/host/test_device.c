@@ -760,6 +760,42 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/* A daemon on the path of a failing disk's errors must not read it: NO_PROBE. */
+TEST(cache_no_probe_does_not_open_the_disk)
+{
+	BLKNOTIFY_OPTS(blknotify_device_cache_opts, opts, .flags = BLKNOTIFY_DEVICE_CACHE_NO_PROBE);
+	struct blknotify_device_cache *c = NULL;
+	struct blknotify_device *disk = NULL, *p = NULL;
+	uint64_t off, seq;
+	const char *s;
+
+	need_device();
+	ASSERT_EQ(blknotify_device_cache_new(&c, &opts), 0);
+	ASSERT_EQ(blknotify_device_cache_get(c, dev.rdev, &disk), 0);
+	if (blknotify_device_has_udev_data(disk)) {
+		blknotify_device_unref(disk);
+		blknotify_device_cache_free(c);
+		SKIP("udev knows the filesystems: nothing to probe");
+	}
+	/* Identity and partitions as ever; the filesystem's type only from a probe. */
+	ASSERT_EQ(blknotify_device_get_diskseq(disk, &seq), 0);
+	ASSERT_STREQ(sysfs("/sys/dev/block/%u:%u/diskseq", major(dev.rdev), minor(dev.rdev)),
+		     output("echo %" PRIu64, seq));
+	ASSERT_EQ(blknotify_device_locate(disk, P2_START + 12345, &p, &off), 0);
+	ASSERT_EQ(off, 12345);
+	ASSERT_EQ(blknotify_device_get_fs_type(p, &s), -ENOENT);
+	ASSERT_STREQ((blknotify_device_get_mount(p, 0, &s), s), mnt_xfs);
+	blknotify_device_unref(p);
+	blknotify_device_unref(disk);
+	/* The default probes. */
+	ASSERT_EQ(blknotify_device_cache_get(cache, dev.rdev, &disk), 0);
+	ASSERT_EQ(blknotify_device_locate(disk, P2_START + 12345, &p, &off), 0);
+	ASSERT_STREQ((blknotify_device_get_fs_type(p, &s), s), "xfs");
+	blknotify_device_unref(p);
+	blknotify_device_unref(disk);
+	blknotify_device_cache_free(c);
+}
+
 TEST(cache_is_bounded_and_counts)
 {
 	BLKNOTIFY_OPTS(blknotify_device_cache_opts, opts, .max_entries = 2);

@@ -147,6 +147,32 @@ for _ in $(seq 100); do
 done
 expect_eq "after journald stalled: still every error an entry or in a summary" \
 	$((entries + summarised)) $((MEDIUM + STORM + MORE))
+# Identity fields: what libblknotify says of the disk, and absent when it
+# has none (a loop device without udev).  A client asks the library (after
+# the counts: blkwatch --identity probes the disk, which adds errors).
+"$BLKNOTIFYD" -c "$work/blknotifyd.conf" --source bpf 2>>"$work/daemon.log" &
+daemon=$!
+pids+=($daemon)
+for _ in $(seq 100); do [ -S "$work/sock" ] && break; sleep 0.1; done
+"$BLKWATCH" --source daemon --socket "$work/sock" -d "$dev" -n 1 --identity --no-files --json \
+	>"$work/ident" 2>"$work/ident.err" &
+client=$!
+for _ in $(seq 100); do grep -q watching "$work/ident.err" && break; sleep 0.05; done
+dd if="$dev" of=/dev/null bs=512 skip=$((8192 + 50)) count=1 iflag=direct 2>/dev/null
+wait $client
+kill "$daemon"
+wait "$daemon"
+expect_eq "BLKNOTIFY_SERIAL, _WWN, _BY_ID: what the library says of the disk" "$(
+	journalctl -o json MESSAGE_ID=$MSG_ERROR BLKNOTIFY_DEVNUM="$majmin" | python3 -c '
+import json, sys
+ident = json.loads(open(sys.argv[1]).readline())
+bad = set()
+for l in sys.stdin:
+    e = json.loads(l)
+    for k in ("serial", "wwn", "by_id"):
+        if e.get("BLKNOTIFY_" + k.upper()) != ident.get(k):
+            bad.add(k)
+print(",".join(sorted(bad)) or "all")' "$work/ident")" all
 
 # The catalog: journalctl -x explains the entries (in this namespace only).
 mkdir -p /usr/lib/systemd/catalog /var/lib/systemd/catalog

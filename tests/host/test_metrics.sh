@@ -148,11 +148,81 @@ ok "a port in use: the error names the address and the setting" \
 	$(grep -q "cannot serve metrics on 127.0.0.1:$p_daemon: Address already in use; set metrics_listen" \
 		"$work/second.err"; echo $?)
 
+# The identity labels are what libblknotify says of the disk (a loop device
+# without udev: no serial, WWN or model, so empty labels): a client asks the
+# library through blkwatch --identity while one more error is caused.
+"$BLKWATCH" --source daemon --socket "$work/sock" --identity --json -d "$dev" -n 1 \
+	>"$work/ident" 2>"$work/ident.err" &
+client=$!
+for _ in $(seq 100); do grep -q watching "$work/ident.err" && break; sleep 0.05; done
+dd if="$dev" of=/dev/null bs=512 skip=$((4096 + 100)) count=1 iflag=direct 2>/dev/null
+wait $client
+curl -sf "http://127.0.0.1:$p_daemon/metrics" >"$work/ident.prom"
+expect_eq "identity labels: present, and what the library says of the disk" "$(python3 - "$work/ident" \
+	"$work/ident.prom" "$majmin" <<'PY'
+import json, re, sys
+ident = json.loads(open(sys.argv[1]).readline())
+bad = []
+for line in open(sys.argv[2]):
+    if not line.startswith(("blknotify_errors_total{", "blknotify_last_error_timestamp_seconds{")):
+        continue
+    labels = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', line.split("}")[0]))
+    if labels.get("devnum") != sys.argv[3]:
+        continue
+    for k in ("serial", "wwn", "model"):
+        if k not in labels or labels[k] != ident.get(k, ""):
+            bad.append(k)
+print(",".join(sorted(set(bad))) or "all")
+PY
+)" all
+
 kill "$daemon"
 wait "$daemon"
 ok "blknotifyd stops cleanly" $?
 ok "the textfile stays, written at the end" $(grep -q "subtype=\"io\",op=\"write\"} 10" \
 	"$work/textfile/blknotify.prom"; echo $?)
+
+# outputs_devices: the outputs count the disks it names and nothing else,
+# even a disk a client watches (so that the source delivers its records).
+first=$dev first_majmin=$majmin
+start_blkfault "$BLKFAULT" --bad 4096+200:r:EIO
+named=$dev named_majmin=$majmin dev=$first majmin=$first_majmin
+sed "/^metrics_textfile/d" "$work/blknotifyd.conf" >"$work/named.conf"
+echo "outputs_devices = ${named#/dev/}" >>"$work/named.conf"
+"$BLKNOTIFYD" -c "$work/named.conf" --check-config >"$work/named.check" 2>&1
+ok "--check-config shows outputs_devices" $(grep -qx "outputs_devices = ${named#/dev/}" "$work/named.check"; echo $?)
+"$BLKNOTIFYD" -c "$work/named.conf" --source bpf 2>>"$work/daemon.log" &
+daemon=$!
+pids+=($daemon)
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$p_daemon/metrics" >/dev/null && break; sleep 0.1; done
+"$BLKWATCH" --source daemon --socket "$work/sock" -d "$dev" -n 5 >"$work/unnamed" 2>"$work/unnamed.err" &
+client=$!
+for _ in $(seq 100); do grep -q watching "$work/unnamed.err" && break; sleep 0.05; done
+for i in $(seq 0 4); do
+	dd if="$dev" of=/dev/null bs=512 skip=$((4096 + 2 * i)) count=1 iflag=direct 2>/dev/null
+done
+for i in $(seq 0 6); do
+	dd if="$named" of=/dev/null bs=512 skip=$((4096 + 2 * i)) count=1 iflag=direct 2>/dev/null
+done
+wait $client
+expect_eq "a client watching an unnamed disk gets its records" "$(wc -l <"$work/unnamed")" 5
+# The sum of a disk's error series in blknotifyd's exposition.
+errors_of() {	# majmin
+	curl -sf "http://127.0.0.1:$p_daemon/metrics" |
+		awk -v m="devnum=\"$1\"" 'index($0, "blknotify_errors_total{") == 1 && index($0, m) { s += $2 } END { print s + 0 }'
+}
+for _ in $(seq 100); do [ "$(errors_of "$named_majmin")" -ge 7 ] && break; sleep 0.1; done
+expect_eq "outputs_devices: the named disk's errors, exactly" "$(errors_of "$named_majmin")" 7
+expect_eq "outputs_devices: none of the unnamed disk's" "$(errors_of "$majmin")" 0
+kill "$daemon"
+wait "$daemon"
+ok "blknotifyd stops cleanly" $?
+sed "s|^outputs_devices = .*|outputs_devices = $named 4095:1048575|" "$work/named.conf" >"$work/absent.conf"
+"$BLKNOTIFYD" -c "$work/absent.conf" --source bpf 2>"$work/absent.err"
+expect_eq "outputs_devices naming no disk: exit 1" $? 1
+ok "outputs_devices naming no disk: the error says which and what to do" \
+	$(grep -q "outputs_devices: 4095:1048575: no such block device (name a disk that exists, or set outputs_devices = all)" \
+		"$work/absent.err"; echo $?)
 [ $failed -eq 0 ] || sed 's/^/# daemon: /' "$work/daemon.log"
 echo "1..$n"
 [ $failed -eq 0 ]

@@ -4,12 +4,11 @@
  * and exposition; the journal's coalescing arithmetic (every error an entry
  * or counted in a summary) with the entries captured as the iovecs
  * sd_journal_sendv() would get; the outputs' configuration keys; the
- * textfile's atomic replacement.  A sysfs tree of the test's own stands in
- * for /sys, so disks can appear, be replaced and go.  Real journald and
+ * textfile's atomic replacement.  Disks are made up (identities as the
+ * library's device cache gives them), so they can appear, be replaced and go.  Real journald and
  * Prometheus are in the host tests (test_outputs.sh).
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,67 +25,82 @@
 
 #define SEC	1000000000ULL
 
-static char sysfs[] = "/tmp/test_outputs.XXXXXX";
+static char tmpdir[] = "/tmp/test_outputs.XXXXXX";
 
-__attribute__((format(printf, 2, 3)))
-static void put_file(const char *path, const char *fmt, ...)
+/* The disks the test makes up, as the library's cache would give them. */
+static struct test_disk {
+	__u64 dev, diskseq;
+	const char *name, *serial, *wwn, *model, *by_id;
+	bool present;
+} disks[8];
+
+static struct test_disk *disk_find(__u64 dev)
 {
-	va_list ap;
-	FILE *f = fopen(path, "w");
+	unsigned int i;
 
-	if (!f)
-		abort();
-	va_start(ap, fmt);
-	vfprintf(f, fmt, ap);
-	va_end(ap);
-	fclose(f);
+	for (i = 0; i < 8; i++)
+		if (disks[i].present && disks[i].dev == dev)
+			return &disks[i];
+	return NULL;
 }
 
-/* A disk in the test's sysfs: dev/block/MAJ:MIN/{dev,uevent,diskseq}. */
-static void disk_add(__u64 dev, const char *name, unsigned int diskseq)
+static struct test_disk *disk_add(__u64 dev, const char *name, unsigned int diskseq)
 {
-	char path[512];
+	struct test_disk *d = disk_find(dev);
+	unsigned int i;
 
-	snprintf(path, sizeof(path), "%s/dev", sysfs);
-	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/dev/block", sysfs);
-	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/dev/block/%u:%u", sysfs, major(dev), minor(dev));
-	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/dev/block/%u:%u/dev", sysfs, major(dev), minor(dev));
-	put_file(path, "%u:%u\n", major(dev), minor(dev));
-	snprintf(path, sizeof(path), "%s/dev/block/%u:%u/uevent", sysfs, major(dev), minor(dev));
-	put_file(path, "MAJOR=%u\nMINOR=%u\nDEVNAME=%s\nDEVTYPE=disk\n", major(dev), minor(dev), name);
-	snprintf(path, sizeof(path), "%s/dev/block/%u:%u/diskseq", sysfs, major(dev), minor(dev));
-	put_file(path, "%u\n", diskseq);
+	for (i = 0; !d && i < 8; i++)
+		if (!disks[i].present)
+			d = &disks[i];
+	if (!d)
+		abort();
+	*d = (struct test_disk){ .dev = dev, .diskseq = diskseq, .name = name, .serial = "",
+				 .wwn = "", .model = "", .by_id = "", .present = true };
+	return d;
 }
 
 static void disk_remove(__u64 dev)
 {
-	static const char *const files[] = { "dev", "uevent", "diskseq" };
-	char path[512];
-	unsigned int i;
+	struct test_disk *d = disk_find(dev);
 
-	for (i = 0; i < 3; i++) {
-		snprintf(path, sizeof(path), "%s/dev/block/%u:%u/%s", sysfs, major(dev), minor(dev), files[i]);
-		unlink(path);
-	}
-	snprintf(path, sizeof(path), "%s/dev/block/%u:%u", sysfs, major(dev), minor(dev));
-	rmdir(path);
+	if (d)
+		d->present = false;
 }
 
-static void remove_sysfs(void)
+/* What disk_identity_get() gives: a disk that is not there has its number only. */
+static const struct disk_identity *ident(__u64 dev)
+{
+	static struct disk_identity id;
+	const struct test_disk *d = disk_find(dev);
+
+	id = (struct disk_identity){ .dev = dev, .serial = "", .wwn = "", .model = "", .by_id = "" };
+	if (d)
+		id = (struct disk_identity){ .dev = dev, .diskseq = d->diskseq, .name = d->name,
+					     .serial = d->serial, .wwn = d->wwn, .model = d->model,
+					     .by_id = d->by_id };
+	return &id;
+}
+
+static bool test_current(void *userdata, __u64 dev, __u64 diskseq)
+{
+	const struct test_disk *d = disk_find(dev);
+
+	(void)userdata;
+	return d && (!diskseq || d->diskseq == diskseq);
+}
+
+static void remove_tmpdir(void)
 {
 	char cmd[128];
 
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", sysfs);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	(void)!system(cmd);
 }
 
 #define TEST_SETUP() do {						\
-	if (!mkdtemp(sysfs))						\
+	if (!mkdtemp(tmpdir))						\
 		abort();						\
-	atexit(remove_sysfs);						\
+	atexit(remove_tmpdir);						\
 } while (0)
 
 #include "../harness.h"
@@ -134,25 +148,24 @@ TEST(metrics_count_by_disk_subtype_and_op)
 
 	disk_add(makedev(7, 0), "loop0", 11);
 	ASSERT_EQ(metrics_init(&m, 4, 60), 0);
-	m.sysfs = sysfs;
 	for (i = 0; i < 3; i++) {
 		b = rec(makedev(7, 0), NOTIFY_BLOCK_ERROR_IO, BLOCK_NOTIFY_OP_READ, i, 8);
-		metrics_count(&m, &b, sizeof(b), 10 * SEC, 1000 * SEC);
+		metrics_count(&m, &b, sizeof(b), ident(b.dev), 10 * SEC, 1000 * SEC);
 	}
 	b = rec(makedev(7, 0), NOTIFY_BLOCK_ERROR_CRITICAL_MEDIUM, BLOCK_NOTIFY_OP_WRITE, 9, 8);
 	/* A 24-byte record has no op ("other") and no time (now, 900 s). */
-	metrics_count(&m, &b, BLOCK_NOTIFICATION_SIZE_V0, 10 * SEC, 900 * SEC);
-	metrics_count(&m, &b, sizeof(b), 10 * SEC, 1000 * SEC);
+	metrics_count(&m, &b, BLOCK_NOTIFICATION_SIZE_V0, ident(b.dev), 10 * SEC, 900 * SEC);
+	metrics_count(&m, &b, sizeof(b), ident(b.dev), 10 * SEC, 1000 * SEC);
 	t = exposition(&m);
 	ASSERT_CONTAINS(t, "# TYPE blknotify_errors_total counter\n");
 	ASSERT_CONTAINS(t, "blknotify_errors_total{device=\"loop0\",devnum=\"7:0\",diskseq=\"11\","
-			"subtype=\"io\",op=\"read\"} 3\n");
+			"serial=\"\",wwn=\"\",model=\"\",subtype=\"io\",op=\"read\"} 3\n");
 	ASSERT_CONTAINS(t, "blknotify_errors_total{device=\"loop0\",devnum=\"7:0\",diskseq=\"11\","
-			"subtype=\"medium\",op=\"write\"} 1\n");
+			"serial=\"\",wwn=\"\",model=\"\",subtype=\"medium\",op=\"write\"} 1\n");
 	ASSERT_CONTAINS(t, "subtype=\"medium\",op=\"other\"} 1\n");
 	/* The record's time was 5 s (monotonic) when the clocks said 10 s and 1000 s. */
 	ASSERT_CONTAINS(t, "blknotify_last_error_timestamp_seconds{device=\"loop0\",devnum=\"7:0\","
-			"diskseq=\"11\"} 995.000\n");
+			"diskseq=\"11\",serial=\"\",wwn=\"\",model=\"\"} 995.000\n");
 	ASSERT_CONTAINS(t, "blknotify_records_lost_total{reason=\"upstream\"} 7\n");
 	ASSERT_CONTAINS(t, "blknotify_clients_refused_total 2\n");
 	ASSERT_CONTAINS(t, "blknotify_source_info{source=\"bpf\"} 1\n");
@@ -170,18 +183,17 @@ TEST(metrics_bounded_labels_count_the_rest_unlabelled)
 	char *t;
 
 	ASSERT_EQ(metrics_init(&m, 2, 60), 0);
-	m.sysfs = sysfs;
 	/* Three disks for two slots: the third one's errors are unlabelled. */
 	for (i = 0; i < 3; i++) {
 		b = rec(makedev(8, 16 * i), NOTIFY_BLOCK_ERROR_IO, BLOCK_NOTIFY_OP_READ, 0, 1);
-		metrics_count(&m, &b, sizeof(b), SEC, SEC);
+		metrics_count(&m, &b, sizeof(b), ident(b.dev), SEC, SEC);
 	}
 	ASSERT_EQ(m.nr_devices, 2);
 	ASSERT_EQ(m.unlabelled, 1);
 	/* A disk's pairs are bounded too. */
 	for (i = 0; i <= METRICS_SERIES_PER_DEVICE; i++) {
 		b = rec(makedev(8, 0), i % 17 + 1, i / 17, 0, 1);
-		metrics_count(&m, &b, sizeof(b), SEC, SEC);
+		metrics_count(&m, &b, sizeof(b), ident(b.dev), SEC, SEC);
 	}
 	ASSERT_EQ(m.devices[0].nr_series, METRICS_SERIES_PER_DEVICE);
 	/* (io, read) was there already: 33 records, 31 new pairs fit, one does not. */
@@ -189,7 +201,7 @@ TEST(metrics_bounded_labels_count_the_rest_unlabelled)
 	ASSERT_EQ(m.errors, 3 + METRICS_SERIES_PER_DEVICE + 1);
 	t = exposition(&m);
 	ASSERT_CONTAINS(t, "blknotify_errors_unlabelled_total 2\n");
-	/* Not in sysfs: named by number. */
+	/* Unknown to the library: named by number. */
 	ASSERT_CONTAINS(t, "device=\"8:16\",devnum=\"8:16\",diskseq=\"0\"");
 	free(t);
 	metrics_free(&m);
@@ -203,27 +215,26 @@ TEST(metrics_gone_or_replaced_disks_expire)
 
 	disk_add(makedev(7, 1), "loop1", 20);
 	ASSERT_EQ(metrics_init(&m, 4, 60), 0);
-	m.sysfs = sysfs;
-	metrics_count(&m, &b, sizeof(b), 100 * SEC, 100 * SEC);
+	metrics_count(&m, &b, sizeof(b), ident(b.dev), 100 * SEC, 100 * SEC);
 	/* Present and unchanged: kept however old. */
-	ASSERT_EQ(metrics_expire(&m, 1000 * SEC), 0);
+	ASSERT_EQ(metrics_expire(&m, 1000 * SEC, test_current, NULL), 0);
 	/* Reattached (a new diskseq): the old series stay until they expire, new errors are apart. */
 	disk_add(makedev(7, 1), "loop1", 21);
-	ASSERT_EQ(metrics_expire(&m, 101 * SEC), 0);
-	metrics_count(&m, &b, sizeof(b), 102 * SEC, 102 * SEC);
+	ASSERT_EQ(metrics_expire(&m, 101 * SEC, test_current, NULL), 0);
+	metrics_count(&m, &b, sizeof(b), ident(b.dev), 102 * SEC, 102 * SEC);
 	ASSERT_EQ(m.nr_devices, 2);
 	t = exposition(&m);
-	ASSERT_CONTAINS(t, "device=\"loop1\",devnum=\"7:1\",diskseq=\"20\",subtype=\"io\",op=\"read\"} 1\n");
-	ASSERT_CONTAINS(t, "device=\"loop1\",devnum=\"7:1\",diskseq=\"21\",subtype=\"io\",op=\"read\"} 1\n");
+	ASSERT_CONTAINS(t, "device=\"loop1\",devnum=\"7:1\",diskseq=\"20\",serial=\"\",wwn=\"\",model=\"\",subtype=\"io\",op=\"read\"} 1\n");
+	ASSERT_CONTAINS(t, "device=\"loop1\",devnum=\"7:1\",diskseq=\"21\",serial=\"\",wwn=\"\",model=\"\",subtype=\"io\",op=\"read\"} 1\n");
 	free(t);
-	ASSERT_EQ(metrics_expire(&m, 159 * SEC), 0);	/* 59 s after its last error */
-	ASSERT_EQ(metrics_expire(&m, 160 * SEC), 1);
+	ASSERT_EQ(metrics_expire(&m, 159 * SEC, test_current, NULL), 0);	/* 59 s after its last error */
+	ASSERT_EQ(metrics_expire(&m, 160 * SEC, test_current, NULL), 1);
 	ASSERT_EQ(m.nr_devices, 1);
 	ASSERT_EQ(m.devices[0].diskseq, 21);
 	/* Gone: expires expiry_s after its last error. */
 	disk_remove(makedev(7, 1));
-	ASSERT_EQ(metrics_expire(&m, 161 * SEC), 0);
-	ASSERT_EQ(metrics_expire(&m, 162 * SEC), 1);
+	ASSERT_EQ(metrics_expire(&m, 161 * SEC, test_current, NULL), 0);
+	ASSERT_EQ(metrics_expire(&m, 162 * SEC, test_current, NULL), 1);
 	ASSERT_EQ(m.expired, 2);
 	t = exposition(&m);
 	ASSERT_LACKS(t, "blknotify_errors_total{");
@@ -240,12 +251,66 @@ TEST(metrics_label_values_are_escaped)
 
 	disk_add(makedev(7, 2), "we\\ird\"disk", 1);
 	ASSERT_EQ(metrics_init(&m, 4, 60), 0);
-	m.sysfs = sysfs;
-	metrics_count(&m, &b, sizeof(b), SEC, SEC);
+	metrics_count(&m, &b, sizeof(b), ident(b.dev), SEC, SEC);
 	t = exposition(&m);
 	ASSERT_CONTAINS(t, "device=\"we\\\\ird\\\"disk\"");
 	free(t);
 	metrics_free(&m);
+}
+
+TEST(metrics_identity_labels_escaped)
+{
+	struct metrics m;
+	struct block_notification b = rec(makedev(8, 32), NOTIFY_BLOCK_ERROR_IO, BLOCK_NOTIFY_OP_READ, 0, 1);
+	struct test_disk *d = disk_add(makedev(8, 32), "sdc", 5);
+	char *t;
+
+	d->serial = "WD-\"odd\\one\"\nX";
+	d->wwn = "0x5000c500a1b2c3d4";
+	d->model = "WDC WD40";
+	ASSERT_EQ(metrics_init(&m, 4, 60), 0);
+	metrics_count(&m, &b, sizeof(b), ident(b.dev), SEC, SEC);
+	t = exposition(&m);
+	/* A quote and a backslash escaped, a control character made harmless. */
+	ASSERT_CONTAINS(t, "blknotify_errors_total{device=\"sdc\",devnum=\"8:32\",diskseq=\"5\","
+			"serial=\"WD-\\\"odd\\\\one\\\"?X\",wwn=\"0x5000c500a1b2c3d4\","
+			"model=\"WDC WD40\",subtype=\"io\",op=\"read\"} 1\n");
+	ASSERT_CONTAINS(t, "blknotify_last_error_timestamp_seconds{device=\"sdc\",devnum=\"8:32\","
+			"diskseq=\"5\",serial=\"WD-\\\"odd\\\\one\\\"?X\",wwn=\"0x5000c500a1b2c3d4\","
+			"model=\"WDC WD40\"} ");
+	free(t);
+	metrics_free(&m);
+	disk_remove(makedev(8, 32));
+}
+
+TEST(metrics_a_disk_with_a_wwn_keeps_its_series_under_another_name)
+{
+	struct metrics m;
+	struct block_notification b = rec(makedev(8, 48), NOTIFY_BLOCK_ERROR_IO, BLOCK_NOTIFY_OP_READ, 0, 1);
+	struct test_disk *d = disk_add(makedev(8, 48), "sdd", 6);
+	char *t;
+
+	d->wwn = "naa.5000c500a1b2c3d5";
+	d->serial = "S1";
+	ASSERT_EQ(metrics_init(&m, 4, 60), 0);
+	metrics_count(&m, &b, sizeof(b), ident(b.dev), SEC, SEC);
+	/* Unplugged, found again as sde with another number and diskseq. */
+	disk_remove(makedev(8, 48));
+	d = disk_add(makedev(8, 64), "sde", 7);
+	d->wwn = "naa.5000c500a1b2c3d5";
+	d->serial = "S1";
+	ASSERT_EQ(metrics_expire(&m, 2 * SEC, test_current, NULL), 0);
+	b.dev = makedev(8, 64);
+	metrics_count(&m, &b, sizeof(b), ident(b.dev), 3 * SEC, 3 * SEC);
+	ASSERT_EQ(m.nr_devices, 1);
+	t = exposition(&m);
+	/* One series, labelled as the disk was first seen. */
+	ASSERT_CONTAINS(t, "device=\"sdd\",devnum=\"8:48\",diskseq=\"6\",serial=\"S1\","
+			"wwn=\"naa.5000c500a1b2c3d5\",model=\"\",subtype=\"io\",op=\"read\"} 2\n");
+	ASSERT_LACKS(t, "sde");
+	free(t);
+	metrics_free(&m);
+	disk_remove(makedev(8, 64));
 }
 
 /* What journald would get: the entries' fields, as strings. */
@@ -309,9 +374,8 @@ TEST(journal_entry_has_the_documented_fields)
 	memset(&sent, 0, sizeof(sent));
 	disk_add(makedev(8, 0), "sda", 3);
 	ASSERT_EQ(journal_init(&j, 1000, 5, 4, capture, &sent), 0);
-	j.sysfs = sysfs;
 	b.error = -ENODATA;
-	journal_record(&j, &b, sizeof(b), SEC);
+	journal_record(&j, &b, sizeof(b), ident(b.dev), SEC);
 	ASSERT_EQ(sent.nr, 1);
 	ASSERT_STREQ(field_of(0, "MESSAGE_ID"), JOURNAL_MESSAGE_ID_ERROR);
 	ASSERT_STREQ(field_of(0, "PRIORITY"), "2");
@@ -326,6 +390,37 @@ TEST(journal_entry_has_the_documented_fields)
 	ASSERT_STREQ(field_of(0, "MESSAGE"), "sda: medium error on read, sector 2048 (+8), ENODATA");
 	ASSERT_EQ(j.entries, 1);
 	journal_free(&j);
+}
+
+TEST(journal_identity_fields_when_the_disk_has_them)
+{
+	struct journal j;
+	struct block_notification b = rec(makedev(8, 80), NOTIFY_BLOCK_ERROR_IO, BLOCK_NOTIFY_OP_READ, 1, 1);
+	struct test_disk *d = disk_add(makedev(8, 80), "sdf", 9);
+
+	memset(&sent, 0, sizeof(sent));
+	d->serial = "ST4000\nPRIORITY=0";	/* a device's own string: no field injection */
+	d->wwn = "0x5000c500a1b2c3d6";
+	d->by_id = "/dev/disk/by-id/ata-ST4000_Z1";
+	ASSERT_EQ(journal_init(&j, 1000, 5, 4, capture, &sent), 0);
+	journal_record(&j, &b, sizeof(b), ident(b.dev), SEC);
+	ASSERT_EQ(sent.nr, 1);
+	ASSERT_STREQ(field_of(0, "BLKNOTIFY_SERIAL"), "ST4000?PRIORITY=0");
+	ASSERT_STREQ(field_of(0, "BLKNOTIFY_WWN"), "0x5000c500a1b2c3d6");
+	ASSERT_STREQ(field_of(0, "BLKNOTIFY_BY_ID"), "/dev/disk/by-id/ata-ST4000_Z1");
+	ASSERT_STREQ(field_of(0, "PRIORITY"), "3");
+	/* A loop device has none: no empty fields. */
+	disk_add(makedev(7, 9), "loop9", 10);
+	b.dev = makedev(7, 9);
+	journal_record(&j, &b, sizeof(b), ident(b.dev), SEC);
+	ASSERT_EQ(sent.nr, 2);
+	ASSERT_STREQ(field_of(1, "BLKNOTIFY_DEVICE"), "loop9");
+	ASSERT_TRUE(field_of(1, "BLKNOTIFY_SERIAL") == NULL);
+	ASSERT_TRUE(field_of(1, "BLKNOTIFY_WWN") == NULL);
+	ASSERT_TRUE(field_of(1, "BLKNOTIFY_BY_ID") == NULL);
+	journal_free(&j);
+	disk_remove(makedev(8, 80));
+	disk_remove(makedev(7, 9));
 }
 
 TEST(journal_priority_by_subtype)
@@ -347,12 +442,11 @@ TEST(journal_storm_is_entries_plus_an_exact_summary)
 
 	memset(&sent, 0, sizeof(sent));
 	ASSERT_EQ(journal_init(&j, 1000, 3, 4, capture, &sent), 0);
-	j.sysfs = sysfs;
 	/* 1000 errors within one window: 3 entries, 997 counted. */
 	for (i = 0; i < 1000; i++) {
 		b = rec(makedev(8, 0), i % 2 ? NOTIFY_BLOCK_ERROR_IO : NOTIFY_BLOCK_ERROR_CRITICAL_MEDIUM,
 			BLOCK_NOTIFY_OP_READ, 1000 + i, 8);
-		journal_record(&j, &b, sizeof(b), SEC + i * 1000);
+		journal_record(&j, &b, sizeof(b), ident(b.dev), SEC + i * 1000);
 	}
 	ASSERT_EQ(sent.nr, 3);
 	/* Not yet: the window is open, and its end is when to come back. */
@@ -373,7 +467,7 @@ TEST(journal_storm_is_entries_plus_an_exact_summary)
 	ASSERT_EQ(j.entries + j.summarised, 1000);
 	ASSERT_EQ(j.summaries, 1);
 	/* A new window: entries again. */
-	journal_record(&j, &b, sizeof(b), 3 * SEC);
+	journal_record(&j, &b, sizeof(b), ident(b.dev), 3 * SEC);
 	ASSERT_EQ(sent.nr, 5);
 	ASSERT_STREQ(field_of(4, "MESSAGE_ID"), JOURNAL_MESSAGE_ID_ERROR);
 	journal_free(&j);
@@ -388,10 +482,9 @@ TEST(journal_many_pairs_and_disks_still_count_every_error)
 	memset(&sent, 0, sizeof(sent));
 	/* One disk slot for three disks, no entries at all: everything in summaries. */
 	ASSERT_EQ(journal_init(&j, 1000, 0, 1, capture, &sent), 0);
-	j.sysfs = sysfs;
 	for (i = 0; i < 3 * 17 * 3; i++, n++) {
 		b = rec(makedev(8, 16 * (i % 3)), i / 3 % 17 + 1, i / 51, i, 1);
-		journal_record(&j, &b, sizeof(b), SEC);
+		journal_record(&j, &b, sizeof(b), ident(b.dev), SEC);
 	}
 	journal_flush(&j, SEC, true);
 	ASSERT_EQ(sent.nr, 2);	/* the disk with a slot, and "other disks" */
@@ -411,20 +504,19 @@ TEST(journal_refused_entries_go_to_the_summary)
 
 	memset(&sent, 0, sizeof(sent));
 	ASSERT_EQ(journal_init(&j, 1000, 5, 4, capture, &sent), 0);
-	j.sysfs = sysfs;
 	sent.fail_next = 2;
 	for (i = 0; i < 5; i++)
-		journal_record(&j, &b, sizeof(b), SEC);
+		journal_record(&j, &b, sizeof(b), ident(b.dev), SEC);
 	ASSERT_EQ(j.entries, 3);
 	journal_flush(&j, 2 * SEC, false);
 	ASSERT_EQ(j.summarised, 2);
 	/* A summary journald refuses is tried again; its window goes on meanwhile. */
 	sent.fail_summaries = 1;
 	for (i = 0; i < 10; i++)
-		journal_record(&j, &b, sizeof(b), 3 * SEC);
+		journal_record(&j, &b, sizeof(b), ident(b.dev), 3 * SEC);
 	ASSERT_EQ(j.entries, 8);
 	ASSERT_EQ(journal_flush(&j, 4 * SEC, false), 4 * SEC + JOURNAL_RETRY_NS);
-	journal_record(&j, &b, sizeof(b), 4 * SEC + 1);	/* no entry: the window went on */
+	journal_record(&j, &b, sizeof(b), ident(b.dev), 4 * SEC + 1);	/* no entry: the window went on */
 	ASSERT_EQ(j.entries, 8);
 	ASSERT_EQ(j.failed, 0);
 	sent.fail_summaries = 0;
@@ -435,7 +527,7 @@ TEST(journal_refused_entries_go_to_the_summary)
 	/* Refused at the final flush: counted as failed, the metric tells. */
 	sent.fail_summaries = 1;
 	for (i = 0; i < 10; i++)
-		journal_record(&j, &b, sizeof(b), 6 * SEC);
+		journal_record(&j, &b, sizeof(b), ident(b.dev), 6 * SEC);
 	journal_flush(&j, 6 * SEC, true);
 	ASSERT_EQ(j.failed, 5);
 	ASSERT_EQ(j.entries + j.summarised + j.failed, 26);
@@ -464,6 +556,33 @@ TEST(outputs_config_keys)
 	ASSERT_EQ(outputs_config_set(&c, "journal", "maybe", 4, err, sizeof(err)), -EINVAL);
 	ASSERT_EQ(outputs_config_set(&c, "metrics_textfile_dir", "rel/dir", 5, err, sizeof(err)), -EINVAL);
 
+	/* One number parser for the whole file: the same words as config.c's keys. */
+	ASSERT_EQ(outputs_config_set(&c, "metrics_max_devices", "4x", 6, err, sizeof(err)), -EINVAL);
+	ASSERT_STREQ(err, "metrics_max_devices: \"4x\" is not a number (expected 1..4096)");
+
+	ASSERT_EQ(outputs_config_set(&c, "outputs_devices", "sda 8:16,/dev/disk/by-id/ata-X nvme0n1",
+				     7, err, sizeof(err)), 0);
+	ASSERT_STREQ(c.devices, "sda 8:16,/dev/disk/by-id/ata-X nvme0n1");
+	outputs_config_defaults(&c);
+	ASSERT_EQ(outputs_config_set(&c, "outputs_devices", "sda ../x", 1, err, sizeof(err)), -EINVAL);
+	ASSERT_STREQ(err, "outputs_devices: \"../x\" is not a disk (expected a kernel name like sda, "
+		     "MAJ:MIN like 8:16, or a path under /dev/; or \"all\")");
+	ASSERT_EQ(outputs_config_set(&c, "outputs_devices", "8:16x", 2, err, sizeof(err)), -EINVAL);
+	ASSERT_EQ(outputs_config_set(&c, "outputs_devices", "/etc/passwd", 3, err, sizeof(err)), -EINVAL);
+	ASSERT_EQ(outputs_config_set(&c, "outputs_devices", "a b c d e f g h i", 4, err, sizeof(err)),
+		  -EINVAL);
+	ASSERT_STREQ(err, "outputs_devices: more than 8 disks (name at most 8, or \"all\")");
+	ASSERT_EQ(outputs_config_set(&c, "outputs_devices", "all", 5, err, sizeof(err)), 0);
+	ASSERT_STREQ(c.devices, "");
+	{
+		__u64 dev;
+
+		ASSERT_EQ(outputs_device_resolve("4095:1048575", &dev), -ENODEV);
+		ASSERT_EQ(outputs_device_resolve("no-such-disk", &dev), -ENODEV);
+		ASSERT_EQ(outputs_device_resolve("/dev/null", &dev), -ENODEV);
+		ASSERT_EQ(outputs_device_resolve("x/y", &dev), -EINVAL);
+	}
+
 	ASSERT_EQ(outputs_parse_listen("[::1]:9713", &ss, &len), 0);
 	ASSERT_EQ(ss.ss_family, AF_INET6);
 	ASSERT_EQ(outputs_parse_listen("0.0.0.0:80", &ss, &len), 0);
@@ -483,17 +602,17 @@ TEST(textfile_is_replaced_whole)
 	FILE *f;
 	size_t n;
 
-	ASSERT_EQ(metrics_textfile_write(sysfs, "a 1\n", 4), 0);
-	ASSERT_EQ(metrics_textfile_write(sysfs, "b 2\n", 4), 0);
-	snprintf(path, sizeof(path), "%s/" METRICS_TEXTFILE_NAME, sysfs);
+	ASSERT_EQ(metrics_textfile_write(tmpdir, "a 1\n", 4), 0);
+	ASSERT_EQ(metrics_textfile_write(tmpdir, "b 2\n", 4), 0);
+	snprintf(path, sizeof(path), "%s/" METRICS_TEXTFILE_NAME, tmpdir);
 	f = fopen(path, "r");
 	ASSERT_TRUE(f);
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
 	ASSERT_STREQ(buf, "b 2\n");
-	snprintf(path, sizeof(path), "%s/." METRICS_TEXTFILE_NAME ".tmp", sysfs);
+	snprintf(path, sizeof(path), "%s/." METRICS_TEXTFILE_NAME ".tmp", tmpdir);
 	ASSERT_EQ(access(path, F_OK), -1);
-	snprintf(path, sizeof(path), "%s/nonexistent", sysfs);
+	snprintf(path, sizeof(path), "%s/nonexistent", tmpdir);
 	ASSERT_EQ(metrics_textfile_write(path, "x", 1), -ENOENT);
 }
