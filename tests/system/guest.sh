@@ -139,6 +139,29 @@ recs alice /tmp/alice.json
 logcmd cat /tmp/alice.err
 fact alice_groups "$(id -nG alice)"
 
+# --- the outputs: journal entries and node_exporter's textfile ------------
+# No client connected: the outputs count every error on the node by themselves.
+mkdir -p /etc/blknotify
+printf '%s\n' 'journal = yes' 'metrics_textfile_dir = /run/blknotify' \
+	'metrics_textfile_interval_ms = 500' >/etc/blknotify/blknotifyd.conf
+systemctl restart blknotifyd.service
+wait_active blknotifyd.service 30
+fact out.state "$(systemctl is-active blknotifyd.service)"
+sleep 1
+bad_reads 3
+sleep 3
+_jq="MESSAGE_ID=30785b7f7d3240809df08cb3185d760e BLKNOTIFY_DEVICE=$DISK"
+fact out.journal "$(journalctl -b $_jq -o cat | grep -c .)"
+fact out.journal_fields "$(journalctl -b $_jq -o export |
+	sed -n 's/^\(BLKNOTIFY_SUBTYPE\|BLKNOTIFY_OP\|BLKNOTIFY_SECTOR\|PRIORITY\)=/\1=/p' | sort -u | tr '\n' ' ')"
+journalctl -b $_jq -o export | while IFS= read -r _l; do log "journal entry: $_l"; done
+fact out.textfile "$(grep '^blknotify_errors_total{' /run/blknotify/blknotify.prom 2>/dev/null |
+	grep "device=\"$DISK\"" | grep 'subtype="medium"' | grep 'op="read"' | sed 's/.* //')"
+logcmd cat /run/blknotify/blknotify.prom
+rm -f /etc/blknotify/blknotifyd.conf
+systemctl restart blknotifyd.service
+wait_active blknotifyd.service 30
+
 # --- restart and SIGKILL during a stream of errors --------------------------
 # Each phase: 20 errors, then the daemon goes away (restart / KILL), 20
 # more while it is away or coming back, 20 after.  The client reconnects.
