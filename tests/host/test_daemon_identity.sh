@@ -8,12 +8,7 @@
 # useradd, setpriv.  BLKWATCH, BLKFAULT and BLKNOTIFYD name the binaries.
 set -u
 
-n=0
-failed=0
-ok() {		# description, then the command's status
-	n=$((n + 1))
-	if [ "$2" -eq 0 ]; then echo "ok $n - $1"; else echo "not ok $n - $1"; failed=$((failed + 1)); fi
-}
+. "$(dirname "$0")/lib-outputs.sh"	# ok, expect_eq, $work, $pids, cleanup
 expect_in() {	# description file text
 	grep -qF -- "$3" "$2" || { echo "# $1: no '$3' in:"; sed 's/^/#   /' "$2"; }
 	ok "$1" "$(grep -qF -- "$3" "$2"; echo $?)"
@@ -30,24 +25,21 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 0
 fi
 
-work=$(mktemp -d)
 chmod 0711 "$work"
 user=bnid$$
 mnt=$work/mnt
 daemonpid=
-pids=()
-cleanup() {
-	local p
+# Before lib-outputs.sh's cleanup removes $work: the mount in it, the device, the user.
+cleanup_identity() {
 	[ -n "$daemonpid" ] && { kill "$daemonpid" 2>/dev/null; wait "$daemonpid" 2>/dev/null; }
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 	umount "$mnt" 2>/dev/null
 	[ -n "${BF_PID:-}" ] && { exec {BF[1]}>&- 2>/dev/null; wait "$BF_PID" 2>/dev/null; }
 	[ -n "${reused:-}" ] && losetup -d "$reused" 2>/dev/null
 	userdel "$user" 2>/dev/null
 	groupdel "$user" 2>/dev/null
-	[ -n "${KEEP_WORK:-}" ] || rm -rf "$work"
+	cleanup
 }
-trap cleanup EXIT
+trap cleanup_identity EXIT
 
 useradd --system --no-create-home --user-group --shell /usr/sbin/nologin "$user" ||
 	{ echo "Bail out! useradd failed"; exit 1; }
