@@ -140,6 +140,29 @@ ok "with file_names = watchers: exits 0" $?
 expect_in "text: the identity line" "$work/allowed.txt" "  identity: fs_type=ext4 fs_uuid=$uuid mount=$mnt"
 expect_in "text: the user gets the file the daemon named" "$work/allowed.txt" \
 	"  impact: (mount $mnt) $file offset 20480 length 4096 (0 unnamed, 0 dropped)"
+# Even then, only for disks the client may watch: GET_IMPACT on a raw
+# connection (no watch) for the device once the user may no longer read it.
+chmod 0600 "$dev"
+# The system python: root's PATH may name one the user cannot run.
+setpriv --reuid="$user" --regid="$user" --init-groups -- /usr/bin/python3 - "$work/d/sock" \
+	"${majmin%:*}" "${majmin#*:}" "$sector" >"$work/raw" 2>&1 <<'EOF2'
+import os, socket, struct, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+def ask(t, seq, body):
+    s.send(struct.pack("<IHHII", 0x644e4c42, 1, t, 16 + len(body), seq) + body)
+    r = s.recv(65536)
+    return struct.unpack_from("<H", r, 6)[0], r[16:]
+ask(0x01, 1, struct.pack("<IIQ", 1, 0, 0))
+t, body = ask(0x08, 2, struct.pack("<QQII", os.makedev(int(sys.argv[2]), int(sys.argv[3])),
+                                   int(sys.argv[4]), 8, 0))
+err = struct.unpack_from("<i", body)[0] if t == 0x83 else 0
+print(hex(t), err, body[8:].rstrip(b"\0").decode(errors="replace"))
+EOF2
+chmod 0640 "$dev"
+expect_in "a disk the user may not read: refused by the watch policy first" "$work/raw" \
+	"0x83 -13 uid $(id -u "$user") may not read $dev"
+expect_not_in "and nothing of its files" "$work/raw" "data.db"
 stop_daemon
 
 # --- an unknown file_names value is a configuration error that names the choices ---
