@@ -264,6 +264,9 @@ BLKNOTIFY_API const char *blknotify_impact_get_mount(const struct blknotify_impa
  * bounded budget (blknotifyd(8), FILE NAMES) if its policy gives this
  * process file names; the answer is the same object.  Identity (the
  * blknotify_device_* getters) needs no privilege and is looked up locally.
+ * Records that arrive while it waits for the answer are kept in the queue,
+ * in order, where the fd no longer signals them: read until -EAGAIN before
+ * polling again.
  *   -EOPNOTSUPP	the source cannot answer (bpf, kmsg, watch_queue: ask
  *			blknotify_device_get_impact() yourself)
  *   -EACCES		the daemon's policy gives this user no file names;
