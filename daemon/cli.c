@@ -28,7 +28,7 @@ static void print_config(const struct daemon_config *c)
 	       "max_clients = %u\nmax_clients_per_uid = %u\nreserved_clients = %u\n"
 	       "hello_timeout_ms = %u\nidle_timeout_ms = %u\n"
 	       "max_queue_size = %u\nupstream_queue_size = %u\n"
-	       "privileged_groups = %s\ndevice_access = %s\npin_path = %s\nstate_file = %s\n"
+	       "privileged_groups = %s\ndevice_access = %s\nfile_names = %s\npin_path = %s\nstate_file = %s\n"
 	       "restart_grace_ms = %u\n",
 	       c->source == BLKNOTIFY_SOURCE_AUTO ? "auto" : blknotify_source_name(c->source),
 	       c->socket_path, c->socket_mode,
@@ -37,6 +37,7 @@ static void print_config(const struct daemon_config *c)
 	       c->hello_timeout_ms, c->idle_timeout_ms, c->max_queue_size, c->upstream_queue_size,
 	       c->privileged_groups,
 	       c->device_access == DEVICE_ACCESS_READABLE ? "readable" : "none",
+	       c->file_names == FILE_NAMES_WATCHERS ? "watchers" : "privileged",
 	       c->pin_path[0] ? c->pin_path : "none", c->state_file,
 	       c->restart_grace_ms);
 }

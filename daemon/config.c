@@ -41,6 +41,7 @@ void config_defaults(struct daemon_config *c)
 	c->max_queue_size = CONFIG_MAX_QUEUE_DEFAULT;
 	c->upstream_queue_size = CONFIG_UPSTREAM_QUEUE_DEFAULT;
 	c->device_access = DEVICE_ACCESS_READABLE;
+	c->file_names = FILE_NAMES_PRIVILEGED;
 	snprintf(c->pin_path, sizeof(c->pin_path), "%s", BLKNOTIFY_BPF_PIN_PATH);
 	snprintf(c->state_file, sizeof(c->state_file), "%s", BLKNOTIFYD_STATE_FILE);
 	c->restart_grace_ms = CONFIG_RESTART_GRACE_DEFAULT;
@@ -219,6 +220,13 @@ static int set_key(struct daemon_config *c, struct parse_ctx *p, const char *key
 			c->device_access = DEVICE_ACCESS_NONE;
 		else
 			return fail(p, "device_access: \"%s\" is not one of readable, none", v);
+	} else if (!strcmp(key, "file_names")) {
+		if (!strcmp(v, "privileged"))
+			c->file_names = FILE_NAMES_PRIVILEGED;
+		else if (!strcmp(v, "watchers"))
+			c->file_names = FILE_NAMES_WATCHERS;
+		else
+			return fail(p, "file_names: \"%s\" is not one of privileged, watchers", v);
 	} else if (!strcmp(key, "privileged_groups")) {
 		char *save = NULL, *tok;
 
@@ -243,7 +251,7 @@ static int set_key(struct daemon_config *c, struct parse_ctx *p, const char *key
 		return fail(p, "unknown setting \"%s\" (known: source, socket, socket_mode, socket_group, "
 			    "max_clients, max_clients_per_uid, reserved_clients, hello_timeout_ms, "
 			    "idle_timeout_ms, max_queue_size, upstream_queue_size, privileged_groups, "
-			    "device_access, pin_path, state_file, restart_grace_ms, " OUTPUTS_CONFIG_KEYS ")", key);
+			    "device_access, file_names, pin_path, state_file, restart_grace_ms, " OUTPUTS_CONFIG_KEYS ")", key);
 	}
 	return 0;
 }
@@ -266,7 +274,7 @@ int config_parse(struct daemon_config *c, FILE *f, const char *name, char *err, 
 		"source", "socket", "socket_mode", "socket_group", "max_clients",
 		"max_clients_per_uid", "reserved_clients", "hello_timeout_ms", "idle_timeout_ms",
 		"max_queue_size", "upstream_queue_size", "privileged_groups",
-		"device_access", "pin_path", "state_file", "restart_grace_ms",
+		"device_access", "file_names", "pin_path", "state_file", "restart_grace_ms",
 	};
 	unsigned int seen[sizeof(keys) / sizeof(keys[0])] = { 0 };
 	struct parse_ctx p = { .name = name, .err = err, .err_len = err_len };

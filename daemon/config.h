@@ -29,6 +29,12 @@ enum device_access {
 	DEVICE_ACCESS_NONE,	/* only root and the privileged groups watch anything */
 };
 
+/* Who the daemon names files for (GET_IMPACT): file names are sensitive. */
+enum file_names {
+	FILE_NAMES_PRIVILEGED,	/* root and privileged_groups only (the default) */
+	FILE_NAMES_WATCHERS,	/* also every client that may watch the disk */
+};
+
 struct daemon_config {
 	enum blknotify_source source;	/* AUTO: watch_queue, else bpf, else kmsg */
 	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -47,6 +53,7 @@ struct daemon_config {
 	unsigned int nr_privileged_gids;
 	char privileged_groups[CONFIG_LINE_MAX];	/* as written, for messages */
 	enum device_access device_access;
+	enum file_names file_names;	/* who gets IMPACT answers (file names) */
 	char pin_path[256];		/* bpf: pinned here across restarts; "" = not pinned */
 	char state_file[256];		/* clients, for a restart */
 	unsigned int restart_grace_ms;	/* how long a restarted daemon keeps queues for clients */

@@ -12,6 +12,7 @@
  *   requests.c  what a client asks (HELLO, watches, filter, STATS)
  *   upstream.c  the source: selection, pinning, its watch set, fan-out
  *   state.c     the clients' state across a restart
+ *   impact.c    GET_IMPACT: the files on failed sectors, if the policy allows
  *
  * An output added later (metrics, journal, history, handlers) gets a file of
  * its own, a member here, and a call where records are fanned out
@@ -162,6 +163,11 @@ struct manager {
 	bool sweep_armed;
 	unsigned int nr_throttled;	/* clients not read until run_deferred() */
 	__u64 upstream_changes;		/* watches added or removed at the source */
+
+	/* impact.c: the daemon-wide lookup bound, and what was asked */
+	unsigned int impact_tokens;
+	__u64 impact_refilled_ns;
+	__u64 impact_lookups, impact_refused, impact_limited;
 
 	/* outputs.c: metrics and journal; NULL when none is configured */
 	struct outputs *outputs;

@@ -18,4 +18,16 @@
 int device_find_mounts(dev_t dev, const char *devname, bool root_only,
 		       int (*fn)(const char *target, void *arg), void *arg);
 
+/*
+ * An impact made from another process's answer (the daemon's IMPACT
+ * reply): impact_new() an empty one for mount with room for max extents,
+ * impact_append() copies x (its path too; owner is matched to the names
+ * this library uses, anything else becomes "metadata").  -ENOMEM, -ENOSPC.
+ */
+struct blknotify_impact;
+struct blknotify_extent;
+int impact_new(struct blknotify_impact **ret, const char *mount, unsigned int max,
+	       unsigned int dropped, unsigned int unnamed);
+int impact_append(struct blknotify_impact *im, const struct blknotify_extent *x);
+
 #endif

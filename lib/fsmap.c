@@ -68,6 +68,26 @@ static const char *owner_name(__u64 owner, bool xfs)
 	}
 }
 
+/* One of the names above (so an extent's owner outlives its source), else "metadata". */
+static const char *owner_intern(const char *name)
+{
+	static const char *const extra[] = { "file", "free space", "unknown", "AG headers" };
+	static const __u64 owners[] = {
+		FMR_OWNER('X', 1), FMR_OWNER('X', 2), FMR_OWNER('X', 3), FMR_OWNER('X', 4),
+		FMR_OWNER('X', 5), FMR_OWNER('X', 6), FMR_OWNER('X', 7), FMR_OWNER('X', 8),
+		FMR_OWNER('f', 1), FMR_OWNER('f', 2), FMR_OWNER('f', 3), FMR_OWNER('f', 4),
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)
+		if (!strcmp(name, extra[i]))
+			return extra[i];
+	for (i = 0; i < sizeof(owners) / sizeof(owners[0]); i++)
+		if (!strcmp(name, owner_name(owners[i], false)))
+			return owner_name(owners[i], false);
+	return "metadata";
+}
+
 /* Append an extent; false (and counted) when the table is full. */
 static bool add_extent(struct blknotify_impact *im, const struct blknotify_extent *x)
 {
@@ -422,6 +442,36 @@ int blknotify_device_get_impact(const struct blknotify_device *d, uint64_t secto
 		return err;
 	}
 	*ret = im;
+	return 0;
+}
+
+int impact_new(struct blknotify_impact **ret, const char *mount, unsigned int max,
+	       unsigned int dropped, unsigned int unnamed)
+{
+	struct blknotify_impact *im = calloc(1, sizeof(*im));
+
+	if (!im || !(im->ext = calloc(max ? max : 1, sizeof(*im->ext))) ||
+	    !(im->mount = strdup(mount))) {
+		blknotify_impact_free(im);
+		return -ENOMEM;
+	}
+	im->max = max;
+	im->dropped = dropped;
+	im->unnamed = unnamed;
+	*ret = im;
+	return 0;
+}
+
+int impact_append(struct blknotify_impact *im, const struct blknotify_extent *x)
+{
+	struct blknotify_extent c = *x;
+
+	if (im->n == im->max)
+		return -ENOSPC;
+	c.owner = owner_intern(x->owner ? x->owner : "unknown");
+	if (x->path && !(c.path = strdup(x->path)))
+		return -ENOMEM;
+	im->ext[im->n++] = c;
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <blknotify/blknotify.h>
+#include <blknotify/device.h>
 #include "match.h"
 #include "protocol.h"
 #include "watch.h"
@@ -36,6 +37,9 @@ _Static_assert(sizeof(struct bnd_hdr) + sizeof(struct bnd_stats) +
 	       BND_CLIENTS_HARD_MAX * sizeof(struct bnd_client_stats) <= BND_MSG_MAX,
 	       "a full STATS reply fits BND_MSG_MAX");
 _Static_assert(BN_FILTERS_MAX == BLKNOTIFY_FILTERS_MAX, "one bound");
+_Static_assert(sizeof(struct bnd_get_impact) == 24, "wire layout");
+_Static_assert(sizeof(struct bnd_impact) == 16, "wire layout");
+_Static_assert(sizeof(struct bnd_extent) == 48, "wire layout");
 
 const char *bnd_type_name(unsigned int type)
 {
@@ -52,6 +56,8 @@ const char *bnd_type_name(unsigned int type)
 	case BND_ERROR:		return "ERROR";
 	case BND_RECORDS:	return "RECORDS";
 	case BND_STATS:		return "STATS";
+	case BND_GET_IMPACT:	return "GET_IMPACT";
+	case BND_IMPACT:	return "IMPACT";
 	default:		return "unknown";
 	}
 }
@@ -109,6 +115,170 @@ static int check_filter(const struct bnd_set_filter *f, size_t body_len, char *w
 	return 0;
 }
 
+#define PAD8(n)	(((n) + 7) & ~(size_t)7)
+
+/* Whether s[0 .. len) is one NUL-terminated string of min_len .. max_len bytes. */
+static bool wire_string(const char *s, size_t len, size_t min_len, size_t max_len)
+{
+	return len >= min_len && len <= max_len && memchr(s, '\0', len) == s + len - 1;
+}
+
+/* Whether the bytes from p to end are zero (the padding of a string). */
+static bool zero_pad(const char *p, const char *end)
+{
+	for (; p < end; p++)
+		if (*p)
+			return false;
+	return true;
+}
+
+static size_t extent_size(const struct bnd_extent *x)
+{
+	return PAD8(sizeof(*x) + x->owner_len + x->path_len);
+}
+
+static int check_extent(const struct bnd_extent *x, size_t left, unsigned int i,
+			char *why, size_t why_len)
+{
+	const char *owner = (const char *)(x + 1), *end;
+
+	if (left < sizeof(*x))
+		return bn_refuse(why, why_len, EBADMSG, "IMPACT: extent %u is cut short", i);
+	if (x->kind > BLKNOTIFY_EXTENT_FILE || x->flags & ~0xfU || x->__reserved)
+		return bn_refuse(why, why_len, EBADMSG, "IMPACT: extent %u has kind %u, flags 0x%x "
+				 "or reserved bits set", i, x->kind, x->flags);
+	if (x->path_len && x->kind != BLKNOTIFY_EXTENT_FILE)
+		return bn_refuse(why, why_len, EBADMSG, "IMPACT: extent %u has a path but is no file", i);
+	if (x->kind != BLKNOTIFY_EXTENT_FILE && (x->inode || x->file_offset))
+		return bn_refuse(why, why_len, EBADMSG, "IMPACT: extent %u has an inode but is no file", i);
+	if (extent_size(x) > left)
+		return bn_refuse(why, why_len, EBADMSG, "IMPACT: extent %u (%zu bytes) is past the end",
+				 i, extent_size(x));
+	if (!wire_string(owner, x->owner_len, 2, BND_OWNER_MAX) ||
+	    (x->path_len && !wire_string(owner + x->owner_len, x->path_len, 2, BND_PATH_MAX)))
+		return bn_refuse(why, why_len, EBADMSG, "IMPACT: extent %u: owner or path is not one "
+				 "NUL-terminated string of the length given", i);
+	end = (const char *)x + extent_size(x);
+	if (!zero_pad(owner + x->owner_len + x->path_len, end))
+		return bn_refuse(why, why_len, EBADMSG, "IMPACT: extent %u: padding is not zero", i);
+	return 0;
+}
+
+static int check_impact(const struct bnd_impact *im, size_t body_len, char *why, size_t why_len)
+{
+	const char *mount = (const char *)(im + 1), *end = (const char *)im + body_len;
+	const struct bnd_extent *x;
+	unsigned int i;
+	int r;
+
+	if (body_len < sizeof(*im))
+		return bn_refuse(why, why_len, EBADMSG, "IMPACT: body is %zu bytes, at least %zu needed",
+				 body_len, sizeof(*im));
+	if (im->nr_extents > BND_IMPACT_EXTENTS_MAX)
+		return bn_refuse(why, why_len, EBADMSG, "IMPACT: %u extents, at most %d",
+				 im->nr_extents, BND_IMPACT_EXTENTS_MAX);
+	if (im->mount_len > body_len - sizeof(*im) ||
+	    PAD8(im->mount_len) > body_len - sizeof(*im) ||
+	    !wire_string(mount, im->mount_len, 2, BND_PATH_MAX) ||
+	    !zero_pad(mount + im->mount_len, mount + PAD8(im->mount_len)))
+		return bn_refuse(why, why_len, EBADMSG, "IMPACT: the mount point is not one padded, "
+				 "NUL-terminated string of %u bytes", im->mount_len);
+	x = bnd_impact_first(im);
+	for (i = 0; i < im->nr_extents; i++) {
+		if ((r = check_extent(x, (size_t)(end - (const char *)x), i, why, why_len)))
+			return r;
+		x = bnd_extent_next(x);
+	}
+	if ((const char *)x != end)
+		return bn_refuse(why, why_len, EBADMSG, "IMPACT: %zu bytes after the last extent",
+				 (size_t)(end - (const char *)x));
+	return 0;
+}
+
+const char *bnd_impact_mount(const struct bnd_impact *im)
+{
+	return (const char *)(im + 1);
+}
+
+const struct bnd_extent *bnd_impact_first(const struct bnd_impact *im)
+{
+	return (const void *)((const char *)(im + 1) + PAD8(im->mount_len));
+}
+
+const struct bnd_extent *bnd_extent_next(const struct bnd_extent *x)
+{
+	return (const void *)((const char *)x + extent_size(x));
+}
+
+const char *bnd_extent_owner(const struct bnd_extent *x)
+{
+	return (const char *)(x + 1);
+}
+
+const char *bnd_extent_path(const struct bnd_extent *x)
+{
+	return x->path_len ? (const char *)(x + 1) + x->owner_len : NULL;
+}
+
+/* Append a string of len bytes (NUL included) at p; returns the end. */
+static char *put_string(char *p, const char *s, size_t len)
+{
+	memcpy(p, s, len - 1);
+	p[len - 1] = '\0';
+	return p + len;
+}
+
+struct bnd_impact *bnd_msg_impact_init(void *buf, __u32 seq, const char *mount,
+				       __u32 dropped, __u32 unnamed)
+{
+	size_t mlen = strnlen(mount, BND_PATH_MAX - 1) + 1;
+	struct bnd_impact *im;
+
+	/* Zeroed whole: strings' padding is zero. */
+	im = bnd_msg_init(buf, BND_IMPACT, seq, BND_MSG_MAX - sizeof(struct bnd_hdr));
+	im->mount_len = mlen;
+	im->dropped = dropped;
+	im->unnamed = unnamed;
+	put_string((char *)(im + 1), mount, mlen);
+	((struct bnd_hdr *)buf)->len = sizeof(struct bnd_hdr) + sizeof(*im) + PAD8(mlen);
+	return im;
+}
+
+bool bnd_msg_impact_add(void *buf, const struct blknotify_extent *e)
+{
+	struct bnd_hdr *h = buf;
+	struct bnd_impact *im = (void *)(h + 1);
+	struct bnd_extent *x = (void *)((char *)buf + h->len);
+	const char *owner = e->owner ? e->owner : "unknown";
+	size_t olen = strnlen(owner, BND_OWNER_MAX - 1) + 1;
+	size_t plen = e->path && e->kind == BLKNOTIFY_EXTENT_FILE ?
+		      strnlen(e->path, BND_PATH_MAX) + 1 : 0;
+	char *p;
+
+	if (plen > BND_PATH_MAX) {	/* cut short it would name another file */
+		plen = 0;
+		im->unnamed++;
+	}
+	if (im->nr_extents == BND_IMPACT_EXTENTS_MAX || e->kind > BLKNOTIFY_EXTENT_FILE ||
+	    PAD8(sizeof(*x) + olen + plen) > BND_MSG_MAX - h->len) {
+		im->dropped++;
+		return false;
+	}
+	*x = (struct bnd_extent){ .kind = e->kind, .flags = e->flags & 0xf,
+				  .dev_offset = e->dev_offset, .length = e->length,
+				  .owner_len = olen, .path_len = plen };
+	if (e->kind == BLKNOTIFY_EXTENT_FILE) {
+		x->inode = e->inode;
+		x->file_offset = e->file_offset;
+	}
+	p = put_string((char *)(x + 1), owner, olen);
+	if (plen)
+		put_string(p, e->path, plen);
+	h->len += extent_size(x);
+	im->nr_extents++;
+	return true;
+}
+
 static int check_body(struct bnd_msg *m, const void *body, size_t body_len,
 		      char *why, size_t why_len)
 {
@@ -152,6 +322,10 @@ static int check_body(struct bnd_msg *m, const void *body, size_t body_len,
 			return -EBADMSG;
 		m->records = body;
 		return 0;
+	case BND_GET_IMPACT:	want = sizeof(struct bnd_get_impact); break;
+	case BND_IMPACT:
+		m->impact = body;
+		return check_impact(body, body_len, why, why_len);
 	case BND_STATS: {
 		const struct bnd_stats *s = body;
 
@@ -235,6 +409,16 @@ short_body:
 	case BND_OK:
 		m->ok = body;
 		break;
+	case BND_GET_IMPACT:
+		m->get_impact = body;
+		if (m->get_impact->__reserved)
+			return bn_refuse(why, why_len, EBADMSG, "GET_IMPACT: reserved field is not zero");
+		if (!m->get_impact->dev || m->get_impact->nr_sectors < 1 ||
+		    m->get_impact->nr_sectors > BND_IMPACT_SECTORS_MAX ||
+		    m->get_impact->sector > ~0ULL - m->get_impact->nr_sectors)
+			return bn_refuse(why, why_len, EBADMSG, "GET_IMPACT: a device and 1..%u sectors "
+				      "are needed", BND_IMPACT_SECTORS_MAX);
+		break;
 	}
 	return 0;
 }
@@ -266,7 +450,8 @@ int bnd_parse(const void *buf, size_t len, enum bnd_direction dir, struct bnd_ms
 	m->seq = h->seq;
 	m->body_len = len - sizeof(*h);
 	to_daemon = m->type < 0x80;
-	if (to_daemon != (dir == BND_TO_DAEMON) && m->type <= BND_STATS)
+	if (to_daemon != (dir == BND_TO_DAEMON) &&
+	    m->type <= (to_daemon ? BND_TYPE_TO_DAEMON_LAST : BND_TYPE_TO_CLIENT_LAST))
 		return bn_refuse(why, why_len, EOPNOTSUPP, "%s is not a message this side accepts",
 			      bnd_type_name(m->type));
 	return check_body(m, (const char *)buf + sizeof(*h), m->body_len, why, why_len);

@@ -56,13 +56,17 @@ enum bnd_type {
 	BND_REMOVE_WATCH	= 0x05,	/* struct bnd_remove_watch */
 	BND_GET_STATS		= 0x06,	/* no body */
 	BND_ACK			= 0x07,	/* struct bnd_ack; no reply */
+	BND_GET_IMPACT		= 0x08,	/* struct bnd_get_impact */
 	/* Daemon to client. */
 	BND_HELLO_REPLY		= 0x81,	/* struct bnd_hello_reply */
 	BND_OK			= 0x82,	/* struct bnd_ok */
 	BND_ERROR		= 0x83,	/* struct bnd_error + text */
 	BND_RECORDS		= 0x84,	/* records, back to back */
 	BND_STATS		= 0x85,	/* struct bnd_stats + clients */
+	BND_IMPACT		= 0x86,	/* struct bnd_impact + mount + extents */
 };
+#define BND_TYPE_TO_DAEMON_LAST	BND_GET_IMPACT
+#define BND_TYPE_TO_CLIENT_LAST	BND_IMPACT
 
 struct bnd_hello {
 	__u32	version;	/* the protocol version the client speaks: BND_VERSION */
@@ -186,6 +190,68 @@ struct bnd_watch_removal {
 };
 #define BND_WATCH_REMOVAL_SIZE	16
 
+/*
+ * GET_IMPACT: who owns nr_sectors from sector (whole-disk, as a record
+ * names them) of disk dev: the daemon runs blknotify_device_get_impact()
+ * with its own privileges and a bounded budget, if its policy lets the
+ * client have file names (docs/protocol.md).
+ */
+struct bnd_get_impact {
+	__u64	dev;		/* whole disk, st_rdev encoding */
+	__u64	sector;
+	__u32	nr_sectors;	/* 1 .. BND_IMPACT_SECTORS_MAX */
+	__u32	__reserved;
+};
+#define BND_IMPACT_SECTORS_MAX	(1U << 16)	/* 32 MiB: more than one request covers */
+
+/*
+ * IMPACT: struct bnd_impact, the mount point (mount_len bytes with its NUL,
+ * padded with zeros to 8), then nr_extents entries, each a struct
+ * bnd_extent followed by its owner name (owner_len bytes with the NUL), its
+ * path (path_len bytes with the NUL, or none: path_len 0) and zeros to 8.
+ * Strings hold no NUL but their last byte.
+ */
+#define BND_IMPACT_EXTENTS_MAX	64
+#define BND_OWNER_MAX		64	/* owner_len, NUL included */
+#define BND_PATH_MAX		4096	/* path_len and mount_len, NUL included */
+
+struct bnd_impact {
+	__u32	nr_extents;	/* 0 .. BND_IMPACT_EXTENTS_MAX */
+	__u32	dropped;	/* extents not sent (over the daemon's limit or the message) */
+	__u32	unnamed;	/* FILE extents without a path */
+	__u32	mount_len;	/* 2 .. BND_PATH_MAX */
+};
+
+struct bnd_extent {
+	__u32	kind;		/* enum blknotify_extent_kind */
+	__u32	flags;		/* BLKNOTIFY_EXTENT_F_* */
+	__u64	dev_offset;	/* bytes from the start of the partition */
+	__u64	length;
+	__u64	inode;		/* FILE, else 0 */
+	__u64	file_offset;	/* FILE, else 0 */
+	__u16	owner_len;	/* 2 .. BND_OWNER_MAX */
+	__u16	path_len;	/* 0, or with kind FILE 2 .. BND_PATH_MAX */
+	__u32	__reserved;
+};
+
+/* Walking a validated IMPACT body. */
+const char *bnd_impact_mount(const struct bnd_impact *im);
+const struct bnd_extent *bnd_impact_first(const struct bnd_impact *im);
+const struct bnd_extent *bnd_extent_next(const struct bnd_extent *x);
+const char *bnd_extent_owner(const struct bnd_extent *x);
+const char *bnd_extent_path(const struct bnd_extent *x);	/* NULL: none */
+
+/*
+ * Build an IMPACT reply to seq in buf (BND_MSG_MAX bytes, 8-byte aligned):
+ * init, then add each extent.  An extent beyond BND_IMPACT_EXTENTS_MAX or
+ * the message is not added but counted in dropped (false).  The length is
+ * in the header.
+ */
+struct blknotify_extent;
+struct bnd_impact *bnd_msg_impact_init(void *buf, __u32 seq, const char *mount,
+				       __u32 dropped, __u32 unnamed);
+bool bnd_msg_impact_add(void *buf, const struct blknotify_extent *x);
+
 /* A parsed, validated message: pointers into the buffer that was parsed. */
 struct bnd_msg {
 	const struct bnd_hdr *hdr;
@@ -202,6 +268,8 @@ struct bnd_msg {
 		const struct bnd_ok *ok;
 		const struct bnd_error *error;
 		const struct bnd_stats *stats;
+		const struct bnd_get_impact *get_impact;
+		const struct bnd_impact *impact;
 		const void *records;
 	};
 	size_t body_len;	/* RECORDS: bytes of records */

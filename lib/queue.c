@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <blknotify/device.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -293,6 +294,18 @@ int blknotify_queue_get_fd(const struct blknotify_queue *q)
 enum blknotify_source blknotify_queue_get_source(const struct blknotify_queue *q)
 {
 	return q ? q->source : BLKNOTIFY_SOURCE_AUTO;
+}
+
+int blknotify_queue_get_impact(struct blknotify_queue *q, uint64_t dev, uint64_t sector,
+			       uint32_t nr_sectors, struct blknotify_impact **ret)
+{
+	if (!q || !ret || !dev || !nr_sectors)
+		return -EINVAL;
+	if (!q->ops || !q->ops->impact)
+		return -EOPNOTSUPP;
+	if (!q->started || q->broken)
+		return -ENOTCONN;
+	return q->ops->impact(q, dev, sector, nr_sectors, ret);
 }
 
 const char *blknotify_queue_get_error(const struct blknotify_queue *q)

@@ -14,6 +14,8 @@
 
 struct blknotify_queue;
 
+struct blknotify_impact;
+
 struct source_ops {
 	/*
 	 * Start delivering (called at the first watch, with q->config holding
@@ -30,6 +32,9 @@ struct source_ops {
 	ssize_t (*read)(struct blknotify_queue *q, void *buf, size_t len);
 	/* Undo start (also after a failed start).  Must accept partial state. */
 	void (*stop)(struct blknotify_queue *q);
+	/* blknotify_queue_get_impact(), for a source that can answer it (daemon); may be NULL. */
+	int (*impact)(struct blknotify_queue *q, __u64 dev, __u64 sector, __u32 nr_sectors,
+		      struct blknotify_impact **ret);
 };
 
 /*

@@ -23,6 +23,8 @@
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
+#include <blknotify/device.h>
+#include "device-internal.h"
 #include "protocol.h"
 #include "queue.h"
 
@@ -155,6 +157,16 @@ static void inbox_add(struct daemon_src *s, const void *recs, size_t len)
 	}
 }
 
+static unsigned int reply_type(unsigned int request)
+{
+	switch (request) {
+	case BND_HELLO:		return BND_HELLO_REPLY;
+	case BND_GET_STATS:	return BND_STATS;
+	case BND_GET_IMPACT:	return BND_IMPACT;
+	default:		return BND_OK;
+	}
+}
+
 /*
  * Send a request and wait for its reply; records meanwhile go to the inbox.
  * Returns 0 (OK, HELLO_REPLY, STATS: *m points into s->msg) or the daemon's
@@ -207,9 +219,7 @@ static int request(struct daemon_src *s, const void *req, size_t len, struct bnd
 		}
 		if (m->seq != h->seq)
 			continue;	/* a reply to a request we gave up on */
-		if ((h->type == BND_HELLO && m->type != BND_HELLO_REPLY) ||
-		    (h->type == BND_GET_STATS && m->type != BND_STATS) ||
-		    (h->type != BND_HELLO && h->type != BND_GET_STATS && m->type != BND_OK)) {
+		if (m->type != reply_type(h->type)) {
 			snprintf(why, why_len, "blknotifyd answered %s with %s", bnd_type_name(h->type),
 				 bnd_type_name(m->type));
 			return -EBADMSG;
@@ -594,11 +604,65 @@ static ssize_t daemon_read(struct blknotify_queue *q, void *buf, size_t len)
 	return s->in_off < s->in_len ? -ENOBUFS : -EAGAIN;
 }
 
+/* The daemon's IMPACT answer as the library's own object. */
+static int impact_from_msg(const struct bnd_impact *w, struct blknotify_impact **ret)
+{
+	const struct bnd_extent *x = bnd_impact_first(w);
+	struct blknotify_impact *im;
+	int r;
+
+	if ((r = impact_new(&im, bnd_impact_mount(w), w->nr_extents, w->dropped, w->unnamed)))
+		return r;
+	for (__u32 i = 0; i < w->nr_extents; i++, x = bnd_extent_next(x)) {
+		struct blknotify_extent e = {
+			.kind = x->kind, .flags = x->flags, .dev_offset = x->dev_offset,
+			.length = x->length, .inode = x->inode, .file_offset = x->file_offset,
+			.owner = bnd_extent_owner(x), .path = bnd_extent_path(x),
+		};
+
+		if ((r = impact_append(im, &e))) {
+			blknotify_impact_free(im);
+			return r;
+		}
+	}
+	*ret = im;
+	return 0;
+}
+
+/*
+ * Ask on the queue's own connection: its records that arrive meanwhile go
+ * to the inbox, as while any request waits.
+ */
+static int daemon_impact(struct blknotify_queue *q, __u64 dev, __u64 sector, __u32 nr_sectors,
+			 struct blknotify_impact **ret)
+{
+	struct daemon_src *s = q->priv;
+	unsigned char buf[64] __attribute__((aligned(8)));
+	struct bnd_get_impact *g;
+	char why[sizeof(q->error)];
+	struct bnd_msg m;
+	int r;
+
+	if (!s || s->fd < 0)
+		return queue_set_error(q, ENOTCONN, "blknotifyd is not connected (reconnecting)");
+	if (nr_sectors > BND_IMPACT_SECTORS_MAX)
+		nr_sectors = BND_IMPACT_SECTORS_MAX;
+	g = bnd_msg_init(buf, BND_GET_IMPACT, ++s->seq, sizeof(*g));
+	g->dev = dev;
+	g->sector = sector;
+	g->nr_sectors = nr_sectors;
+	r = request(s, buf, sizeof(struct bnd_hdr) + sizeof(*g), &m, why, sizeof(why));
+	if (r < 0)
+		return queue_set_error(q, -r, "%s", why);
+	return impact_from_msg(m.impact, ret);
+}
+
 const struct source_ops source_daemon_ops = {
 	.start = daemon_start,
 	.update = daemon_update,
 	.read = daemon_read,
 	.stop = daemon_stop,
+	.impact = daemon_impact,
 };
 
 int bnd_query_stats(const char *path, struct bnd_stats **ret, char *why, size_t why_len)

@@ -7,6 +7,11 @@
  * mount, so it is its own line after the record, coalesced per (device,
  * range) in a bounded table and rate-bounded, and a lookup skipped by the
  * bound is reported, never silently missing.
+ *
+ * Through the daemon source, identity is still looked up here (sysfs and
+ * udev's database need no privilege) but the files are asked of blknotifyd,
+ * whose walk sees every directory: it answers if its policy gives us file
+ * names (file_names in blknotifyd.conf(5)) and says so once if not.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -32,7 +37,8 @@ struct impact_entry {
 
 struct identity {
 	struct blknotify_device_cache *cache;
-	bool files;
+	struct blknotify_queue *daemon;	/* ask blknotifyd for the files; NULL: here */
+	bool files, refusal_told;
 	struct impact_entry table[IMPACT_TABLE];
 	unsigned int n;
 	__u64 tick, skipped;
@@ -48,7 +54,7 @@ static __u64 mono_ns(void)
 	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
 }
 
-int identity_new(struct identity **ret, bool files)
+int identity_new(struct identity **ret, bool files, struct blknotify_queue *q)
 {
 	struct identity *id = calloc(1, sizeof(*id));
 	int err;
@@ -60,6 +66,8 @@ int identity_new(struct identity **ret, bool files)
 		return err;
 	}
 	id->files = files;
+	if (blknotify_queue_get_source(q) == BLKNOTIFY_SOURCE_DAEMON)
+		id->daemon = q;
 	id->tokens = LOOKUP_BURST;
 	id->tokens_ns = mono_ns();
 	*ret = id;
@@ -172,6 +180,16 @@ static int lookup(struct identity *id, const struct block_notification *n, __u32
 	uint64_t off;
 	int err;
 
+	if (id->daemon) {
+		err = blknotify_queue_get_impact(id->daemon, n->dev, n->sector, nr, ret);
+		if (err == -EACCES && !id->refusal_told) {
+			fprintf(stderr, "blkwatch: --identity: no file names: %s\n",
+				blknotify_queue_get_error(id->daemon) ?: strerror(-err));
+			id->refusal_told = true;
+		}
+		if (err != -EOPNOTSUPP)		/* else a daemon from before GET_IMPACT */
+			return err;
+	}
 	err = blknotify_device_cache_get(id->cache, (dev_t)n->dev, &disk);
 	if (!err)
 		err = blknotify_device_locate(disk, n->sector, &part, &off);
@@ -214,6 +232,11 @@ static struct impact_entry *impact_for(struct identity *id, const struct block_n
 	*e = (struct impact_entry){ .dev = n->dev, .sector = n->sector, .nr = nr,
 				    .made_ns = now, .used = id->tick };
 	e->err = lookup(id, n, nr, &e->im);
+	if (e->err == -EAGAIN) {	/* blknotifyd's rate bound: not cached, counted */
+		e->made_ns = 0;
+		id->skipped++;
+		return NULL;
+	}
 	return e;
 }
 
@@ -277,6 +300,7 @@ void identity_print_impact(struct identity *id, FILE *f, const struct block_noti
 		fputs(json ? ",\"skipped\":true" : " not looked up (rate bound)", f);
 	} else if (e->err) {
 		fprintf(f, json ? ",\"error\":\"%s\"" : " not known: %s",
+			e->err == -EACCES && id->daemon ? "blknotifyd gives no file names (file_names)" :
 			e->err == -ENOENT ? "not mounted here" : strerror(-e->err));
 	} else {
 		fprintf(f, json ? ",\"mount\":" : " (mount ");

@@ -12,8 +12,15 @@
 
 struct identity;
 
-/* files: also look up the data on the failed sectors (an impact line per record). */
-int identity_new(struct identity **ret, bool files);
+struct blknotify_queue;
+
+/*
+ * files: also look up the data on the failed sectors (an impact line per
+ * record).  Identity is looked up here (it needs no privilege); the files,
+ * when q's source is the daemon, are asked of blknotifyd (which names them
+ * with its privileges if its policy allows), else looked up here.
+ */
+int identity_new(struct identity **ret, bool files, struct blknotify_queue *q);
 struct identity *identity_free(struct identity *id);
 
 /* JSON: ,"serial":...,"mount":... inside the record's object; text: an indented line. */

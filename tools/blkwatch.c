@@ -276,6 +276,38 @@ static void print_loss(const struct watch_notification *w, size_t len, const str
 	}
 }
 
+/*
+ * The source ended one of our watches by itself: blknotifyd's removal record
+ * (docs/protocol.md) says why; the kernel's watch queue sends the 8-byte
+ * form for a removed watched object.  No record of that watch follows.
+ */
+static void print_removal(const struct watch_notification *w, size_t len, const struct options *o)
+{
+	const struct bnd_watch_removal *r = (const void *)w;
+	unsigned int id = (w->info & WATCH_INFO_ID) >> WATCH_INFO_ID__SHIFT;
+	int err = len >= BND_WATCH_REMOVAL_SIZE ? -r->error : 0;
+	const char *why = err == ENODEV ? "the disk went away" :
+			  err == ESTALE ? "its device number names another disk now; watch it again "
+					  "to have the new disk checked" :
+			  "the watched object was removed";
+	__u64 now = clock_ns(CLOCK_MONOTONIC);
+	char when[64];
+
+	format_time(now, o->utc, when, sizeof(when));
+	if (o->json) {
+		printf("{\"type\":\"watch_ended\",\"id\":%u,\"error\":", id);
+		if (err)
+			printf("\"%s\",\"errno\":%d", errno_name(err), err);
+		else
+			printf("null");
+		printf(",\"reason\":\"%s\",\"time\":\"%s\",\"time_ns\":%llu}\n", why, when,
+		       (unsigned long long)now);
+	} else {
+		printf("%s watch %u ended: %s (%s)\n", when, id, err ? errno_name(err) : "removed",
+		       why);
+	}
+}
+
 static int setup(struct blknotify_queue *q, const struct options *o)
 {
 	unsigned int i;
@@ -317,6 +349,9 @@ static bool print_records(const void *buf, ssize_t len, const struct options *o,
 
 		if (bn_is_loss(n)) {
 			print_loss(n, rlen, o);
+		} else if (n->type == WATCH_TYPE_META &&
+			   n->subtype == WATCH_META_REMOVAL_NOTIFICATION) {
+			print_removal(n, rlen, o);
 		} else if (n->type == WATCH_TYPE_BLOCK_NOTIFY &&
 			   rlen >= BLOCK_NOTIFICATION_SIZE_V0) {
 			if (o->count && *seen >= o->count)
@@ -611,7 +646,7 @@ int main(int argc, char **argv)
 		blknotify_queue_free(q);
 		return EXIT_START;
 	}
-	if (o.identity && (err = identity_new(&ident, !o.no_files))) {
+	if (o.identity && (err = identity_new(&ident, !o.no_files, q))) {
 		fprintf(stderr, "blkwatch: --identity: %s\n", strerror(-err));
 		blknotify_queue_free(q);
 		return EXIT_START;

@@ -267,6 +267,28 @@ BLKNOTIFY_API unsigned int blknotify_impact_get_unnamed(const struct blknotify_i
 /* The mount point that was asked. */
 BLKNOTIFY_API const char *blknotify_impact_get_mount(const struct blknotify_impact *im);
 
+/*
+ * The same question asked of a queue's source, for a record it delivered:
+ * dev and sector as the record names them (whole disk).  With the daemon
+ * source, blknotifyd looks the range up with its own privileges and a
+ * bounded budget (blknotifyd(8), FILE NAMES) if its policy gives this
+ * process file names; the answer is the same object.  Identity (the
+ * blknotify_device_* getters) needs no privilege and is looked up locally.
+ * Records that arrive while it waits for the answer are kept in the queue,
+ * in order, where the fd no longer signals them: read until -EAGAIN before
+ * polling again.
+ *   -EOPNOTSUPP	the source cannot answer (bpf, kmsg, watch_queue: ask
+ *			blknotify_device_get_impact() yourself)
+ *   -EACCES		the daemon's policy gives this user no file names;
+ *			blknotify_queue_get_error() names the setting
+ *   -EAGAIN		the daemon's lookup rate bound: ask again later
+ *   -ENOTCONN	the queue has no watch yet, or the daemon is away
+ *   others		as blknotify_device_get_impact(), from the daemon
+ */
+BLKNOTIFY_API int blknotify_queue_get_impact(struct blknotify_queue *q, uint64_t dev,
+					     uint64_t sector, uint32_t nr_sectors,
+					     struct blknotify_impact **ret);
+
 #ifdef __cplusplus
 }
 #endif

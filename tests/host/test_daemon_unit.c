@@ -13,6 +13,7 @@
 #include "config.h"
 #include "policy.h"
 #include "protocol.h"
+#include <blknotify/device.h>
 #include "../harness.h"
 
 static struct block_notification rec(__u64 sector, unsigned int id)
@@ -206,6 +207,9 @@ TEST(config_valid)
 	ASSERT_EQ(c.max_queue_size, 10);
 	ASSERT_EQ(c.nr_privileged_gids, 2);
 	ASSERT_EQ(c.device_access, DEVICE_ACCESS_NONE);
+	ASSERT_EQ(c.file_names, FILE_NAMES_PRIVILEGED);	/* the default */
+	ASSERT_EQ(parse_str(&c, "file_names = watchers\n", err, sizeof(err)), 0);
+	ASSERT_EQ(c.file_names, FILE_NAMES_WATCHERS);
 	ASSERT_EQ(parse_str(&c, "pin_path = none\nrestart_grace_ms = 0\nstate_file = /x/y\n",
 			     err, sizeof(err)), 0);
 	ASSERT_EQ(c.pin_path[0], 0);
@@ -250,6 +254,7 @@ TEST(config_errors_name_the_line)
 		{ "hello_timeout_ms = 99\n", "test.conf:1: hello_timeout_ms: 99 is out of range (expected 100..600000)" },
 		{ "max_clients_per_uid = 0\n", "test.conf:1: max_clients_per_uid: 0 is out of range" },
 		{ "device_access = everyone\n", "test.conf:1: device_access: \"everyone\" is not one of readable, none" },
+		{ "file_names = all\n", "test.conf:1: file_names: \"all\" is not one of privileged, watchers" },
 		{ "pin_path = bpf/x\n", "test.conf:1: pin_path: \"bpf/x\" is neither \"none\" nor an absolute path" },
 		{ "restart_grace_ms = 600001\n", "test.conf:1: restart_grace_ms: 600001 is out of range (expected 0..600000)" },
 	};
@@ -441,4 +446,155 @@ TEST(protocol_filter_and_records_validation)
 	ASSERT_EQ(bnd_parse(buf, len, BND_TO_CLIENT, &m, why, sizeof(why)), -EBADMSG);
 	len = build(buf, BND_RECORDS, &recs, 8);
 	ASSERT_EQ(bnd_parse(buf, len, BND_TO_CLIENT, &m, why, sizeof(why)), 0);
+}
+
+/* An IMPACT reply as the daemon builds it, parsed and walked as the library does. */
+TEST(protocol_impact_round_trip)
+{
+	static unsigned char buf[BND_MSG_MAX] __attribute__((aligned(8)));
+	static char long_path[BND_PATH_MAX + 8];
+	const struct blknotify_extent file = {
+		.kind = BLKNOTIFY_EXTENT_FILE, .flags = BLKNOTIFY_EXTENT_F_SHARED,
+		.dev_offset = 8192, .length = 4096, .inode = 13, .file_offset = 20480,
+		.owner = "file", .path = "/mnt/private/data.db" };
+	const struct blknotify_extent free_space = {
+		.kind = BLKNOTIFY_EXTENT_FREE, .dev_offset = 12288, .length = 512,
+		.owner = "free space" };
+	struct blknotify_extent nameless = file;
+	const struct bnd_extent *x;
+	char why[256];
+	struct bnd_msg m;
+	int i;
+
+	bnd_msg_impact_init(buf, 9, "/mnt", 2, 1);
+	ASSERT_TRUE(bnd_msg_impact_add(buf, &file));
+	ASSERT_TRUE(bnd_msg_impact_add(buf, &free_space));
+	ASSERT_EQ(bnd_parse(buf, ((struct bnd_hdr *)buf)->len, BND_TO_CLIENT, &m, why,
+			    sizeof(why)), 0);
+	ASSERT_EQ(m.type, BND_IMPACT);
+	ASSERT_EQ(m.impact->nr_extents, 2);
+	ASSERT_EQ(m.impact->dropped, 2);
+	ASSERT_EQ(m.impact->unnamed, 1);
+	ASSERT_STREQ(bnd_impact_mount(m.impact), "/mnt");
+	x = bnd_impact_first(m.impact);
+	ASSERT_EQ(x->kind, BLKNOTIFY_EXTENT_FILE);
+	ASSERT_EQ(x->flags, BLKNOTIFY_EXTENT_F_SHARED);
+	ASSERT_EQ(x->inode, 13);
+	ASSERT_EQ(x->file_offset, 20480);
+	ASSERT_STREQ(bnd_extent_owner(x), "file");
+	ASSERT_STREQ(bnd_extent_path(x), "/mnt/private/data.db");
+	x = bnd_extent_next(x);
+	ASSERT_EQ(x->kind, BLKNOTIFY_EXTENT_FREE);
+	ASSERT_EQ(x->length, 512);
+	ASSERT_STREQ(bnd_extent_owner(x), "free space");
+	ASSERT_TRUE(bnd_extent_path(x) == NULL);
+	/* Only one direction. */
+	ASSERT_EQ(bnd_parse(buf, ((struct bnd_hdr *)buf)->len, BND_TO_DAEMON, &m, why,
+			    sizeof(why)), -EOPNOTSUPP);
+
+	/* The encoder's bounds: at most BND_IMPACT_EXTENTS_MAX, a path too long is no path. */
+	bnd_msg_impact_init(buf, 9, "/mnt", 0, 0);
+	for (i = 0; i < BND_IMPACT_EXTENTS_MAX + 3; i++)
+		bnd_msg_impact_add(buf, &free_space);
+	ASSERT_EQ(bnd_parse(buf, ((struct bnd_hdr *)buf)->len, BND_TO_CLIENT, &m, why,
+			    sizeof(why)), 0);
+	ASSERT_EQ(m.impact->nr_extents, BND_IMPACT_EXTENTS_MAX);
+	ASSERT_EQ(m.impact->dropped, 3);
+	memset(long_path, 'a', sizeof(long_path) - 1);
+	nameless.path = long_path;
+	bnd_msg_impact_init(buf, 9, "/mnt", 0, 0);
+	ASSERT_TRUE(bnd_msg_impact_add(buf, &nameless));
+	ASSERT_EQ(bnd_parse(buf, ((struct bnd_hdr *)buf)->len, BND_TO_CLIENT, &m, why,
+			    sizeof(why)), 0);
+	ASSERT_EQ(m.impact->unnamed, 1);
+	ASSERT_TRUE(bnd_extent_path(bnd_impact_first(m.impact)) == NULL);
+}
+
+/* What a hostile or broken daemon could send instead. */
+TEST(protocol_impact_rejects)
+{
+	static unsigned char buf[BND_MSG_MAX] __attribute__((aligned(8)));
+	const struct blknotify_extent file = {
+		.kind = BLKNOTIFY_EXTENT_FILE, .dev_offset = 0, .length = 4096, .inode = 12,
+		.owner = "file", .path = "/m/f" };
+	struct bnd_hdr *h = (void *)buf;
+	struct bnd_impact *im;
+	struct bnd_extent *x;
+	char why[256];
+	struct bnd_msg m;
+
+#define REPARSE(want) ASSERT_EQ(bnd_parse(buf, h->len, BND_TO_CLIENT, &m, why, sizeof(why)), want)
+	im = bnd_msg_impact_init(buf, 1, "/m", 0, 0);
+	bnd_msg_impact_add(buf, &file);
+	x = (void *)((char *)(im + 1) + 8);
+	REPARSE(0);
+	x->path_len++;			/* past the string's NUL */
+	REPARSE(-EBADMSG);
+	x->path_len--;
+	x->kind = BLKNOTIFY_EXTENT_FREE;	/* a path on free space */
+	REPARSE(-EBADMSG);
+	x->kind = 4;
+	REPARSE(-EBADMSG);
+	x->kind = BLKNOTIFY_EXTENT_FILE;
+	x->__reserved = 1;
+	REPARSE(-EBADMSG);
+	x->__reserved = 0;
+	((char *)(x + 1))[x->owner_len + x->path_len] = 'x';	/* padding */
+	REPARSE(-EBADMSG);
+	ASSERT_TRUE(strstr(why, "padding") != NULL);
+	((char *)(x + 1))[x->owner_len + x->path_len] = 0;
+	((char *)(x + 1))[1] = 0;		/* a NUL inside the owner */
+	REPARSE(-EBADMSG);
+	((char *)(x + 1))[1] = 'i';
+	((char *)(im + 1))[2] = 'x';		/* the mount point's NUL */
+	REPARSE(-EBADMSG);
+	((char *)(im + 1))[2] = 0;
+	im->nr_extents = 2;			/* says two, carries one */
+	REPARSE(-EBADMSG);
+	im->nr_extents = BND_IMPACT_EXTENTS_MAX + 1;
+	REPARSE(-EBADMSG);
+	im->nr_extents = 1;
+	h->len += 8;				/* a stray tail */
+	REPARSE(-EBADMSG);
+	ASSERT_TRUE(strstr(why, "after the last extent") != NULL);
+	h->len -= 8;
+	im->mount_len = 60000;
+	REPARSE(-EBADMSG);
+	im->mount_len = 3;
+	REPARSE(0);
+#undef REPARSE
+}
+
+TEST(protocol_get_impact)
+{
+	unsigned char buf[128] __attribute__((aligned(8)));
+	struct bnd_get_impact g = { .dev = 0x703, .sector = 16568, .nr_sectors = 8 };
+	char why[256];
+	struct bnd_msg m;
+	size_t len;
+
+	len = build(buf, BND_GET_IMPACT, &g, sizeof(g));
+	ASSERT_EQ(bnd_parse(buf, len, BND_TO_DAEMON, &m, why, sizeof(why)), 0);
+	ASSERT_EQ(m.get_impact->sector, 16568);
+	ASSERT_EQ(bnd_parse(buf, len, BND_TO_CLIENT, &m, why, sizeof(why)), -EOPNOTSUPP);
+	g.nr_sectors = 0;
+	len = build(buf, BND_GET_IMPACT, &g, sizeof(g));
+	ASSERT_EQ(bnd_parse(buf, len, BND_TO_DAEMON, &m, why, sizeof(why)), -EBADMSG);
+	g.nr_sectors = BND_IMPACT_SECTORS_MAX + 1;
+	len = build(buf, BND_GET_IMPACT, &g, sizeof(g));
+	ASSERT_EQ(bnd_parse(buf, len, BND_TO_DAEMON, &m, why, sizeof(why)), -EBADMSG);
+	g.nr_sectors = 8;
+	g.sector = ~0ULL - 4;			/* the range wraps */
+	len = build(buf, BND_GET_IMPACT, &g, sizeof(g));
+	ASSERT_EQ(bnd_parse(buf, len, BND_TO_DAEMON, &m, why, sizeof(why)), -EBADMSG);
+	g.sector = 0;
+	g.__reserved = 1;
+	len = build(buf, BND_GET_IMPACT, &g, sizeof(g));
+	ASSERT_EQ(bnd_parse(buf, len, BND_TO_DAEMON, &m, why, sizeof(why)), -EBADMSG);
+	g.__reserved = 0;
+	g.dev = 0;
+	len = build(buf, BND_GET_IMPACT, &g, sizeof(g));
+	ASSERT_EQ(bnd_parse(buf, len, BND_TO_DAEMON, &m, why, sizeof(why)), -EBADMSG);
+	len = build(buf, BND_GET_IMPACT, &g, sizeof(g) - 8);
+	ASSERT_EQ(bnd_parse(buf, len, BND_TO_DAEMON, &m, why, sizeof(why)), -EBADMSG);
 }
