@@ -25,6 +25,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <blknotify/blknotify.h>
+#include <blknotify/device.h>
 #include "samples.h"
 
 #define CLIENTS_MAX	1024
@@ -44,6 +45,43 @@ static struct samples lat, wake, iso;
 static uint64_t prev_ns;	/* time_ns of the previous record */
 static uint64_t wakeups;	/* epoll_wait() returns with a queue ready */
 static FILE *dump;		/* -o: "time_ns woke_ns read_ns" per record */
+static struct blknotify_device_cache *ident;	/* -I: each record's identity */
+static uint64_t ident_errors;	/* records whose identity could not be had */
+static volatile size_t ident_sink;	/* keeps the getters' answers in use */
+
+/*
+ * What blkwatch --identity prints beside a record, through the same library
+ * calls: the disk from the cache, the partition the sector lands in, and
+ * the identity, filesystem and mount strings.
+ */
+static void describe(const struct block_notification *b)
+{
+	struct blknotify_device *disk = NULL, *part = NULL;
+	const char *s;
+	uint64_t off;
+
+	if (blknotify_device_cache_get(ident, (dev_t)b->dev, &disk) ||
+	    blknotify_device_locate(disk, b->sector, &part, &off)) {
+		ident_errors++;
+		blknotify_device_unref(disk);
+		return;
+	}
+	if (!blknotify_device_get_serial(disk, &s))
+		ident_sink += strlen(s);
+	if (!blknotify_device_get_wwn(disk, &s))
+		ident_sink += strlen(s);
+	if (!blknotify_device_get_model(disk, &s))
+		ident_sink += strlen(s);
+	if (!blknotify_device_get_by_id(disk, &s))
+		ident_sink += strlen(s);
+	if (!blknotify_device_get_fs_type(part, &s))
+		ident_sink += strlen(s);
+	if (!blknotify_device_get_mount(part, 0, &s))
+		ident_sink += strlen(s);
+	ident_sink += off;
+	blknotify_device_unref(part);
+	blknotify_device_unref(disk);
+}
 
 /* Drain one queue without waiting; woke_ns: when epoll_wait() returned.
  * Returns 0 or a negative errno. */
@@ -70,8 +108,14 @@ static int drain(struct client *c, bool latency, uint64_t woke_ns)
 			if (w->type != WATCH_TYPE_BLOCK_NOTIFY)
 				continue;
 			c->received++;
-			if (BLOCK_NOTIFY_RECORD_LEN(w) >= BLOCK_NOTIFICATION_SIZE_V1)
+			if (BLOCK_NOTIFY_RECORD_LEN(w) >= BLOCK_NOTIFICATION_SIZE_V1) {
 				c->sectors += ((const struct block_notification *)w)->nr_sectors;
+				if (ident) {
+					/* The latency is to the record with its identity. */
+					describe((const void *)w);
+					t = samples_now_ns();
+				}
+			}
 			if (!c->first_ns)
 				c->first_ns = t;
 			c->last_ns = t;
@@ -103,6 +147,8 @@ static void usage(FILE *f)
 "  -q, --size N         queue size in records (default: the library's, %u)\n"
 "  -c, --clients N      queues to open, 1..%d, each its own client (default 1)\n"
 "  -l, --latency        record each record's latency (error to read)\n"
+"  -I, --identity       describe each record's disk as blkwatch --identity does\n"
+"                       (the library's cache); the latency then includes it\n"
 "  -o, --output FILE    -l: also write \"time_ns woke_ns read_ns\" per record to FILE\n"
 "  -e, --expect N       stop once every queue has received or lost N records\n"
 "  -i, --idle-ms MS     stop once no record arrived for MS ms after the first\n"
@@ -120,6 +166,7 @@ int main(int argc, char **argv)
 		{ "size", required_argument, NULL, 'q' },
 		{ "clients", required_argument, NULL, 'c' },
 		{ "latency", no_argument, NULL, 'l' },
+		{ "identity", no_argument, NULL, 'I' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "expect", required_argument, NULL, 'e' },
 		{ "idle-ms", required_argument, NULL, 'i' },
@@ -139,7 +186,7 @@ int main(int argc, char **argv)
 	unsigned int with_loss = 0;
 	int c, r, ep;
 
-	while ((c = getopt_long(argc, argv, "s:d:q:c:lo:e:i:T:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:d:q:c:lIo:e:i:T:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			r = blknotify_source_from_name(optarg);
@@ -185,6 +232,13 @@ int main(int argc, char **argv)
 		}
 		case 'l':
 			latency = true;
+			break;
+		case 'I':
+			r = blknotify_device_cache_new(&ident, NULL);
+			if (r) {
+				fprintf(stderr, "bench-monitor: identity cache: %s\n", strerror(-r));
+				return 1;
+			}
 			break;
 		case 'o':
 			dump = reader_open_dump("bench-monitor", optarg);
@@ -322,6 +376,15 @@ int main(int argc, char **argv)
 	       (unsigned long long)(first == UINT64_MAX ? 0 : first), (unsigned long long)last,
 	       ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
 	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6, ru.ru_maxrss);
+	if (ident) {
+		struct blknotify_device_cache_stats cs = { .sz = sizeof(cs) };
+
+		blknotify_device_cache_get_stats(ident, &cs);
+		printf(", \"identity_lookups\": %llu, \"identity_hits\": %llu, \"identity_errors\": %llu",
+		       (unsigned long long)cs.lookups, (unsigned long long)cs.hits,
+		       (unsigned long long)ident_errors);
+		ident = blknotify_device_cache_free(ident);
+	}
 	if (latency) {
 		samples_print_json(&lat, "");
 		samples_print_json(&wake, "wake_");

@@ -226,6 +226,32 @@ static int push_mount(const char *target, void *arg)
 	return target ? strv_push(arg, target) : 0;
 }
 
+/*
+ * Without udev, a SCSI disk's serial is the unit serial number page its
+ * device exposes in sysfs (what udev's ID_SERIAL_SHORT is made from).
+ */
+static int read_vpd_serial(struct blknotify_device *d, sd_device *sd)
+{
+	unsigned char page[4 + 256];
+	char serial[256], path[4096];
+	const char *syspath;
+	ssize_t n;
+	int fd;
+
+	if (d->str[S_SERIAL] || sd_device_get_syspath(sd, &syspath) < 0)
+		return 0;
+	snprintf(path, sizeof(path), "%s/device/vpd_pg80", syspath);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, page, sizeof(page));
+	close(fd);
+	if (n <= 0 || bn_parse_vpd80(page, n, serial, sizeof(serial)))
+		return 0;	/* no page, or not one to trust: no serial */
+	if (!(d->str[S_SERIAL] = strdup(serial)) || !(d->str[S_SERIAL_SHORT] = strdup(serial)))
+		return -ENOMEM;
+	return 0;
+}
+
 static int fill_identity(struct blknotify_device *d, sd_device *sd)
 {
 	static const char *const model[] = { "device/model", NULL };
@@ -239,6 +265,7 @@ static int fill_identity(struct blknotify_device *d, sd_device *sd)
 	    (err = set_prop(sd, &d->str[S_VENDOR], "ID_VENDOR", vendor)) ||
 	    (err = set_prop(sd, &d->str[S_SERIAL], "ID_SERIAL", serial)) ||
 	    (err = set_prop(sd, &d->str[S_SERIAL_SHORT], "ID_SERIAL_SHORT", serial)) ||
+	    (err = read_vpd_serial(d, sd)) ||
 	    (err = set_prop(sd, &d->str[S_WWN], "ID_WWN", wwn)) ||
 	    (err = set_prop(sd, &d->str[S_BUS], "ID_BUS", NULL)) ||
 	    (err = set_prop(sd, &d->str[S_ID_PATH], "ID_PATH", NULL)))

@@ -43,6 +43,35 @@ int bn_sysfs_read(const char *path, char *buf, size_t len)
 	return 0;
 }
 
+int bn_parse_vpd80(const unsigned char *page, size_t len, char *out, size_t outlen)
+{
+	size_t n, i;
+
+	if (len < 4 || page[1] != 0x80 || !outlen)
+		return -EINVAL;
+	n = (size_t)page[2] << 8 | page[3];
+	if (n > len - 4)
+		return -EINVAL;
+	page += 4;
+	/* SPC: left-aligned ASCII, blank-padded; some devices pad with NULs. */
+	while (n && (page[n - 1] == ' ' || page[n - 1] == '\0'))
+		n--;
+	while (n && *page == ' ') {
+		page++;
+		n--;
+	}
+	if (!n)
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if (page[i] < 0x20 || page[i] > 0x7e)
+			return -EINVAL;
+	if (n >= outlen)
+		return -EFBIG;
+	memcpy(out, page, n);
+	out[n] = '\0';
+	return 0;
+}
+
 int bn_parse_u64(const char *s, __u64 *val)
 {
 	__u64 v = 0;

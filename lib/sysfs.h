@@ -28,6 +28,16 @@ int bn_sysfs_read_u64(const char *path, __u64 *val);
  * anything else, an empty string and a value past UINT64_MAX included. */
 int bn_parse_u64(const char *s, __u64 *val);
 
+/*
+ * The unit serial number in a SCSI VPD page 0x80 as sysfs shows it
+ * (device/vpd_pg80: a 4-byte header, the page code 0x80, a big-endian
+ * length, then the serial in ASCII, padded with blanks), without its
+ * padding, NUL-terminated in out.  Returns 0; -EINVAL for another page, a
+ * length past the data, a byte that is not printable ASCII or an empty
+ * serial; -EFBIG when it does not fit in outlen - 1 bytes.
+ */
+int bn_parse_vpd80(const unsigned char *page, size_t len, char *out, size_t outlen);
+
 /* A device number ("MAJOR:MINOR\n", as in "dev"); -EINVAL for anything else. */
 int bn_sysfs_read_devnum(const char *path, dev_t *dev);
 

@@ -3,7 +3,10 @@
  * Numbers read from sysfs (bn_parse_u64(): the device snapshot's sizes,
  * partition starts and diskseq, and bn_sysfs_read_u64()): any bytes are
  * accepted only when they are digits, at least one, whose value fits in 64
- * bits, and then the value is what strtoull() makes of them.
+ * bits, and then the value is what strtoull() makes of them.  And SCSI VPD
+ * page 0x80 (bn_parse_vpd80(): the serial of a disk without udev data):
+ * a serial it accepts is non-empty printable ASCII without padding, inside
+ * the page and its length.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -14,6 +17,22 @@
 #include "sysfs.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_vpd80(const uint8_t *data, size_t size)
+{
+	char out[32];
+	size_t n;
+
+	if (bn_parse_vpd80(data, size, out, sizeof(out)))
+		return;
+	n = strlen(out);
+	if (!n || n >= sizeof(out) || size < 4 + n || data[1] != 0x80 ||
+	    out[0] == ' ' || out[n - 1] == ' ' || !memmem(data + 4, size - 4, out, n))
+		abort();
+	for (size_t i = 0; i < n; i++)
+		if (out[i] < 0x20 || out[i] > 0x7e)
+			abort();
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -34,5 +53,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (digits && errno != ERANGE ? err || v != want : !err)
 		abort();
 	free(s);
+	check_vpd80(data, size);
 	return 0;
 }

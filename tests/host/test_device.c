@@ -884,6 +884,29 @@ TEST(parse_u64)
 	ASSERT_EQ(bn_parse_u64(NULL, &v), -EINVAL);
 }
 
+/* The unit serial number page, as scsi_debug's device/vpd_pg80 shows it, and worse. */
+TEST(parse_vpd80)
+{
+	static const unsigned char sd[] = { 0, 0x80, 0, 4, '2', '0', '0', '0' };
+	static const unsigned char padded[] = { 0, 0x80, 0, 8, ' ', 'S', 'N', '1', ' ', ' ', 0, 0 };
+	static const unsigned char longer[] = { 0, 0x80, 0, 9, 'A', 'B' };
+	static const unsigned char other[] = { 0, 0x83, 0, 2, 'A', 'B' };
+	static const unsigned char ctrl[] = { 0, 0x80, 0, 3, 'A', '\n', 'B' };
+	static const unsigned char blank[] = { 0, 0x80, 0, 3, ' ', ' ', ' ' };
+	char out[8];
+
+	ASSERT_EQ(bn_parse_vpd80(sd, sizeof(sd), out, sizeof(out)), 0);
+	ASSERT_STREQ(out, "2000");
+	ASSERT_EQ(bn_parse_vpd80(padded, sizeof(padded), out, sizeof(out)), 0);
+	ASSERT_STREQ(out, "SN1");
+	ASSERT_EQ(bn_parse_vpd80(longer, sizeof(longer), out, sizeof(out)), -EINVAL);
+	ASSERT_EQ(bn_parse_vpd80(other, sizeof(other), out, sizeof(out)), -EINVAL);
+	ASSERT_EQ(bn_parse_vpd80(ctrl, sizeof(ctrl), out, sizeof(out)), -EINVAL);
+	ASSERT_EQ(bn_parse_vpd80(blank, sizeof(blank), out, sizeof(out)), -EINVAL);
+	ASSERT_EQ(bn_parse_vpd80(sd, 3, out, sizeof(out)), -EINVAL);
+	ASSERT_EQ(bn_parse_vpd80(sd, sizeof(sd), out, 4), -EFBIG);
+}
+
 /*
  * blkwatch --identity: start it on our device, fail a read of the ext4
  * file, and return what it printed (it exits after count records).

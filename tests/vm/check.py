@@ -176,6 +176,39 @@ def scsi_medium(c, s, k):
     expect_io(c, s, "ENODATA 1")
     expect_records(c, s, "bpf", 1, "medium", "read", 1000, 8)
 
+def scsi_identity(c, s, k):
+    # The guest has no udev: blkwatch --identity takes the disk's identity
+    # from sysfs, which shows what scsi_debug answered to INQUIRY (vendor,
+    # model), VPD page 0x80 (the unit serial number) and page 0x83 (the NAA
+    # designator, device/wwid).  Each field of the record must be what sysfs
+    # says; the partition is the MBR one the guest wrote.
+    expect_io(c, s, "ENODATA 1")
+    recs = expect_records(c, s, "bpf", 1, "medium", "read", 7000, 8)
+    sysv = {key: s.fact(f"sys_{key}") for key in
+            ("vendor", "model", "wwid", "disk_wwid", "vpd80", "part_start")}
+    absent = lambda v: None if v in (None, "-") else v
+    # scsi_debug's own strings, so that an empty sysfs cannot pass as "equal".
+    c.eq("sysfs device/vendor", sysv["vendor"], "Linux")
+    c.eq("sysfs device/model", sysv["model"], "scsi_debug")
+    c.true("sysfs device/wwid is an NAA designator", (sysv["wwid"] or "").startswith("naa."),
+           f"got {sysv['wwid']!r}")
+    c.true("sysfs device/vpd_pg80 has a serial", absent(sysv["vpd80"]), f"got {sysv['vpd80']!r}")
+    c.eq("sysfs partition start", sysv["part_start"], "2048")
+    # The library prefers the disk's own wwid attribute (NVMe), then the SCSI device's.
+    wwn = absent(sysv["disk_wwid"]) or absent(sysv["wwid"])
+    for i, r in enumerate(recs[:1]):
+        p = f"bpf record {i}"
+        c.eq(f"{p} identity_error", r.get("identity_error"), None)
+        c.eq(f"{p} model (sysfs device/model)", r.get("model"), sysv["model"])
+        c.eq(f"{p} wwn (sysfs wwid)", r.get("wwn"), wwn)
+        c.eq(f"{p} serial (sysfs device/vpd_pg80)", r.get("serial"), absent(sysv["vpd80"]))
+        # blkwatch leaves out what is not known: no udev, no by-id links;
+        # nothing on the partition, nothing mounted.
+        c.eq(f"{p} fields not known", sorted({"by_id", "fs_type", "fs_uuid", "mount"} & set(r)), [])
+        c.eq(f"{p} partition", r.get("partition"), s.fact("partition"))
+        c.eq(f"{p} part_offset (sector - partition start)", r.get("part_offset"),
+             7000 - int(sysv["part_start"] or 0))
+
 
 def scsi_timeout(c, s, k):
     # Every try of the READ times out; after the retries SCSI completes it
@@ -359,6 +392,7 @@ def dm_stack(c, s, k):
 
 CHECKS = {
     "scsi_medium": scsi_medium,
+    "scsi_identity": scsi_identity,
     "scsi_timeout": scsi_timeout,
     "scsi_offline": scsi_offline,
     "null_badblocks": null_badblocks,
