@@ -143,7 +143,7 @@ fact alice_groups "$(id -nG alice)"
 # No client connected: the outputs count every error on the node by themselves.
 mkdir -p /etc/blknotify
 printf '%s\n' 'journal = yes' 'metrics_textfile_dir = /run/blknotify' \
-	'metrics_textfile_interval_ms = 500' >/etc/blknotify/blknotifyd.conf
+	'metrics_textfile_interval_ms = 1000' >/etc/blknotify/blknotifyd.conf
 systemctl restart blknotifyd.service
 wait_active blknotifyd.service 30
 fact out.state "$(systemctl is-active blknotifyd.service)"
