@@ -133,12 +133,12 @@ static __always_inline void emit(const struct block_notification *ev)
 		lose();
 		return;
 	}
-	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	r = bpf_ringbuf_reserve(&events, BN_RECORD_SIZE, 0);
 	if (!r) {
 		lose();
 		return;
 	}
-	__builtin_memcpy(r, ev, sizeof(*r));
+	__builtin_memcpy(r, ev, BN_RECORD_SIZE);
 	bpf_ringbuf_submit(r, submit_flags());
 	__sync_fetch_and_add(&counters.queued, 1);
 }
@@ -219,7 +219,7 @@ static __always_inline int handle(__u32 kdev, __u64 sector, __u32 nr_sector, int
 	for (i = 0; i < BN_WATCHES_MAX; i++) {
 		__u32 info;
 
-		ev.watch.info = sizeof(ev);
+		ev.watch.info = BN_RECORD_SIZE;
 		if (!bn_watch_takes(cfg, i, &ev, &info))
 			continue;
 		ev.watch.info = info;

@@ -6,7 +6,9 @@
 #include <linux/types.h>
 
 /* Ring-buffer bytes one record takes: 8-byte header + the record. */
-#define BN_RECORD_SLOT	(8 + BLOCK_NOTIFICATION_SIZE_V1)
+/* The length of the records this program writes (ring slot: + 8-byte header). */
+#define BN_RECORD_SIZE	BLOCK_NOTIFICATION_SIZE_V1
+#define BN_RECORD_SLOT	(8 + BN_RECORD_SIZE)
 #define BN_LOSS_SLOT	(8 + BLOCK_NOTIFICATION_LOSS_SIZE)
 
 /*

@@ -27,6 +27,28 @@ static const char *const subtype_names[] = {
 	[NOTIFY_BLOCK_ERROR_ZONE_ACTIVE_RESOURCE]	= "zone_active_resource",
 	[NOTIFY_BLOCK_ERROR_DURATION_LIMIT]		= "duration_limit",
 	[NOTIFY_BLOCK_ERROR_INVALID]			= "invalid",
+	[NOTIFY_BLOCK_SOFT_RETRY]			= "retry",
+	[NOTIFY_BLOCK_SOFT_RECOVERED]			= "recovered",
+	[NOTIFY_BLOCK_SOFT_RETRY_SUCCEEDED]		= "retry_succeeded",
+	[NOTIFY_BLOCK_DEVICE_ADDED]			= "added",
+	[NOTIFY_BLOCK_DEVICE_REMOVED]			= "removed",
+	[NOTIFY_BLOCK_DEVICE_DEAD]			= "dead",
+	[NOTIFY_BLOCK_MEDIA_CHANGE]			= "media_change",
+	[NOTIFY_BLOCK_CAPACITY_CHANGE]			= "capacity",
+	[NOTIFY_BLOCK_READ_ONLY_SET]			= "read_only",
+	[NOTIFY_BLOCK_READ_ONLY_CLEARED]		= "read_write",
+	[NOTIFY_BLOCK_SLOW]				= "slow",
+};
+
+/* Class names, in the numbering plan's order (block_notify.h). */
+static const struct {
+	const char *name;
+	unsigned int first, last;
+} subtype_classes[] = {
+	{ "error",	NOTIFY_BLOCK_CLASS_ERROR_FIRST,		NOTIFY_BLOCK_CLASS_ERROR_LAST },
+	{ "soft",	NOTIFY_BLOCK_CLASS_SOFT_FIRST,		NOTIFY_BLOCK_CLASS_SOFT_LAST },
+	{ "lifecycle",	NOTIFY_BLOCK_CLASS_LIFECYCLE_FIRST,	NOTIFY_BLOCK_CLASS_LIFECYCLE_LAST },
+	{ "perf",	NOTIFY_BLOCK_CLASS_PERF_FIRST,		NOTIFY_BLOCK_CLASS_PERF_LAST },
 };
 
 const char *blknotify_subtype_name(unsigned int subtype)
@@ -45,6 +67,31 @@ int blknotify_subtype_from_name(const char *name)
 	for (i = 0; i < ELEMENTSOF(subtype_names); i++)
 		if (subtype_names[i] && !strcasecmp(name, subtype_names[i]))
 			return i;
+	return -EINVAL;
+}
+
+const char *blknotify_subtype_class(unsigned int subtype)
+{
+	unsigned int i;
+
+	for (i = 0; i < ELEMENTSOF(subtype_classes); i++)
+		if (subtype >= subtype_classes[i].first && subtype <= subtype_classes[i].last)
+			return subtype_classes[i].name;
+	return NULL;
+}
+
+int blknotify_subtype_class_range(const char *name, unsigned int *first, unsigned int *last)
+{
+	unsigned int i;
+
+	if (!name || !first || !last)
+		return -EINVAL;
+	for (i = 0; i < ELEMENTSOF(subtype_classes); i++)
+		if (!strcasecmp(name, subtype_classes[i].name)) {
+			*first = subtype_classes[i].first;
+			*last = subtype_classes[i].last;
+			return 0;
+		}
 	return -EINVAL;
 }
 

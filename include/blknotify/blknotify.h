@@ -207,6 +207,14 @@ BLKNOTIFY_API const char *blknotify_queue_get_error(const struct blknotify_queue
 /* Names: "medium", "timeout", ...; "read", "write", ...; "bpf", "kmsg", ... */
 BLKNOTIFY_API const char *blknotify_subtype_name(unsigned int subtype);
 BLKNOTIFY_API int blknotify_subtype_from_name(const char *name);
+/*
+ * The class of a subtype in the numbering plan of <blknotify/block_notify.h>:
+ * "error", "soft", "lifecycle" or "perf"; NULL for a number in no class.
+ */
+BLKNOTIFY_API const char *blknotify_subtype_class(unsigned int subtype);
+/* The subtypes of a class named as above: 0, or -EINVAL for an unknown name. */
+BLKNOTIFY_API int blknotify_subtype_class_range(const char *name, unsigned int *first,
+						unsigned int *last);
 BLKNOTIFY_API const char *blknotify_op_name(unsigned int op);
 BLKNOTIFY_API const char *blknotify_source_name(enum blknotify_source source);
 BLKNOTIFY_API int blknotify_source_from_name(const char *name);

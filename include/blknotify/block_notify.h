@@ -98,7 +98,42 @@ enum block_notification_type {
 	NOTIFY_BLOCK_ERROR_ZONE_ACTIVE_RESOURCE	  = 15,	/* -EOVERFLOW  BLK_STS_ZONE_ACTIVE_RESOURCE */
 	NOTIFY_BLOCK_ERROR_DURATION_LIMIT	  = 16,	/* -ETIME      BLK_STS_DURATION_LIMIT */
 	NOTIFY_BLOCK_ERROR_INVALID		  = 17,	/* -EINVAL     BLK_STS_INVAL */
+	/* 18-31: reserved for errors the block layer adds later. */
+
+	/*
+	 * 32-47: device-level soft events.  The request has not failed (yet):
+	 * the device failed a command that the kernel retries, or corrected an
+	 * error itself.  error is 0 or the status the retried command got.
+	 */
+	NOTIFY_BLOCK_SOFT_RETRY			  = 32,	/* the device failed a command; the kernel retries it */
+	NOTIFY_BLOCK_SOFT_RECOVERED		  = 33,	/* the device reported a recovered error */
+	NOTIFY_BLOCK_SOFT_RETRY_SUCCEEDED	  = 34,	/* a retried request completed; retries says how often */
+
+	/*
+	 * 48-63: lifecycle of the disk.  sector, nr_sectors, op and error are
+	 * zero unless said otherwise.
+	 */
+	NOTIFY_BLOCK_DEVICE_ADDED		  = 48,	/* the disk appeared */
+	NOTIFY_BLOCK_DEVICE_REMOVED		  = 49,	/* the disk went away */
+	NOTIFY_BLOCK_DEVICE_DEAD		  = 50,	/* marked dead (surprise removal, I/O may be outstanding) */
+	NOTIFY_BLOCK_MEDIA_CHANGE		  = 51,	/* removable media changed */
+	NOTIFY_BLOCK_CAPACITY_CHANGE		  = 52,	/* sector: new capacity; old_capacity: the old one (512-byte sectors) */
+	NOTIFY_BLOCK_READ_ONLY_SET		  = 53,	/* the disk became read-only */
+	NOTIFY_BLOCK_READ_ONLY_CLEARED		  = 54,	/* the disk became writable */
+
+	/* 64-79: performance. */
+	NOTIFY_BLOCK_SLOW			  = 64,	/* completed without error, but late: latency_ns */
 };
+
+/* The classes of subtypes (the numbering plan above), for filters and names. */
+#define NOTIFY_BLOCK_CLASS_ERROR_FIRST		1
+#define NOTIFY_BLOCK_CLASS_ERROR_LAST		31
+#define NOTIFY_BLOCK_CLASS_SOFT_FIRST		32
+#define NOTIFY_BLOCK_CLASS_SOFT_LAST		47
+#define NOTIFY_BLOCK_CLASS_LIFECYCLE_FIRST	48
+#define NOTIFY_BLOCK_CLASS_LIFECYCLE_LAST	63
+#define NOTIFY_BLOCK_CLASS_PERF_FIRST		64
+#define NOTIFY_BLOCK_CLASS_PERF_LAST		79
 
 /*
  * block_notification.op: the request's operation.  These are blknotify's
@@ -137,6 +172,22 @@ enum block_notification_op {
 #define BLOCK_NOTIFY_F_SYNC	(1U << 3)	/* REQ_SYNC */
 #define BLOCK_NOTIFY_F_META	(1U << 4)	/* REQ_META */
 
+/*
+ * block_notification.transport: which transport filled the device detail
+ * (status, command_id, sense_key, asc, ascq, opcode, device_lba).  NONE:
+ * the record carries no device detail (the transport is not one blknotify
+ * reads, or this kernel has no hook for it; the source logs why once).
+ */
+#define BLOCK_NOTIFY_TRANSPORT_NONE	0
+#define BLOCK_NOTIFY_TRANSPORT_SCSI	1	/* status = host_byte << 8 | SCSI status byte */
+#define BLOCK_NOTIFY_TRANSPORT_NVME	2	/* status = NVMe CQE status field >> 1 (SC, SCT, CRD, M, DNR) */
+
+/* block_notification.detail: which device-detail fields are valid. */
+#define BLOCK_NOTIFY_D_STATUS	(1U << 0)	/* status (and command_id, opcode) */
+#define BLOCK_NOTIFY_D_SENSE	(1U << 1)	/* sense_key, asc, ascq */
+#define BLOCK_NOTIFY_D_LBA	(1U << 2)	/* device_lba */
+#define BLOCK_NOTIFY_D_RETRIES	(1U << 3)	/* retries is known (it may be 0) */
+
 /* Clock of block_notification.time_ns (a clockid_t for clock_gettime()). */
 #define BLOCK_NOTIFY_CLOCK	1	/* CLOCK_MONOTONIC */
 
@@ -144,7 +195,7 @@ enum block_notification_op {
  * A failed block request.
  * - watch.type = WATCH_TYPE_BLOCK_NOTIFY
  * - watch.subtype = enum block_notification_type
- * - watch.info & WATCH_INFO_LENGTH = sizeof the record (24 or 48 today)
+ * - watch.info & WATCH_INFO_LENGTH = sizeof the record (24, 48 or 72)
  * - watch.info & WATCH_INFO_ID = watch ID << WATCH_INFO_ID__SHIFT
  */
 struct block_notification {
@@ -157,11 +208,27 @@ struct block_notification {
 	__s32	error;		/* negative errno the kernel reported */
 	__u16	op;		/* enum block_notification_op */
 	__u16	flags;		/* BLOCK_NOTIFY_F_* */
-	__u32	__reserved;	/* zero */
+	__u16	retries;	/* times the kernel retried the command (valid with BLOCK_NOTIFY_D_RETRIES) */
+	__u8	transport;	/* BLOCK_NOTIFY_TRANSPORT_* */
+	__u8	detail;		/* BLOCK_NOTIFY_D_*: which of the device detail is valid */
+	/* Extension, present when the length is >= BLOCK_NOTIFICATION_SIZE_V2. */
+	__u16	status;		/* the device's status, as the transport defines it (see transport) */
+	__u16	command_id;	/* NVMe command identifier; 0 for SCSI */
+	__u8	sense_key;	/* SCSI sense key (SPC-6 4.5.6) */
+	__u8	asc;		/* SCSI additional sense code */
+	__u8	ascq;		/* SCSI additional sense code qualifier */
+	__u8	opcode;		/* the failed command's opcode (SCSI CDB byte 0, NVMe opcode) */
+	__u64	device_lba;	/* the failing LBA the device reported, in 512-byte sectors of the whole disk */
+	union {
+		__u64	latency_ns;	/* NOTIFY_BLOCK_SLOW: issue to completion */
+		__u64	old_capacity;	/* NOTIFY_BLOCK_CAPACITY_CHANGE: 512-byte sectors before */
+		__u64	value;		/* zero for other subtypes */
+	};
 };
 
 #define BLOCK_NOTIFICATION_SIZE_V0	24	/* the original proposal */
 #define BLOCK_NOTIFICATION_SIZE_V1	48	/* + time, nr_sectors, error, op, flags */
+#define BLOCK_NOTIFICATION_SIZE_V2	72	/* + retries, transport, device detail, value */
 
 /*
  * Loss.  The kernel's own watch queue marks loss with an 8-byte

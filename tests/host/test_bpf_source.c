@@ -111,7 +111,9 @@ static void expect_record(const struct block_notification *r, __u64 sector, unsi
 	ASSERT_EQ(r->op, op);
 	ASSERT_EQ(r->error, -EIO);
 	ASSERT_EQ((r->watch.info & WATCH_INFO_ID) >> WATCH_INFO_ID__SHIFT, id);
-	ASSERT_EQ(r->__reserved, 0);
+	ASSERT_EQ(r->retries, 0);
+	ASSERT_EQ(r->transport, BLOCK_NOTIFY_TRANSPORT_NONE);
+	ASSERT_EQ(r->detail, 0);
 	ASSERT_GE(r->time_ns, t0);
 	ASSERT_LE(r->time_ns, t1);
 }

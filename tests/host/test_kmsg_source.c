@@ -237,7 +237,9 @@ static void expect_record(const struct block_notification *r, dev_t rdev, __u64 
 	ASSERT_EQ(r->flags & ~(BLOCK_NOTIFY_F_PREFLUSH | BLOCK_NOTIFY_F_FUA |
 			       BLOCK_NOTIFY_F_RAHEAD | BLOCK_NOTIFY_F_SYNC |
 			       BLOCK_NOTIFY_F_META), 0);
-	ASSERT_EQ(r->__reserved, 0);
+	ASSERT_EQ(r->retries, 0);
+	ASSERT_EQ(r->transport, BLOCK_NOTIFY_TRANSPORT_NONE);
+	ASSERT_EQ(r->detail, 0);
 	ASSERT_GT(r->time_ns, 0);
 }
 

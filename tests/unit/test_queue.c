@@ -23,7 +23,9 @@ TEST(record_layout_is_the_contract)
 	ASSERT_EQ(offsetof(struct block_notification, error), 36);
 	ASSERT_EQ(offsetof(struct block_notification, op), 40);
 	ASSERT_EQ(offsetof(struct block_notification, flags), 42);
-	ASSERT_EQ(sizeof(struct block_notification), BLOCK_NOTIFICATION_SIZE_V1);
+	ASSERT_EQ(sizeof(struct block_notification), BLOCK_NOTIFICATION_SIZE_V2);
+	ASSERT_EQ(offsetof(struct block_notification, retries), BLOCK_NOTIFICATION_SIZE_V1 - 4);
+	ASSERT_EQ(offsetof(struct block_notification, status), BLOCK_NOTIFICATION_SIZE_V1);
 	ASSERT_EQ(sizeof(struct block_notification_loss), BLOCK_NOTIFICATION_LOSS_SIZE);
 	ASSERT_EQ(WATCH_TYPE_BLOCK_NOTIFY, 2);
 	ASSERT_LE(BLOCK_NOTIFICATION_SIZE_V1, WATCH_INFO_LENGTH);
@@ -75,6 +77,24 @@ TEST(names_round_trip)
 	}
 	ASSERT_TRUE(blknotify_subtype_name(0) == NULL);
 	ASSERT_TRUE(blknotify_subtype_name(200) == NULL);
+	/* Every named subtype round-trips and sits in the class its number says. */
+	for (st = 1; st < 256; st++) {
+		const char *name = blknotify_subtype_name(st), *cls = blknotify_subtype_class(st);
+		unsigned int first, last;
+
+		if (!name)
+			continue;
+		ASSERT_EQ(blknotify_subtype_from_name(name), st);
+		ASSERT_TRUE(cls != NULL);
+		ASSERT_EQ(blknotify_subtype_class_range(cls, &first, &last), 0);
+		ASSERT_TRUE(st >= first && st <= last);
+	}
+	ASSERT_STREQ(blknotify_subtype_class(NOTIFY_BLOCK_ERROR_IO), "error");
+	ASSERT_STREQ(blknotify_subtype_class(NOTIFY_BLOCK_SOFT_RETRY), "soft");
+	ASSERT_STREQ(blknotify_subtype_class(NOTIFY_BLOCK_DEVICE_REMOVED), "lifecycle");
+	ASSERT_STREQ(blknotify_subtype_class(NOTIFY_BLOCK_SLOW), "perf");
+	ASSERT_TRUE(blknotify_subtype_class(0) == NULL);
+	ASSERT_TRUE(blknotify_subtype_class(80) == NULL);
 	ASSERT_EQ(blknotify_subtype_from_name("no-such"), -EINVAL);
 	ASSERT_EQ(blknotify_subtype_from_name(NULL), -EINVAL);
 	ASSERT_STREQ(blknotify_op_name(BLOCK_NOTIFY_OP_WRITE_ZEROES), "write_zeroes");
