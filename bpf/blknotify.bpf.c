@@ -262,4 +262,7 @@ int block_rq_complete(void *ctx)
 	}
 }
 
+/* Opt-in: failed bios of bio-based devices (dm, md, ...). */
+#include "bio.bpf.h"
+
 char LICENSE[] SEC("license") = "GPL";

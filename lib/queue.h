@@ -135,6 +135,8 @@ extern const struct source_watch_queue_kernel *source_watch_queue_kernel;
 
 /* The bpf source's attached program (tests and benchmarks); -1 otherwise. */
 int source_bpf_prog_fd(const struct blknotify_queue *q);
+/* Its bio program (BLKNOTIFY_QUEUE_BPF_BIO) when loaded here; -1 otherwise. */
+int source_bpf_bio_prog_fd(const struct blknotify_queue *q);
 
 extern const struct source_ops source_bpf_ops;
 extern const struct source_ops source_kmsg_ops;

@@ -26,6 +26,7 @@
 #include <bpf/libbpf.h>
 
 #include "queue.h"
+#include "source-bpf-bio.h"
 #include "blknotify.bpf.h"
 
 #ifndef offsetofend
@@ -152,6 +153,9 @@ static int load_fresh(struct blknotify_queue *q, struct source_bpf *s, bool use_
 	bpf_map__set_max_entries(s->skel->maps.events, s->ring_size);
 	bpf_program__set_autoload(s->skel->progs.block_rq_error, !use_complete);
 	bpf_program__set_autoload(s->skel->progs.block_rq_complete, use_complete);
+	err = source_bpf_bio_prepare(q, s->skel);
+	if (err)
+		return err;
 
 	err = blknotify_bpf__load(s->skel);
 	if (err) {
@@ -201,7 +205,7 @@ static const char *const pin_names[] = { "events", "config", "bss", "link" };
 int source_bpf_unpin(const char *dir)
 {
 	char path[PATH_MAX];
-	int err = 0;
+	int err = 0, bio_err;
 	size_t i;
 
 	for (i = NR_PINS; i-- > 0;) {
@@ -210,6 +214,9 @@ int source_bpf_unpin(const char *dir)
 		if (unlink(path) && errno != ENOENT && !err)
 			err = -errno;
 	}
+	bio_err = source_bpf_bio_unpin(dir);	/* after the link: see pin() */
+	if (!err)
+		err = bio_err;
 	/* Not ours to remove if something else is in it. */
 	if (rmdir(dir) && errno != ENOENT && errno != ENOTEMPTY && !err)
 		err = -errno;
@@ -253,6 +260,8 @@ static void pin(struct blknotify_queue *q, struct source_bpf *s, bool use_comple
 		err = -errno;
 		snprintf(path, sizeof(path), "%s", q->pin_path);
 	}
+	if (!err && (err = source_bpf_bio_pin(s->skel, q->pin_path)))
+		snprintf(path, sizeof(path), "%s/bio_link", q->pin_path);
 	for (i = 0; i < NR_PINS && !err; i++) {
 		err = pin_file(path, sizeof(path), q->pin_path, pin_names[i]);
 		if (!err)
@@ -260,6 +269,7 @@ static void pin(struct blknotify_queue *q, struct source_bpf *s, bool use_comple
 	}
 	if (!err) {
 		bpf_link__disconnect(link);	/* destroy must not detach it */
+		source_bpf_bio_disconnect(s->skel);
 		return;
 	}
 	source_bpf_unpin(q->pin_path);
@@ -385,6 +395,8 @@ static int start_pinned(struct blknotify_queue *q, struct source_bpf *s, bool us
 		q->error[0] = '\0';
 		return load_fresh(q, s, use_complete);
 	}
+	if (exists(link_path) && (err = source_bpf_bio_match_pinned(q)))
+		return err;
 	if (exists(link_path)) {
 		err = resume(q, s);
 		if (err != -ENOENT)
@@ -651,6 +663,15 @@ int source_bpf_prog_fd(const struct blknotify_queue *q)
 	const struct source_bpf *s = q->priv;
 
 	return q->ops == &source_bpf_ops && s ? s->prog_fd : -1;
+}
+
+int source_bpf_bio_prog_fd(const struct blknotify_queue *q)
+{
+	const struct source_bpf *s = q->priv;
+
+	return q->ops == &source_bpf_ops && s && s->skel &&
+	       s->skel->links.block_bio_complete ?
+	       bpf_program__fd(s->skel->progs.block_bio_complete) : -1;
 }
 
 const struct source_ops source_bpf_ops = {

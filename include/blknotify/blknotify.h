@@ -61,6 +61,12 @@ enum {
 	BLKNOTIFY_QUEUE_BPF_COMPLETE	= 1U << 0,
 	/* kmsg: start at the beginning of the kernel log, not its end. */
 	BLKNOTIFY_QUEUE_KMSG_REPLAY	= 1U << 1,
+	/* bpf: also report bios that bio-based devices (device-mapper, md,
+	 * zram, pmem, ...) fail without a failed request (dm-integrity,
+	 * dm-thin out of space, dm-flakey, a failed md array), as records of
+	 * that device.  Runs a program on every bio completion (block:
+	 * block_bio_complete); see libblknotify(3) for its cost. */
+	BLKNOTIFY_QUEUE_BPF_BIO		= 1U << 2,
 };
 
 /*
