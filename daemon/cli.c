@@ -40,6 +40,7 @@ static void print_config(const struct daemon_config *c)
 	       c->file_names == FILE_NAMES_WATCHERS ? "watchers" : "privileged",
 	       c->pin_path[0] ? c->pin_path : "none", c->state_file,
 	       c->restart_grace_ms);
+	printf("bio_errors = %s\n", c->bio_errors ? "yes" : "no");
 }
 
 /* --socket and --source over the configuration. */

@@ -227,6 +227,13 @@ static int set_key(struct daemon_config *c, struct parse_ctx *p, const char *key
 			c->file_names = FILE_NAMES_WATCHERS;
 		else
 			return fail(p, "file_names: \"%s\" is not one of privileged, watchers", v);
+	} else if (!strcmp(key, "bio_errors")) {
+		if (!strcmp(v, "yes"))
+			c->bio_errors = true;
+		else if (!strcmp(v, "no"))
+			c->bio_errors = false;
+		else
+			return fail(p, "bio_errors: \"%s\" is not one of yes, no", v);
 	} else if (!strcmp(key, "privileged_groups")) {
 		char *save = NULL, *tok;
 
@@ -251,7 +258,8 @@ static int set_key(struct daemon_config *c, struct parse_ctx *p, const char *key
 		return fail(p, "unknown setting \"%s\" (known: source, socket, socket_mode, socket_group, "
 			    "max_clients, max_clients_per_uid, reserved_clients, hello_timeout_ms, "
 			    "idle_timeout_ms, max_queue_size, upstream_queue_size, privileged_groups, "
-			    "device_access, file_names, pin_path, state_file, restart_grace_ms, " OUTPUTS_CONFIG_KEYS ")", key);
+			    "device_access, file_names, pin_path, state_file, restart_grace_ms, bio_errors, "
+			    OUTPUTS_CONFIG_KEYS ")", key);
 	}
 	return 0;
 }
@@ -275,6 +283,7 @@ int config_parse(struct daemon_config *c, FILE *f, const char *name, char *err, 
 		"max_clients_per_uid", "reserved_clients", "hello_timeout_ms", "idle_timeout_ms",
 		"max_queue_size", "upstream_queue_size", "privileged_groups",
 		"device_access", "file_names", "pin_path", "state_file", "restart_grace_ms",
+		"bio_errors",
 	};
 	unsigned int seen[sizeof(keys) / sizeof(keys[0])] = { 0 };
 	struct parse_ctx p = { .name = name, .err = err, .err_len = err_len };

@@ -58,6 +58,7 @@ struct daemon_config {
 	char state_file[256];		/* clients, for a restart */
 	unsigned int restart_grace_ms;	/* how long a restarted daemon keeps queues for clients */
 	struct outputs_config outputs;	/* metrics and journal (outputs.h) */
+	bool bio_errors;		/* bpf: BLKNOTIFY_QUEUE_BPF_BIO (dm, md, ...) */
 };
 
 /* A source the daemon may read (auto, bpf, kmsg, watch_queue), or -EINVAL. */

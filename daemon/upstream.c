@@ -352,7 +352,8 @@ static int open_source(struct manager *m, enum blknotify_source src,
 		       struct blknotify_queue **ret, const char **why)
 {
 	const char *pin = src == BLKNOTIFY_SOURCE_BPF && m->cfg.pin_path[0] ? m->cfg.pin_path : NULL;
-	BLKNOTIFY_OPTS(blknotify_queue_opts, opts, .source = src, .bpf_pin_path = pin);
+	BLKNOTIFY_OPTS(blknotify_queue_opts, opts, .source = src, .bpf_pin_path = pin,
+		       .flags = m->cfg.bio_errors ? BLKNOTIFY_QUEUE_BPF_BIO : 0);
 	struct blknotify_queue *q = NULL;
 	char link[sizeof(m->cfg.pin_path) + 8];
 	bool had_pin = false;

@@ -63,6 +63,8 @@ static void usage(FILE *f)
 "\n"
 "      --source=SRC     auto (default), bpf, kmsg, watch_queue or daemon\n"
 "      --bpf-complete   bpf: attach to block_rq_complete instead of block_rq_error\n"
+"      --bio-errors     bpf: also errors of dm, md and other bio-based devices\n"
+"                       that no request reports (a program runs per bio)\n"
 "      --replay         kmsg: start at the beginning of the kernel log\n"
 "      --socket=PATH    daemon: its socket (default " BLKNOTIFY_DAEMON_SOCKET ")\n"
 "  -d, --device=DEV     only errors on DEV: a name (sda), a node (/dev/sda) or\n"
@@ -460,6 +462,7 @@ enum {
 	OPT_UTC,
 	OPT_IDENTITY,
 	OPT_NO_FILES,
+	OPT_BIO_ERRORS,
 };
 
 /* One option; returns -1 to go on, else the exit status. */
@@ -483,6 +486,9 @@ static int parse_option(int c, const char *arg, struct options *o)
 		return -1;
 	case OPT_REPLAY:
 		o->flags |= BLKNOTIFY_QUEUE_KMSG_REPLAY;
+		return -1;
+	case OPT_BIO_ERRORS:
+		o->flags |= BLKNOTIFY_QUEUE_BPF_BIO;
 		return -1;
 	case OPT_SOCKET:
 		o->socket = arg;
@@ -563,6 +569,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	static const struct option longopts[] = {
 		{ "source",	  required_argument, NULL, OPT_SOURCE },
 		{ "bpf-complete", no_argument,	     NULL, OPT_BPF_COMPLETE },
+		{ "bio-errors",	  no_argument,	     NULL, OPT_BIO_ERRORS },
 		{ "replay",	  no_argument,	     NULL, OPT_REPLAY },
 		{ "socket",	  required_argument, NULL, OPT_SOCKET },
 		{ "device",	  required_argument, NULL, 'd' },

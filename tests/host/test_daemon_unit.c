@@ -215,6 +215,9 @@ TEST(config_valid)
 	ASSERT_EQ(c.pin_path[0], 0);
 	ASSERT_EQ(c.restart_grace_ms, 0);
 	ASSERT_STREQ(c.state_file, "/x/y");
+	ASSERT_FALSE(c.bio_errors);			/* the default */
+	ASSERT_EQ(parse_str(&c, "bio_errors = yes\n", err, sizeof(err)), 0);
+	ASSERT_TRUE(c.bio_errors);
 	/* The limits on hostile clients; reserved_clients shrinks with max_clients unless set. */
 	ASSERT_EQ(parse_str(&c, "max_clients = 10\nmax_clients_per_uid = 2\nhello_timeout_ms = 100\n"
 			     "idle_timeout_ms = 3600000\n", err, sizeof(err)), 0);
@@ -257,6 +260,7 @@ TEST(config_errors_name_the_line)
 		{ "file_names = all\n", "test.conf:1: file_names: \"all\" is not one of privileged, watchers" },
 		{ "pin_path = bpf/x\n", "test.conf:1: pin_path: \"bpf/x\" is neither \"none\" nor an absolute path" },
 		{ "restart_grace_ms = 600001\n", "test.conf:1: restart_grace_ms: 600001 is out of range (expected 0..600000)" },
+		{ "bio_errors = maybe\n", "test.conf:1: bio_errors: \"maybe\" is not one of yes, no" },
 	};
 	struct daemon_config c;
 	char err[512];
