@@ -390,6 +390,43 @@ def dm_stack(c, s, k):
            all(r.get("dev") != devs.get("bnlinear") for r in recs))
 
 
+def dm_bio(c, s, k):
+    # bnint: two writes, an intact read, the corrupted read; flakey down;
+    # error_writes (write fails, read passes); drop_writes (the write
+    # "succeeds"); linear over the bad block; thin: two fills, ENOSPC; the
+    # sentinel on nullb22.
+    expect_io(c, s, "OK 1", "OK 1", "OK 1", "EILSEQ 1", "EIO 1", "EIO 1", "OK 1", "OK 1",
+              "EIO 1", "OK 1", "OK 1", "ENOSPC 1", "EIO 1")
+    devs = dict(v.split() for v in s.facts.get("devof", []))
+    for tag in ("bio", "rq"):
+        c.eq(f"{tag}: watcher exit status", s.fact(f"{tag}.exit"), "0")
+
+    def rows(tag):
+        return [(r.get("dev"), r.get("sector"), r.get("nr_sectors"), r.get("op"),
+                 r.get("subtype"), r.get("error")) for r in s.errors(tag)]
+
+    # With --bio-errors: each dm device's own failure, at its own sectors,
+    # with the errno dm gave the bio; dm-linear's failure twice, the disk's
+    # request (mapped sector) first, then the dm device's bio.
+    c.eq("bio: records (dev, sector, nr_sectors, op, subtype, error)", rows("bio"), [
+        (devs.get("bnint"), 1024, 8, "read", "protection", "EILSEQ"),
+        (devs.get("bnflakey"), 0, 8, "read", "io", "EIO"),
+        (devs.get("bnflakeyw"), 0, 8, "write", "io", "EIO"),
+        (devs.get("nullb22"), 12800, 8, "read", "io", "EIO"),
+        (devs.get("bnlinear"), 512, 8, "read", "io", "EIO"),
+        (devs.get("bnthin"), 2048, 8, "write", "no_space", "ENOSPC"),
+        (devs.get("nullb22"), 12800, 8, "read", "io", "EIO"),
+    ])
+    c.true("bio: no record of the drop_writes device",
+           all(r.get("dev") != devs.get("bnflakeyd") for r in s.errors("bio")))
+    # Without it: the request records only, as in dm_stack.
+    c.eq("rq: records", rows("rq"), [
+        (devs.get("nullb22"), 12800, 8, "read", "io", "EIO"),
+        (devs.get("nullb22"), 12800, 8, "read", "io", "EIO"),
+    ])
+    c.eq("dm-integrity counted one mismatch", s.fact("mismatches"), "1")
+
+
 CHECKS = {
     "scsi_medium": scsi_medium,
     "scsi_identity": scsi_identity,
@@ -405,6 +442,7 @@ CHECKS = {
     "bpf_complete": bpf_complete,
     "filters": filters,
     "dm_stack": dm_stack,
+    "dm_bio": dm_bio,
     "kmsg_burst": kmsg_burst,
     "storm": storm,
     "daemon": daemon,

@@ -332,6 +332,78 @@ scn_dm_stack() {
 	null_blk_down nullb9
 }
 
+# --- device-mapper: errors born above the request layer (--bio-errors) ------------
+# The same kinds of failure dm_stack shows unreported, watched with
+# --bio-errors (the opt-in bio program) and, beside it, without: dm-integrity
+# over a disk corrupted underneath (protection, EILSEQ), dm-flakey down and
+# with error_writes (io) and with drop_writes (no error at all), dm-linear
+# over a bad block (the disk's record and the dm device's), dm-thin out of
+# space (no_space); the sentinel is a bad read on the disk itself.  Each dm
+# device has its own null_blk disks, so no device's sectors overlap another's.
+scn_dm_bio() {
+	export DM_DISABLE_UDEV=1
+	null_blk_up nullb20 size=16 memory_backed=1 || return	# dm-integrity data
+	null_blk_up nullb21 size=16 memory_backed=1 || return	# dm-integrity metadata
+	null_blk_up nullb22 size=16 memory_backed=1 || return	# flakey, linear, sentinel
+	echo "+12800-12807" >/sys/kernel/config/nullb/nullb22/badblocks
+	fact devof "nullb22 $DEV"
+	null_blk_up nullb23 size=16 memory_backed=1 || return	# thin-pool metadata
+	null_blk_up nullb24 size=16 memory_backed=1 || return	# thin-pool data
+	load dm-mod && load dm-flakey && load dm-thin-pool && load dm-integrity &&
+		load crc32c_generic || return
+	# Tags on their own device, so the data of sector S is sector S of nullb20.
+	dmsetup create bnint --table "0 8192 integrity /dev/nullb20 0 4 D 2 meta_device:/dev/nullb21 internal_hash:crc32c" ||
+		return
+	dmsetup create bnflakey --table "0 4096 flakey /dev/nullb22 0 0 5" || return
+	dmsetup create bnflakeyw --table "0 4096 flakey /dev/nullb22 4096 0 5 1 error_writes" || return
+	dmsetup create bnflakeyd --table "0 4096 flakey /dev/nullb22 8192 0 5 1 drop_writes" || return
+	dmsetup create bnlinear --table "0 4096 linear /dev/nullb22 12288" || return
+	dmsetup create bnpool --table "0 2048 thin-pool /dev/nullb23 /dev/nullb24 128 0 1 error_if_no_space" ||
+		return
+	dmsetup message bnpool 0 "create_thin 0" || return
+	dmsetup create bnthin --table "0 16384 thin /dev/mapper/bnpool 0" || return
+	for _d in bnint bnflakey bnflakeyw bnflakeyd bnlinear bnthin; do
+		fact devof "$_d $(dev_of /dev/mapper/$_d)"
+	done
+	DISK=mapper/bnint
+	io write 1024 8
+	io write 2048 8
+	# Corrupt one sector of the first write underneath dm-integrity.
+	dd if=/dev/urandom of=/dev/nullb20 bs=512 seek=1028 count=1 conv=notrunc 2>/dev/null
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	watch_start bio --json --bio-errors --count 7
+	watch_start rq --json --count 2
+	dmesg_mark
+	io read 2048 8			# intact: OK
+	io read 1024 8			# EILSEQ
+	DISK=mapper/bnflakey
+	io read 0 8			# EIO
+	DISK=mapper/bnflakeyw
+	io write 0 8			# EIO
+	io read 0 8			# OK
+	DISK=mapper/bnflakeyd
+	io write 0 8			# OK: dropped
+	DISK=mapper/bnlinear
+	io read 512 8			# EIO: nullb22 12800
+	DISK=mapper/bnthin
+	io write 0 1024
+	io write 1024 1024
+	io write 2048 8			# ENOSPC
+	DISK=nullb22
+	io read 12800 8			# EIO: the sentinel
+	watch_finish bio
+	watch_finish rq
+	fact mismatches "$(dmsetup status bnint | cut -d' ' -f4)"
+	dmesg_dump
+	for _d in bnthin bnpool bnlinear bnflakeyd bnflakeyw bnflakey bnint; do
+		dmsetup remove $_d
+	done
+	for _n in 20 21 22 23 24; do
+		null_blk_down nullb$_n
+	done
+}
+
 # --- part 4: one burst through the bpf and kmsg sources side by side ------------
 # BURST failed reads in a row, then, after the block layer's printk rate
 # limit interval (5 s, fixed in the kernel: blk_print_req_error() is
@@ -537,6 +609,7 @@ run_scenarios() {
 	scenario bpf_complete
 	scenario filters
 	scenario dm_stack
+	scenario dm_bio
 	scenario kmsg_burst
 	scenario storm
 	scenario daemon
