@@ -100,6 +100,8 @@ static int check_kernel(struct blknotify_queue *q)
 	return err;
 }
 
+static bool told_no_table;
+
 int source_bpf_bio_prepare(struct blknotify_queue *q, struct blknotify_bpf *skel)
 {
 	bool on = q->flags & BLKNOTIFY_QUEUE_BPF_BIO;
@@ -117,7 +119,8 @@ int source_bpf_bio_prepare(struct blknotify_queue *q, struct blknotify_bpf *skel
 		skel->rodata->bio_status_table = addr;
 		skel->rodata->bio_status_nr = nr;
 		skel->rodata->bio_status_stride = stride;
-	} else {
+	} else if (!__atomic_test_and_set(&told_no_table, __ATOMIC_RELAXED)) {
+		/* Once per process: the kernel does not change underneath us. */
 		fprintf(stderr, "blknotify: bio errors: the kernel's block status table ("
 			STATUS_TABLE ") is not in " KALLSYMS " (CONFIG_KALLSYMS_ALL is off, or "
 			"kernel.kptr_restrict hides it): their errno comes from blknotify's copy "

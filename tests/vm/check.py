@@ -396,7 +396,7 @@ def dm_bio(c, s, k):
     # "succeeds"); linear over the bad block; thin: two fills, ENOSPC; the
     # sentinel on nullb22.
     expect_io(c, s, "OK 1", "OK 1", "OK 1", "EILSEQ 1", "EIO 1", "EIO 1", "OK 1", "OK 1",
-              "EIO 1", "OK 1", "OK 1", "ENOSPC 1", "EIO 1")
+              "EIO 1", "OK 1", "OK 1", "ENOSPC 1", "EIO 1", "OK 1000", "OK 1000", "EIO 1")
     devs = dict(v.split() for v in s.facts.get("devof", []))
     for tag in ("bio", "rq"):
         c.eq(f"{tag}: watcher exit status", s.fact(f"{tag}.exit"), "0")
@@ -425,6 +425,24 @@ def dm_bio(c, s, k):
         (devs.get("nullb22"), 12800, 8, "read", "io", "EIO"),
     ])
     c.eq("dm-integrity counted one mismatch", s.fact("mismatches"), "1")
+    c.eq("cost: watcher exit status", s.fact("cost.exit"), "0")
+    c.eq("cost: the sentinel only", rows("cost"),
+         [(devs.get("nullb22"), 12800, 8, "read", "io", "EIO")])
+
+    # Healthy I/O: 1000 reads through dm-linear, then 1000 on its disk.
+    def prog(when):
+        return {n: (int(r), int(t)) for n, r, t in
+                (v.split() for v in s.facts.get(f"prog.{when}", []))}
+    p0, p1, p2 = prog("before"), prog("dm"), prog("disk")
+    bio = [p.get("block_bio_compl", (None, 0)) for p in (p0, p1, p2)]
+    rq = [p.get("block_rq_error", (None, 0)) for p in (p0, p1, p2)]
+    if c.true("cost: program statistics read", None not in [b[0] for b in bio + rq]):
+        c.eq("cost: bio program runs for 1000 healthy dm bios", bio[1][0] - bio[0][0], 1000)
+        c.eq("cost: bio program runs for 1000 healthy reads of the request-based disk",
+             bio[2][0] - bio[1][0], 0)
+        c.eq("cost: block_rq_error runs for the healthy I/O", rq[2][0] - rq[0][0], 0)
+        print(f"    note {k}: bio program, healthy dm bio: "
+              f"{(bio[1][1] - bio[0][1]) / 1000:.0f} ns per run (TCG, bpf_stats on)")
 
 
 CHECKS = {

@@ -395,12 +395,33 @@ scn_dm_bio() {
 	watch_finish bio
 	watch_finish rq
 	fact mismatches "$(dmsetup status bnint | cut -d' ' -f4)"
+	# What healthy I/O costs: the bio program runs once per bio of the dm
+	# device, never for the request-based disk's; block_rq_error never.
+	watch_start cost --json --bio-errors --count 1 --device nullb22
+	echo 1 >/proc/sys/kernel/bpf_stats_enabled
+	progstat before
+	DISK=mapper/bnlinear
+	io read 0 8 1000
+	progstat dm
+	DISK=nullb22
+	io read 0 8 1000
+	progstat disk
+	echo 0 >/proc/sys/kernel/bpf_stats_enabled
+	io read 12800 8			# EIO: ends the cost watcher
+	watch_finish cost
 	dmesg_dump
 	for _d in bnthin bnpool bnlinear bnflakeyd bnflakeyw bnflakey bnint; do
 		dmsetup remove $_d
 	done
 	for _n in 20 21 22 23 24; do
 		null_blk_down nullb$_n
+	done
+}
+
+# progstat WHEN: facts "prog.WHEN NAME RUNS NS" for the blknotify programs.
+progstat() {
+	bnvm-progstat block_bio_compl block_rq_error | while read -r _w _n _r _t; do
+		[ "$_w" = prog ] && fact "prog.$1" "$_n $_r $_t"
 	done
 }
 
