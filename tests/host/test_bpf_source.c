@@ -560,10 +560,11 @@ TEST(read_once_per_poll_gets_records_of_the_batch_window)
 	blknotify_queue_free(q);
 }
 
-static struct blknotify_queue *open_pinned(const char *pin, unsigned int size)
+static struct blknotify_queue *open_pinned_flags(const char *pin, unsigned int size,
+						  unsigned int flags)
 {
 	BLKNOTIFY_OPTS(blknotify_queue_opts, opts, .source = BLKNOTIFY_SOURCE_BPF,
-		       .bpf_pin_path = pin);
+		       .bpf_pin_path = pin, .flags = flags);
 	struct blknotify_queue *q = NULL;
 	int err;
 
@@ -575,6 +576,11 @@ static struct blknotify_queue *open_pinned(const char *pin, unsigned int size)
 		TEST_FAIL_(1, "watch_device: %s (%s)", strerror(-err),
 			   blknotify_queue_get_error(q) ?: "");
 	return q;
+}
+
+static struct blknotify_queue *open_pinned(const char *pin, unsigned int size)
+{
+	return open_pinned_flags(pin, size, 0);
 }
 
 static void remove_pins(const char *pin)
@@ -689,6 +695,45 @@ TEST(pinned_queue_keeps_records_across_owners)
 	ASSERT_EQ(drain_records(q, recs, 16, NULL, NULL), 0);
 	blknotify_queue_free(q);
 	remove_pins(pin);
+}
+
+/*
+ * The bio program is pinned beside the rest (bio_link) and taken over with
+ * it; a queue asked for with the other setting restarts afresh (the pinned
+ * one's records are lost, as the message says), and unpinning removes it.
+ */
+TEST(pinned_queue_keeps_its_bio_program_or_restarts_without)
+{
+	struct block_notification recs[4];
+	struct blknotify_queue *q;
+	char pin[64], bio_link[96];
+	int fd;
+
+	need_device();
+	snprintf(pin, sizeof(pin), "/sys/fs/bpf/blknotify-test-bio-%d", getpid());
+	snprintf(bio_link, sizeof(bio_link), "%s/bio_link", pin);
+	remove_pins(pin);
+	q = open_pinned_flags(pin, 0, BLKNOTIFY_QUEUE_BPF_BIO);
+	blknotify_queue_free(q);
+	fd = bpf_obj_get(bio_link);		/* still attached, pinned */
+	ASSERT_GE(fd, 0);
+	close(fd);
+	ASSERT_EQ(faulty_io(&dev, 1095, 1, 0), -EIO);
+	q = open_pinned_flags(pin, 0, BLKNOTIFY_QUEUE_BPF_BIO);
+	ASSERT_EQ(drain_records(q, recs, 4, NULL, NULL), 1);	/* taken over */
+	ASSERT_EQ(recs[0].sector, 1095);
+	blknotify_queue_free(q);
+	ASSERT_EQ(faulty_io(&dev, 1096, 1, 0), -EIO);
+	q = open_pinned(pin, 0);		/* without: afresh */
+	ASSERT_EQ(access(bio_link, F_OK), -1);
+	ASSERT_EQ(drain_records(q, recs, 4, NULL, NULL), 0);
+	blknotify_queue_free(q);
+	q = open_pinned_flags(pin, 0, BLKNOTIFY_QUEUE_BPF_BIO);	/* and back */
+	ASSERT_EQ(access(bio_link, F_OK), 0);
+	blknotify_queue_free(q);
+	ASSERT_EQ(source_bpf_unpin(pin), 0);
+	ASSERT_EQ(access(bio_link, F_OK), -1);
+	ASSERT_EQ(access(pin, F_OK), -1);
 }
 
 /*

@@ -445,6 +445,22 @@ def dm_bio(c, s, k):
               f"{(bio[1][1] - bio[0][1]) / 1000:.0f} ns per run (TCG, bpf_stats on)")
 
 
+def md_bio(c, s, k):
+    # write, write degraded, write after the last member "failed", read, sentinel
+    expect_io(c, s, "OK 1", "OK 1", "EIO 1", "OK 1", "EIO 1")
+    c.true("array started", s.fact("md_state") in ("clean", "active"), s.fact("md_state"))
+    c.eq("array size (sectors)", s.fact("md_size"), "16384")
+    c.eq("one member failed", s.fact("md_degraded"), "1")
+    c.eq("bio: watcher exit status", s.fact("bio.exit"), "0")
+    devs = dict(v.split() for v in s.facts.get("devof", []))
+    # md failed the write itself: a record of the md device, and none of a member.
+    c.eq("bio: records (dev, sector, nr_sectors, op, subtype, error)",
+         [(r.get("dev"), r.get("sector"), r.get("nr_sectors"), r.get("op"), r.get("subtype"),
+           r.get("error")) for r in s.errors("bio")],
+         [(devs.get("md_bn"), 16, 8, "write", "io", "EIO"),
+          (devs.get("nullb30"), 4000, 8, "read", "io", "EIO")])
+
+
 CHECKS = {
     "scsi_medium": scsi_medium,
     "scsi_identity": scsi_identity,
@@ -461,6 +477,7 @@ CHECKS = {
     "filters": filters,
     "dm_stack": dm_stack,
     "dm_bio": dm_bio,
+    "md_bio": md_bio,
     "kmsg_burst": kmsg_burst,
     "storm": storm,
     "daemon": daemon,

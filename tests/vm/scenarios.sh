@@ -418,6 +418,62 @@ scn_dm_bio() {
 	done
 }
 
+# --- md: a failure born in md itself (--bio-errors) --------------------------------
+# A raid1 array without a superblock (made through sysfs: the guest has no
+# mdadm) over two null_blk disks.  Failing one member degrades the array and
+# writes go on; failing the last one sets MD_BROKEN, and from then on md
+# fails every write itself (md_submit_bio()), without any member seeing it:
+# a record of the md device only.  Reads still work.  The sentinel is a bad
+# block on the first member, read directly.
+md_sys() {
+	echo "$2" >"/sys/block/md_bn/md/$1" 2>/dev/null || log "md: $1 <- $2: failed"
+}
+scn_md_bio() {
+	null_blk_up nullb30 size=16 memory_backed=1 || return
+	echo "+4000-4007" >/sys/kernel/config/nullb/nullb30/badblocks
+	_d0=$DEV
+	null_blk_up nullb31 size=16 memory_backed=1 || return
+	_d1=$DEV
+	fact devof "nullb30 $_d0"
+	load raid1 || return
+	echo md_bn >/sys/module/md_mod/parameters/new_array || return
+	wait_for /sys/block/md_bn/md || { log "md_bn did not appear"; return; }
+	md_sys metadata_version none
+	md_sys level raid1
+	md_sys raid_disks 2
+	md_sys new_dev "$_d0"
+	md_sys new_dev "$_d1"
+	md_sys dev-nullb30/slot 0
+	md_sys dev-nullb31/slot 1
+	md_sys dev-nullb30/size 8192
+	md_sys dev-nullb31/size 8192
+	md_sys component_size 8192
+	md_sys resync_start none
+	md_sys array_state active
+	wait_for /dev/md_bn || { log "/dev/md_bn did not appear"; return; }
+	fact devof "md_bn $(dev_of /dev/md_bn)"
+	fact md_state "$(cat /sys/block/md_bn/md/array_state)"
+	fact md_size "$(cat /sys/block/md_bn/size)"
+	watch_start bio --json --bio-errors --count 2
+	dmesg_mark
+	DISK=md_bn
+	io write 0 8			# OK
+	md_sys dev-nullb30/state faulty
+	io write 8 8			# OK: degraded
+	echo faulty >/sys/block/md_bn/md/dev-nullb31/state 2>/dev/null	# EBUSY: the last one
+	fact md_degraded "$(cat /sys/block/md_bn/md/degraded)"
+	io write 16 8			# EIO: MD_BROKEN
+	io read 0 8			# OK
+	DISK=nullb30
+	io read 4000 8			# EIO: the sentinel
+	watch_finish bio
+	dmesg_dump
+	md_sys array_state inactive
+	md_sys array_state clear
+	null_blk_down nullb30
+	null_blk_down nullb31
+}
+
 # progstat WHEN: facts "prog.WHEN NAME RUNS NS" for the blknotify programs.
 progstat() {
 	bnvm-progstat block_bio_compl block_rq_error | while read -r _w _n _r _t; do
@@ -631,6 +687,7 @@ run_scenarios() {
 	scenario filters
 	scenario dm_stack
 	scenario dm_bio
+	scenario md_bio
 	scenario kmsg_burst
 	scenario storm
 	scenario daemon
