@@ -454,11 +454,14 @@ def md_bio(c, s, k):
     c.eq("bio: watcher exit status", s.fact("bio.exit"), "0")
     devs = dict(v.split() for v in s.facts.get("devof", []))
     # md failed the write itself: a record of the md device, and none of a member.
-    c.eq("bio: records (dev, sector, nr_sectors, op, subtype, error)",
-         [(r.get("dev"), r.get("sector"), r.get("nr_sectors"), r.get("op"), r.get("subtype"),
-           r.get("error")) for r in s.errors("bio")],
-         [(devs.get("md_bn"), 16, 8, "write", "io", "EIO"),
-          (devs.get("nullb30"), 4000, 8, "read", "io", "EIO")])
+    for tag in ("bio", "daemon"):
+        c.eq(f"{tag}: records (dev, sector, nr_sectors, op, subtype, error)",
+             [(r.get("dev"), r.get("sector"), r.get("nr_sectors"), r.get("op"), r.get("subtype"),
+               r.get("error")) for r in s.errors(tag)],
+             [(devs.get("md_bn"), 16, 8, "write", "io", "EIO"),
+              (devs.get("nullb30"), 4000, 8, "read", "io", "EIO")])
+    c.eq("daemon: watcher exit status", s.fact("daemon.exit"), "0")
+    c.eq("daemon (bio_errors = yes): exit status on SIGTERM", s.fact("daemon_exit"), "0")
 
 
 CHECKS = {

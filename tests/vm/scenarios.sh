@@ -424,7 +424,8 @@ scn_dm_bio() {
 # writes go on; failing the last one sets MD_BROKEN, and from then on md
 # fails every write itself (md_submit_bio()), without any member seeing it:
 # a record of the md device only.  Reads still work.  The sentinel is a bad
-# block on the first member, read directly.
+# block on the first member, read directly.  The same records reach a client
+# of blknotifyd configured with bio_errors = yes.
 md_sys() {
 	echo "$2" >"/sys/block/md_bn/md/$1" 2>/dev/null || log "md: $1 <- $2: failed"
 }
@@ -454,7 +455,14 @@ scn_md_bio() {
 	fact devof "md_bn $(dev_of /dev/md_bn)"
 	fact md_state "$(cat /sys/block/md_bn/md/array_state)"
 	fact md_size "$(cat /sys/block/md_bn/size)"
+	mkdir -p /run/bnmd
+	printf 'source = bpf\nsocket = /run/bnmd/sock\npin_path = none\nstate_file = /run/bnmd/state\nbio_errors = yes\n' \
+		>/run/bnmd/conf
+	blknotifyd -c /run/bnmd/conf >/tmp/md_bio.daemon.log 2>&1 &
+	_dpid=$!
+	wait_for /run/bnmd/sock 30 || { log "no daemon socket: $(cat /tmp/md_bio.daemon.log)"; return; }
 	watch_start bio --json --bio-errors --count 2
+	watch_start daemon --json --source daemon --socket /run/bnmd/sock --count 2
 	dmesg_mark
 	DISK=md_bn
 	io write 0 8			# OK
@@ -467,6 +475,11 @@ scn_md_bio() {
 	DISK=nullb30
 	io read 4000 8			# EIO: the sentinel
 	watch_finish bio
+	watch_finish daemon
+	kill "$_dpid"
+	wait "$_dpid"
+	fact daemon_exit $?
+	while IFS= read -r _l; do log "blknotifyd: $_l"; done </tmp/md_bio.daemon.log
 	dmesg_dump
 	md_sys array_state inactive
 	md_sys array_state clear
