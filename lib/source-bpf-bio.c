@@ -67,24 +67,29 @@ static bool find_status_table(unsigned long long *addr, unsigned int *nr, unsign
 	return *nr > 0;
 }
 
-/* Whether the running kernel can take the program: checked in its BTF. */
-static int check_kernel(struct blknotify_queue *q)
+/*
+ * Whether the running kernel can take the program, checked in its BTF; if
+ * not, why, in why.
+ */
+static bool kernel_can(char *why, size_t len)
 {
 	struct btf *btf = btf__load_vmlinux_btf();
 	const struct btf_type *t;
 	const struct btf_member *m;
 	bool bdev = false;
-	int id, i, err = 0;
+	int id, i;
 
-	if (!btf)
-		return queue_set_error(q, EOPNOTSUPP, "bio errors: the kernel's BTF cannot be read "
-				       "(%s)", strerror(errno));
-	if (btf__find_by_name_kind(btf, "btf_trace_block_bio_complete", BTF_KIND_TYPEDEF) < 0)
-		err = queue_set_error(q, EOPNOTSUPP, "bio errors: this kernel has no "
-				      "block:block_bio_complete tracepoint in its BTF "
-				      "(CONFIG_BLK_DEV_IO_TRACE?): open the queue without "
-				      "BLKNOTIFY_QUEUE_BPF_BIO (blkwatch: without --bio-errors)");
-	id = err ? -1 : btf__find_by_name_kind(btf, "bio", BTF_KIND_STRUCT);
+	if (!btf) {
+		snprintf(why, len, "the kernel's BTF cannot be read (%s)", strerror(errno));
+		return false;
+	}
+	if (btf__find_by_name_kind(btf, "btf_trace_block_bio_complete", BTF_KIND_TYPEDEF) < 0) {
+		snprintf(why, len, "this kernel has no block:block_bio_complete tracepoint in its "
+			 "BTF (CONFIG_BLK_DEV_IO_TRACE off?)");
+		btf__free(btf);
+		return false;
+	}
+	id = btf__find_by_name_kind(btf, "bio", BTF_KIND_STRUCT);
 	if (id >= 0) {
 		t = btf__type_by_id(btf, id);
 		m = btf_members(t);
@@ -92,29 +97,32 @@ static int check_kernel(struct blknotify_queue *q)
 			if (!strcmp(btf__name_by_offset(btf, m->name_off), "bi_bdev"))
 				bdev = true;
 	}
-	if (!err && !bdev)
-		err = queue_set_error(q, EOPNOTSUPP, "bio errors: this kernel's struct bio has no "
-				      "bi_bdev (it came in Linux 5.12): open the queue without "
-				      "BLKNOTIFY_QUEUE_BPF_BIO (blkwatch: without --bio-errors)");
 	btf__free(btf);
-	return err;
+	if (!bdev)
+		snprintf(why, len, "this kernel's struct bio has no bi_bdev (it came in Linux 5.12)");
+	return bdev;
 }
 
-static bool told_no_table;
+static bool told_no_table, told_no_kernel;
 
 int source_bpf_bio_prepare(struct blknotify_queue *q, struct blknotify_bpf *skel)
 {
 	bool on = q->flags & BLKNOTIFY_QUEUE_BPF_BIO;
 	unsigned long long addr;
 	unsigned int nr, stride;
-	int err;
 
+	char why[160];
+
+	if (on && !kernel_can(why, sizeof(why))) {
+		/* The request records do not depend on it: go on without. */
+		if (!__atomic_test_and_set(&told_no_kernel, __ATOMIC_RELAXED))
+			fprintf(stderr, "blknotify: bio errors are not reported: %s; the "
+				"request records are\n", why);
+		on = false;
+	}
 	bpf_program__set_autoload(skel->progs.block_bio_complete, on);
 	if (!on)
 		return 0;
-	err = check_kernel(q);
-	if (err)
-		return err;
 	if (find_status_table(&addr, &nr, &stride)) {
 		skel->rodata->bio_status_table = addr;
 		skel->rodata->bio_status_nr = nr;
@@ -167,12 +175,14 @@ int source_bpf_bio_unpin(const char *dir)
 int source_bpf_bio_match_pinned(struct blknotify_queue *q)
 {
 	bool want = q->flags & BLKNOTIFY_QUEUE_BPF_BIO, have;
-	char path[4096];
+	char path[4096], why[160];
 	int err;
 
 	if (pin_path(path, sizeof(path), q->pin_path))
 		return 0;	/* start_pinned() reports the long path */
 	have = access(path, F_OK) == 0;
+	if (want && !have && !kernel_can(why, sizeof(why)))
+		return 0;	/* made without it because this kernel cannot */
 	if (have == want)
 		return 0;
 	fprintf(stderr, "blknotify: the BPF queue pinned at %s was made %s bio errors and this "

@@ -15,8 +15,9 @@ struct blknotify_bpf;
 /*
  * Before load: turn the bio program on (the queue asked for
  * BLKNOTIFY_QUEUE_BPF_BIO) or off, and give it the kernel's status table.
- * Returns 0, or a negative errno explained with queue_set_error() when the
- * running kernel cannot take the program (checked in its BTF).
+ * A kernel that cannot take the program (checked in its BTF) gets the queue
+ * without it, and stderr says why, once.  Returns 0 (a negative errno
+ * explained with queue_set_error() is reserved for what may fail later).
  */
 int source_bpf_bio_prepare(struct blknotify_queue *q, struct blknotify_bpf *skel);
 
