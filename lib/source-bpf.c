@@ -27,6 +27,8 @@
 
 #include "queue.h"
 #include "blknotify.bpf.h"
+#include "slow.h"
+#include "source-bpf-slow.h"
 
 #ifndef offsetofend
 #define offsetofend(TYPE, FIELD) (offsetof(TYPE, FIELD) + sizeof(((TYPE *)0)->FIELD))
@@ -50,6 +52,7 @@ struct source_bpf {
 	size_t page_size;
 	int prog_fd;			/* the attached program */
 	bool own_fds;			/* resumed: ring, config and prog fds are ours */
+	struct bpf_slow slow;		/* slow I/O: source-bpf-slow.c */
 };
 
 #define TRACEFS		"/sys/kernel/tracing"
@@ -152,6 +155,7 @@ static int load_fresh(struct blknotify_queue *q, struct source_bpf *s, bool use_
 	bpf_map__set_max_entries(s->skel->maps.events, s->ring_size);
 	bpf_program__set_autoload(s->skel->progs.block_rq_error, !use_complete);
 	bpf_program__set_autoload(s->skel->progs.block_rq_complete, use_complete);
+	bpf_slow_prepare(q, s->skel, &s->slow);
 
 	err = blknotify_bpf__load(s->skel);
 	if (err) {
@@ -166,6 +170,9 @@ static int load_fresh(struct blknotify_queue *q, struct source_bpf *s, bool use_
 			"loading the BPF program failed: %s (libbpf said why above)", strerror(err));
 	}
 	s->bss = s->skel->bss;
+	err = bpf_slow_loaded(q, s->skel, s->bss, &s->slow);
+	if (err)
+		return err;
 	s->config_fd = bpf_map__fd(s->skel->maps.config);
 	s->ring_fd = bpf_map__fd(s->skel->maps.events);
 	s->prog_fd = bpf_program__fd(use_complete ? s->skel->progs.block_rq_complete :
@@ -210,6 +217,8 @@ int source_bpf_unpin(const char *dir)
 		if (unlink(path) && errno != ENOENT && !err)
 			err = -errno;
 	}
+	if (!err)
+		err = bpf_slow_unpin(dir);
 	/* Not ours to remove if something else is in it. */
 	if (rmdir(dir) && errno != ENOENT && errno != ENOTEMPTY && !err)
 		err = -errno;
@@ -253,6 +262,8 @@ static void pin(struct blknotify_queue *q, struct source_bpf *s, bool use_comple
 		err = -errno;
 		snprintf(path, sizeof(path), "%s", q->pin_path);
 	}
+	if (!err)
+		err = bpf_slow_pin(s->skel, &s->slow, q->pin_path);
 	for (i = 0; i < NR_PINS && !err; i++) {
 		err = pin_file(path, sizeof(path), q->pin_path, pin_names[i]);
 		if (!err)
@@ -260,6 +271,7 @@ static void pin(struct blknotify_queue *q, struct source_bpf *s, bool use_comple
 	}
 	if (!err) {
 		bpf_link__disconnect(link);	/* destroy must not detach it */
+		bpf_slow_disconnect(s->skel, &s->slow);
 		return;
 	}
 	source_bpf_unpin(q->pin_path);
@@ -387,6 +399,8 @@ static int start_pinned(struct blknotify_queue *q, struct source_bpf *s, bool us
 	}
 	if (exists(link_path)) {
 		err = resume(q, s);
+		if (!err)
+			err = bpf_slow_resume(q, s->bss, &s->slow);
 		if (err != -ENOENT)
 			return err;
 		forget_resumed(s);	/* a pin beside the link is missing */
@@ -442,6 +456,7 @@ static int bpf_start(struct blknotify_queue *q)
 		return -ENOMEM;
 	s->ring_fd = s->config_fd = s->timer_fd = s->kick_fd = s->prog_fd = -1;
 	s->page_size = sysconf(_SC_PAGESIZE);
+	bpf_slow_init(&s->slow);
 	q->priv = s;
 
 	err = q->pin_path ? start_pinned(q, s, use_complete) : load_fresh(q, s, use_complete);
@@ -609,7 +624,7 @@ static ssize_t bpf_read(struct blknotify_queue *q, void *buf, size_t len)
 		__u64 n = __atomic_exchange_n(&s->bss->counters.pending_loss, 0,
 					      __ATOMIC_SEQ_CST);
 
-		n += q->pending_loss + new_misses(s);
+		n += q->pending_loss + new_misses(s) + bpf_slow_new_misses(&s->slow, s->bss);
 		q->pending_loss = 0;
 		if (n) {
 			if (len < sizeof(struct block_notification_loss)) {
@@ -640,6 +655,7 @@ static void bpf_stop(struct blknotify_queue *q)
 		close(s->kick_fd);
 	if (s->own_fds)
 		forget_resumed(s);
+	bpf_slow_close(&s->slow);
 	/* Detaches the program unless it was pinned (pin() disconnected it). */
 	blknotify_bpf__destroy(s->skel);
 	free(s);
@@ -651,6 +667,14 @@ int source_bpf_prog_fd(const struct blknotify_queue *q)
 	const struct source_bpf *s = q->priv;
 
 	return q->ops == &source_bpf_ops && s ? s->prog_fd : -1;
+}
+
+int source_bpf_slow_prog_fd(const struct blknotify_queue *q, int which)
+{
+	const struct source_bpf *s = q->priv;
+
+	return q->ops == &source_bpf_ops && s && which >= 0 && which < 2 ?
+	       s->slow.prog_fd[which] : -1;
 }
 
 const struct source_ops source_bpf_ops = {
