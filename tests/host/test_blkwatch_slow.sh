@@ -1,0 +1,127 @@
+#!/bin/bash
+# blkwatch --slow / --slow-relative on a blkfault device with slow sectors:
+# the text line, the JSON object, --subtype slow, none below the threshold,
+# and bad usage.  TAP output.  Needs root, /dev/fuse, /dev/loop-control;
+# BLKWATCH and BLKFAULT name the binaries (meson sets them).
+set -u
+
+n=0
+failed=0
+ok() {		# description, then the command's status
+	n=$((n + 1))
+	if [ "$2" -eq 0 ]; then echo "ok $n - $1"; else echo "not ok $n - $1"; failed=$((failed + 1)); fi
+}
+expect_eq() {	# description actual expected
+	[ "$2" = "$3" ] || echo "# $1: got '$2', expected '$3'"
+	ok "$1" "$([ "$2" = "$3" ]; echo $?)"
+}
+expect_match() {	# description actual regex
+	[[ $2 =~ $3 ]] || echo "# $1: got '$2', expected to match '$3'"
+	ok "$1" "$([[ $2 =~ $3 ]]; echo $?)"
+}
+
+work=$(mktemp -d)
+faultpid=
+cleanup() {
+	exec 3>&- 2>/dev/null
+	[ -n "$faultpid" ] && { kill "$faultpid" 2>/dev/null; wait "$faultpid" 2>/dev/null; }
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "TAP version 13"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "1..0 # SKIP needs root"
+	exit 0
+fi
+
+# Sectors 100..107 answer after 400 ms, 200..207 after 100 ms; 500 is bad.
+mkfifo "$work/ctl"
+"$BLKFAULT" --delay 100+8:400 --delay 200+8:100 --bad 500 --until-stdin-eof \
+	<"$work/ctl" >"$work/dev" &
+faultpid=$!
+exec 3>"$work/ctl"
+for _ in $(seq 100); do [ -s "$work/dev" ] && break; sleep 0.1; done
+read -r dev majmin <"$work/dev"
+[ -b "$dev" ] || { echo "Bail out! blkfault gave no device"; exit 1; }
+name=${dev#/dev/}
+
+rd() { dd if="$dev" of=/dev/null bs=$(($2 * 512)) skip=$(($1 * 512)) count=1 \
+	iflag=direct,skip_bytes 2>/dev/null; }
+wait_watching() {	# errfile pid
+	for _ in $(seq 200); do
+		grep -q "watching" "$1" && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+wait_exit() {	# pid: its exit status, or 124 after 20 s
+	for _ in $(seq 200); do
+		kill -0 "$1" 2>/dev/null || { wait "$1"; return; }
+		sleep 0.1
+	done
+	kill -9 "$1"; wait "$1" 2>/dev/null
+	return 124
+}
+
+# --- text: the 100 ms read is below 300 ms, so the first line is the 400 ms one ---
+"$BLKWATCH" --device "$dev" --slow 300 --count 1 >"$work/out.txt" 2>"$work/err" &
+pid=$!
+wait_watching "$work/err" $pid
+ok "blkwatch --slow starts watching" $?
+rd 200 1
+rd 100 1
+wait_exit $pid
+ok "blkwatch --slow --count 1 exits 0" $?
+expect_match "text line: disk, dev, slow, op, latency, sector, size, id" \
+	"$(cut -d' ' -f2- "$work/out.txt")" "^$name \\($majmin\\) slow read 4[0-9][0-9]\\.[0-9] ms sector 100 \\+1 id 0\$"
+
+# --- JSON with latency_ns; --subtype slow leaves the EIO out ---
+"$BLKWATCH" --device "$dev" --slow 300 --subtype slow --json --count 1 >"$work/out.json" \
+	2>"$work/err" &
+pid=$!
+wait_watching "$work/err" $pid
+rd 500 1
+rd 96 8
+wait_exit $pid
+ok "blkwatch --slow --json exits 0" $?
+python3 - "$work/out.json" "$majmin" "$name" >"$work/check" <<'PY'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+r = recs[0] if len(recs) == 1 else {}
+print(len(recs))
+print(r.get("type"), r.get("subtype"), r.get("subtype_nr"), r.get("dev") == sys.argv[2],
+      r.get("disk") == sys.argv[3], r.get("sector"), r.get("nr_sectors"), r.get("op"),
+      r.get("latency_ns", 0) >= 400 * 10**6, "error" in r, "errno" in r)
+PY
+{ read -r count; read -r fields; } <"$work/check"
+expect_eq "one JSON object, the slow one" "$count" 1
+expect_eq "type, subtype, dev, disk, sector, size, op, latency_ns >= 400 ms, no errno" \
+	"$fields" "slow slow 64 True True 96 8 read True False False"
+
+# --- relative: accepted with the bpf source ---
+"$BLKWATCH" --device "$dev" --slow-relative 50 >/dev/null 2>"$work/err" &
+pid=$!
+wait_watching "$work/err" $pid
+ok "blkwatch --slow-relative 50 starts watching" $?
+kill $pid; wait $pid
+ok "... and exits 0 on SIGTERM" $?
+
+# --- bad usage: exit 2, a message naming the problem ---
+usage() {	# description regex args...
+	local desc=$1 re=$2 out rc
+	shift 2
+	out=$("$BLKWATCH" "$@" 2>&1 </dev/null); rc=$?
+	expect_eq "$desc: exit 2" "$rc" 2
+	expect_match "$desc: says why" "$out" "$re"
+}
+usage "--slow 0" "--slow takes a number of milliseconds" --slow 0
+usage "--slow abc" "--slow takes a number of milliseconds" --slow abc
+usage "--slow-relative 1" "--slow-relative takes a factor from 2" --slow-relative 1
+usage "--source kmsg --slow" "per-request hook.*kmsg" --source kmsg --slow 500
+usage "--source watch_queue --slow-relative" "per-request hook.*watch_queue" \
+	--source watch_queue --slow-relative 50
+
+echo "1..$n"
+[ "$failed" -eq 0 ]
