@@ -2,7 +2,7 @@
 # blkwatch --slow / --slow-relative on a blkfault device with slow sectors:
 # the text line, the JSON object, --subtype slow, none below the threshold,
 # and bad usage.  TAP output.  Needs root, /dev/fuse, /dev/loop-control;
-# BLKWATCH and BLKFAULT name the binaries (meson sets them).
+# BLKWATCH, BLKFAULT and BLKNOTIFYD name the binaries (meson sets them).
 set -u
 
 n=0
@@ -22,8 +22,10 @@ expect_match() {	# description actual regex
 
 work=$(mktemp -d)
 faultpid=
+daemonpid=
 cleanup() {
 	exec 3>&- 2>/dev/null
+	[ -n "$daemonpid" ] && { kill "$daemonpid" 2>/dev/null; wait "$daemonpid" 2>/dev/null; }
 	[ -n "$faultpid" ] && { kill "$faultpid" 2>/dev/null; wait "$faultpid" 2>/dev/null; }
 	rm -rf "$work"
 }
@@ -107,6 +109,45 @@ wait_watching "$work/err" $pid
 ok "blkwatch --slow-relative 50 starts watching" $?
 kill $pid; wait $pid
 ok "... and exits 0 on SIGTERM" $?
+
+# --- through blknotifyd: its configuration turns slow detection on; metrics count it ---
+mkdir "$work/d" "$work/textfile"
+cat >"$work/d.conf" <<EOF2
+source = bpf
+socket = $work/d/sock
+pin_path = none
+state_file = $work/state
+slow_io_threshold_ms = 300
+metrics_textfile_dir = $work/textfile
+metrics_textfile_interval_ms = 1000
+EOF2
+"$BLKNOTIFYD" -c "$work/d.conf" 2>"$work/daemon.err" &
+daemonpid=$!
+for _ in $(seq 200); do [ -S "$work/d/sock" ] && break; sleep 0.05; done
+"$BLKWATCH" --source daemon --socket "$work/d/sock" --device "$dev" --json --count 1 \
+	>"$work/d.json" 2>"$work/err" &
+pid=$!
+wait_watching "$work/err" $pid
+ok "blkwatch --source daemon starts" $?
+rd 200 1
+rd 100 1
+wait_exit $pid
+ok "... and exits after one record" $?
+expect_eq "the daemon's slow record: the 400 ms read, not the 100 ms one" \
+	"$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["type"], r["sector"], r["latency_ns"] >= 400*10**6)' "$work/d.json")" \
+	"slow 100 True"
+prom=$work/textfile/blknotify.prom
+for _ in $(seq 100); do grep -q '^blknotify_slow_io_total{' "$prom" 2>/dev/null && break; sleep 0.1; done
+expect_match "metrics: blknotify_slow_io_total counts it, by disk and op" \
+	"$(grep "^blknotify_slow_io_total{device=\"$name\"" "$prom")" 'op="read"\} 1$'
+expect_eq "metrics: no error series for it" "$(grep -c "^blknotify_errors_total{device=\"$name\"" "$prom")" 0
+kill "$daemonpid"; wait "$daemonpid"
+ok "blknotifyd exits 0" $?
+daemonpid=
+printf 'source = kmsg\nslow_io_relative = 50\n' >"$work/bad.conf"
+out=$("$BLKNOTIFYD" -c "$work/bad.conf" 2>&1); rc=$?
+expect_eq "blknotifyd: slow_io_* with source = kmsg: exit 2" "$rc" 2
+expect_match "... naming the line and the fix" "$out" "bad.conf:2: slow_io_threshold_ms and slow_io_relative need the bpf source"
 
 # --- bad usage: exit 2, a message naming the problem ---
 usage() {	# description regex args...
