@@ -34,7 +34,6 @@ NAMES = {
     "abs": "blkwatch --slow 500",
     "rel": "blkwatch --slow 500 --slow-relative 50",
 }
-SLOW_PROGS = ("slow_issue_btf", "slow_complete_b", "slow_issue_raw", "slow_complete_r")
 
 
 class Watch:
@@ -60,8 +59,9 @@ class Watch:
 
 
 def slow_progs(bpftool):
-    """The slow-I/O programs loaded now, by id (bpftool truncates names to 15 bytes)."""
-    return {p["id"]: p for p in bpftool("prog", "show") or [] if p.get("name") in SLOW_PROGS}
+    """The slow-I/O programs loaded now, by id (slow_issue_*, slow_complete_*)."""
+    return {p["id"]: p for p in bpftool("prog", "show") or []
+            if p.get("name", "").startswith("slow_")}
 
 
 def fig_slow(t, make_loop, fio, bpftool, rounds, seconds, engines, workdir):

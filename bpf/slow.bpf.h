@@ -75,18 +75,26 @@ struct bn_slow_counters slow_counters;
 /* Recursion misses of the two programs already reported as loss (see new_misses()). */
 __u64 slow_reported_misses;
 
-static __always_inline __u32 slow_rq_kdev(struct request___slow *rq)
+/*
+ * A field of a kernel structure: tp_btf programs load it directly (the
+ * verifier knows the pointer's BTF type and the load cannot fault), their
+ * raw_tp twins read it with bpf_probe_read_kernel().  btf is a constant in
+ * each program, so only one of the two is compiled into it.
+ */
+#define SLOW_RD(btf, p, field)	((btf) ? (p)->field : BPF_CORE_READ(p, field))
+
+static __always_inline __u32 slow_rq_kdev(struct request___slow *rq, const int btf)
 {
-	struct request_queue___slow *q = BPF_CORE_READ(rq, q);
+	struct request_queue___slow *q = SLOW_RD(btf, rq, q);
 	struct gendisk___slow *disk;
 
 	if (bpf_core_field_exists(q->disk))
-		disk = BPF_CORE_READ(q, disk);
+		disk = SLOW_RD(btf, q, disk);
 	else
-		disk = BPF_CORE_READ((struct request___slow_old *)rq, rq_disk);
+		disk = SLOW_RD(btf, (struct request___slow_old *)rq, rq_disk);
 	if (!disk)
 		return 0;
-	return (__u32)BPF_CORE_READ(disk, major) << 20 | (__u32)BPF_CORE_READ(disk, first_minor);
+	return (__u32)SLOW_RD(btf, disk, major) << 20 | (__u32)SLOW_RD(btf, disk, first_minor);
 }
 
 /* REQ_OP_* equals block_notification_op for these (see block_notify.h). */
@@ -204,7 +212,7 @@ static __always_inline int slow_wanted(const struct bn_config *cfg,
 	return 0;
 }
 
-static __always_inline int slow_issue(struct request___slow *rq)
+static __always_inline int slow_issue(struct request___slow *rq, const int btf)
 {
 	struct block_notification ev = {};
 	struct bn_slow_inflight in = {};
@@ -215,12 +223,12 @@ static __always_inline int slow_issue(struct request___slow *rq)
 	cfg = bpf_map_lookup_elem(&config, &zero);
 	if (!cfg)
 		return 0;
-	in.kdev = slow_rq_kdev(rq);
+	in.kdev = slow_rq_kdev(rq, btf);
 	ev.watch.type = WATCH_TYPE_BLOCK_NOTIFY;
 	ev.watch.subtype = NOTIFY_BLOCK_SLOW;
 	ev.watch.info = BLOCK_NOTIFICATION_SIZE_V2;
 	ev.dev = bn_dev_from_kernel(in.kdev);
-	ev.sector = BPF_CORE_READ(rq, __sector);
+	ev.sector = SLOW_RD(btf, rq, __sector);
 	if (!slow_wanted(cfg, &ev))
 		return 0;	/* no watch on this disk wants slow records */
 	in.issue_ns = bpf_ktime_get_ns();
@@ -232,7 +240,8 @@ static __always_inline int slow_issue(struct request___slow *rq)
 	return 0;
 }
 
-static __always_inline int slow_complete(struct request___slow *rq, __u8 error, __u32 nr_bytes)
+static __always_inline int slow_complete(struct request___slow *rq, __u8 error, __u32 nr_bytes,
+					 const int btf)
 {
 	struct block_notification ev = {};
 	const struct bn_config *cfg;
@@ -261,11 +270,11 @@ static __always_inline int slow_complete(struct request___slow *rq, __u8 error, 
 	cfg = bpf_map_lookup_elem(&config, &zero);
 	if (!cfg)
 		return 0;
-	flags = BPF_CORE_READ(rq, cmd_flags);
+	flags = SLOW_RD(btf, rq, cmd_flags);
 	ev.watch.type = WATCH_TYPE_BLOCK_NOTIFY;
 	ev.watch.subtype = NOTIFY_BLOCK_SLOW;
 	ev.dev = bn_dev_from_kernel(kdev);
-	ev.sector = BPF_CORE_READ(rq, __sector);
+	ev.sector = SLOW_RD(btf, rq, __sector);
 	ev.time_ns = now;
 	ev.nr_sectors = nr_bytes >> 9;
 	ev.op = slow_op(flags);
@@ -287,25 +296,25 @@ static __always_inline int slow_complete(struct request___slow *rq, __u8 error, 
 SEC("tp_btf/block_rq_issue")
 int slow_issue_btf(__u64 *ctx)
 {
-	return slow_issue((struct request___slow *)ctx[0]);
+	return slow_issue((struct request___slow *)ctx[0], 1);
 }
 
 SEC("tp_btf/block_rq_complete")
 int slow_complete_btf(__u64 *ctx)
 {
-	return slow_complete((struct request___slow *)ctx[0], (__u8)ctx[1], (__u32)ctx[2]);
+	return slow_complete((struct request___slow *)ctx[0], (__u8)ctx[1], (__u32)ctx[2], 1);
 }
 
 /* raw_tp twins, for kernels whose tracepoints have no BTF. */
 SEC("raw_tp/block_rq_issue")
 int slow_issue_raw(struct bpf_raw_tracepoint_args *ctx)
 {
-	return slow_issue((struct request___slow *)ctx->args[0]);
+	return slow_issue((struct request___slow *)ctx->args[0], 0);
 }
 
 SEC("raw_tp/block_rq_complete")
 int slow_complete_raw(struct bpf_raw_tracepoint_args *ctx)
 {
 	return slow_complete((struct request___slow *)ctx->args[0], (__u8)ctx->args[1],
-			     (__u32)ctx->args[2]);
+			     (__u32)ctx->args[2], 0);
 }
