@@ -24,6 +24,7 @@
 _Static_assert(BN_SLOW_WARMUP == BLKNOTIFY_SLOW_WARMUP, "one warm-up");
 
 bool source_bpf_slow_force_raw_tp;
+unsigned int source_bpf_slow_inflight_max;
 
 /* Pinned before the queue's "link", removed before it (see pin() in source-bpf.c). */
 static const char *const slow_pins[] = { "slow_issue", "slow_complete" };
@@ -57,6 +58,8 @@ int bpf_slow_prepare(struct blknotify_queue *q, struct blknotify_bpf *skel, stru
 	bpf_program__set_autoload(skel->progs.slow_complete_btf, sl->on && !raw);
 	bpf_program__set_autoload(skel->progs.slow_issue_raw, sl->on && raw);
 	bpf_program__set_autoload(skel->progs.slow_complete_raw, sl->on && raw);
+	if (sl->on && source_bpf_slow_inflight_max)
+		bpf_map__set_max_entries(skel->maps.slow_inflight, source_bpf_slow_inflight_max);
 	if (!sl->on) {
 		/* The maps exist anyway; off, they cost nothing worth naming. */
 		bpf_map__set_max_entries(skel->maps.slow_inflight, 1);

@@ -21,6 +21,8 @@ struct bpf_slow {
 
 /* Tests: use the raw_tp twins even where tp_btf works. */
 extern bool source_bpf_slow_force_raw_tp;
+/* Tests: a smaller in-flight table than BN_SLOW_INFLIGHT_MAX (0: that). */
+extern unsigned int source_bpf_slow_inflight_max;
 
 void bpf_slow_init(struct bpf_slow *sl);
 /* Before load: which programs load, and the tables' sizes (1 entry when off). */

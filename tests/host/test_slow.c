@@ -14,6 +14,7 @@
  * Needs root, /dev/fuse and /dev/loop-control.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <time.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -322,6 +323,59 @@ TEST(slow_storm_is_bounded_and_its_loss_counted)
 	ASSERT_EQ(faulty_io(&dev, 405, 1, 0), 0);
 	ASSERT_EQ(drain(q, recs, 16, NULL), 1);
 	ASSERT_EQ(recs[0].sector, 405);
+	blknotify_queue_free(q);
+}
+
+/* blkfault's count of read requests it has been asked for. */
+static unsigned long long blkfault_reads(void)
+{
+	char reply[256];
+	unsigned long long n = 0;
+
+	ASSERT_GT(dprintf(dev.ctl, "stats\n"), 0);
+	ASSERT_TRUE(fgets(reply, sizeof(reply), dev.out) != NULL);
+	ASSERT_EQ(sscanf(reply, "ok reads=%llu", &n), 1);
+	return n;
+}
+
+static void *read_sector_100(void *arg)
+{
+	(void)arg;
+	return (void *)(long)faulty_io(&dev, 100, 1, 0);	/* 600 ms */
+}
+
+/*
+ * A request issued while the in-flight table is full cannot be judged:
+ * it is loss, reported in order.  With a table of one, a read issued while
+ * the 600 ms read is in flight (blkfault has it: its FUSE thread sleeps on
+ * it) is the one.
+ */
+TEST(full_in_flight_table_is_loss)
+{
+	struct block_notification recs[8];
+	struct blknotify_queue *q;
+	unsigned long long before;
+	pthread_t t;
+	void *ret;
+	__u64 lost = 0;
+	int i;
+
+	need_device();
+	source_bpf_slow_inflight_max = 1;
+	q = open_slow(300 * MS, 0, 0, NULL);
+	source_bpf_slow_inflight_max = 0;
+	before = blkfault_reads();
+	ASSERT_EQ(pthread_create(&t, NULL, read_sector_100, NULL), 0);
+	for (i = 0; i < 1000 && blkfault_reads() == before; i++)
+		usleep(1000);
+	ASSERT_GT(blkfault_reads(), before);	/* in flight, in blkfault's hands */
+	ASSERT_EQ(faulty_io(&dev, 3000, 1, 0), 0);	/* issued now: no room */
+	ASSERT_EQ(pthread_join(t, &ret), 0);
+	ASSERT_EQ((long)ret, 0);
+	ASSERT_EQ(drain(q, recs, 8, &lost), 1);
+	ASSERT_EQ(lost, 1);
+	ASSERT_EQ(recs[0].sector, 100);
+	ASSERT_GE(recs[0].latency_ns, 600 * MS);
 	blknotify_queue_free(q);
 }
 
