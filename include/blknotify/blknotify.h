@@ -93,7 +93,9 @@ struct blknotify_queue_opts {
 	 * per-request hook: the bpf source runs a program on every request's
 	 * issue and completion while this is on (see libblknotify(3) for the
 	 * cost); kmsg and watch_queue have none and fail with -EOPNOTSUPP;
-	 * daemon: the daemon's own configuration decides (blknotifyd.conf(5)).
+	 * daemon: what the daemon's configuration detects (blknotifyd.conf(5)),
+	 * none unless one of these is set, and with only slow_threshold_ns
+	 * those at least that slow.
 	 */
 	__u64 slow_threshold_ns;
 	unsigned int slow_relative;

@@ -124,8 +124,14 @@ EOF2
 "$BLKNOTIFYD" -c "$work/d.conf" 2>"$work/daemon.err" &
 daemonpid=$!
 for _ in $(seq 200); do [ -S "$work/d/sock" ] && break; sleep 0.05; done
+# The daemon detects at 300 ms; this client asks for 150 ms (the daemon's
+# setting decides), and a second client that did not ask gets no slow record.
+"$BLKWATCH" --source daemon --socket "$work/d/sock" --device "$dev" --json >"$work/d0.json" \
+	2>"$work/err0" &
+pid0=$!
+wait_watching "$work/err0" $pid0
 "$BLKWATCH" --source daemon --socket "$work/d/sock" --device "$dev" --json --count 1 \
-	>"$work/d.json" 2>"$work/err" &
+	--slow 150 >"$work/d.json" 2>"$work/err" &
 pid=$!
 wait_watching "$work/err" $pid
 ok "blkwatch --source daemon starts" $?
@@ -136,6 +142,9 @@ ok "... and exits after one record" $?
 expect_eq "the daemon's slow record: the 400 ms read, not the 100 ms one" \
 	"$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["type"], r["sector"], r["latency_ns"] >= 400*10**6)' "$work/d.json")" \
 	"slow 100 True"
+kill $pid0; wait $pid0
+expect_eq "a daemon client that did not ask (no --slow) got no slow record" \
+	"$(grep -c '"type":"slow"' "$work/d0.json")" 0
 prom=$work/textfile/blknotify.prom
 for _ in $(seq 100); do grep -q '^blknotify_slow_io_total{' "$prom" 2>/dev/null && break; sleep 0.1; done
 expect_match "metrics: blknotify_slow_io_total counts it, by disk and op" \
