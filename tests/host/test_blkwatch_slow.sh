@@ -130,6 +130,11 @@ for _ in $(seq 200); do [ -S "$work/d/sock" ] && break; sleep 0.05; done
 	2>"$work/err0" &
 pid0=$!
 wait_watching "$work/err0" $pid0
+# A third asks for 500 ms: the 400 ms read is below its floor.
+"$BLKWATCH" --source daemon --socket "$work/d/sock" --device "$dev" --json --slow 500 \
+	>"$work/d5.json" 2>"$work/err5" &
+pid5=$!
+wait_watching "$work/err5" $pid5
 "$BLKWATCH" --source daemon --socket "$work/d/sock" --device "$dev" --json --count 1 \
 	--slow 150 >"$work/d.json" 2>"$work/err" &
 pid=$!
@@ -142,9 +147,11 @@ ok "... and exits after one record" $?
 expect_eq "the daemon's slow record: the 400 ms read, not the 100 ms one" \
 	"$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["type"], r["sector"], r["latency_ns"] >= 400*10**6)' "$work/d.json")" \
 	"slow 100 True"
-kill $pid0; wait $pid0
+kill $pid0 $pid5; wait $pid0 $pid5
 expect_eq "a daemon client that did not ask (no --slow) got no slow record" \
 	"$(grep -c '"type":"slow"' "$work/d0.json")" 0
+expect_eq "a daemon client with --slow 500 got none of 400 ms" \
+	"$(grep -c '"type":"slow"' "$work/d5.json")" 0
 prom=$work/textfile/blknotify.prom
 for _ in $(seq 100); do grep -q '^blknotify_slow_io_total{' "$prom" 2>/dev/null && break; sleep 0.1; done
 expect_match "metrics: blknotify_slow_io_total counts it, by disk and op" \
