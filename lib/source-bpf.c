@@ -208,7 +208,7 @@ static const char *const pin_names[] = { "events", "config", "bss", "link" };
 int source_bpf_unpin(const char *dir)
 {
 	char path[PATH_MAX];
-	int err = 0;
+	int err = 0, slow_err;
 	size_t i;
 
 	for (i = NR_PINS; i-- > 0;) {
@@ -217,8 +217,9 @@ int source_bpf_unpin(const char *dir)
 		if (unlink(path) && errno != ENOENT && !err)
 			err = -errno;
 	}
-	if (!err)
-		err = bpf_slow_unpin(dir);
+	slow_err = bpf_slow_unpin(dir);	/* the slow programs' links, if any */
+	if (slow_err && !err)
+		err = slow_err;
 	/* Not ours to remove if something else is in it. */
 	if (rmdir(dir) && errno != ENOENT && errno != ENOTEMPTY && !err)
 		err = -errno;
@@ -262,8 +263,8 @@ static void pin(struct blknotify_queue *q, struct source_bpf *s, bool use_comple
 		err = -errno;
 		snprintf(path, sizeof(path), "%s", q->pin_path);
 	}
-	if (!err)
-		err = bpf_slow_pin(s->skel, &s->slow, q->pin_path);
+	if (!err && (err = bpf_slow_pin(s->skel, &s->slow, q->pin_path)))
+		snprintf(path, sizeof(path), "%s/slow_*", q->pin_path);
 	for (i = 0; i < NR_PINS && !err; i++) {
 		err = pin_file(path, sizeof(path), q->pin_path, pin_names[i]);
 		if (!err)
