@@ -160,6 +160,52 @@ expect_eq "metrics: no error series for it" "$(grep -c "^blknotify_errors_total{
 kill "$daemonpid"; wait "$daemonpid"
 ok "blknotifyd exits 0" $?
 daemonpid=
+# --- pinned: turning slow detection on across a restart starts the source afresh ---
+pin=/sys/fs/bpf/blknotify-test-slowd-$$
+pinned_conf() {	# slow_io_threshold_ms
+	cat >"$work/p.conf" <<EOF2
+source = bpf
+socket = $work/d/sock
+pin_path = $pin
+state_file = $work/state
+slow_io_threshold_ms = $1
+EOF2
+}
+start_daemon() {	# log file
+	rm -f "$work/d/sock"
+	"$BLKNOTIFYD" -c "$work/p.conf" 2>"$1" &
+	daemonpid=$!
+	for _ in $(seq 200); do [ -S "$work/d/sock" ] && break; sleep 0.05; done
+}
+stop_daemon() { kill "$daemonpid"; wait "$daemonpid"; daemonpid=; }
+rm -rf "$pin"
+pinned_conf 0
+start_daemon "$work/p1.err"
+stop_daemon
+expect_eq "pinned without slow detection: no slow pins" "$(ls "$pin" | grep -c '^slow_')" 0
+pinned_conf 300
+start_daemon "$work/p2.err"
+expect_match "with it now: the pinned source is started afresh, and says so" \
+	"$(cat "$work/p2.err")" "without slow-I/O detection.*starting afresh"
+expect_eq "... with the slow programs pinned" "$(ls "$pin" | grep -c '^slow_')" 2
+"$BLKWATCH" --source daemon --socket "$work/d/sock" --device "$dev" --json --count 1 \
+	--slow 1 >"$work/p.json" 2>"$work/err" &
+pid=$!
+wait_watching "$work/err" $pid
+rd 100 1
+wait_exit $pid
+expect_eq "... and detecting: the 400 ms read" \
+	"$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["type"], r["sector"])' "$work/p.json")" \
+	"slow 100"
+stop_daemon
+pinned_conf 0
+start_daemon "$work/p3.err"
+expect_eq "off again: the slow programs are detached from the pinned source" \
+	"$(ls "$pin" | grep -c '^slow_')" 0
+expect_eq "... which was taken over, not started afresh" "$(grep -c 'starting afresh' "$work/p3.err")" 0
+stop_daemon
+rm -rf "$pin"
+
 printf 'source = kmsg\nslow_io_relative = 50\n' >"$work/bad.conf"
 out=$("$BLKNOTIFYD" -c "$work/bad.conf" 2>&1); rc=$?
 expect_eq "blknotifyd: slow_io_* with source = kmsg: exit 2" "$rc" 2
