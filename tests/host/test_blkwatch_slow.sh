@@ -5,31 +5,13 @@
 # BLKWATCH, BLKFAULT and BLKNOTIFYD name the binaries (meson sets them).
 set -u
 
-n=0
-failed=0
-ok() {		# description, then the command's status
-	n=$((n + 1))
-	if [ "$2" -eq 0 ]; then echo "ok $n - $1"; else echo "not ok $n - $1"; failed=$((failed + 1)); fi
-}
-expect_eq() {	# description actual expected
-	[ "$2" = "$3" ] || echo "# $1: got '$2', expected '$3'"
-	ok "$1" "$([ "$2" = "$3" ]; echo $?)"
-}
+. "$(dirname "$0")/lib-outputs.sh"	# ok, expect_eq, $work, start_blkfault
 expect_match() {	# description actual regex
 	[[ $2 =~ $3 ]] || echo "# $1: got '$2', expected to match '$3'"
 	ok "$1" "$([[ $2 =~ $3 ]]; echo $?)"
 }
-
-work=$(mktemp -d)
-faultpid=
 daemonpid=
-cleanup() {
-	exec 3>&- 2>/dev/null
-	[ -n "$daemonpid" ] && { kill "$daemonpid" 2>/dev/null; wait "$daemonpid" 2>/dev/null; }
-	[ -n "$faultpid" ] && { kill "$faultpid" 2>/dev/null; wait "$faultpid" 2>/dev/null; }
-	rm -rf "$work"
-}
-trap cleanup EXIT
+trap '[ -n "$daemonpid" ] && { kill "$daemonpid"; wait "$daemonpid"; } 2>/dev/null; cleanup' EXIT
 
 echo "TAP version 13"
 if [ "$(id -u)" -ne 0 ]; then
@@ -38,14 +20,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # Sectors 100..107 answer after 400 ms, 200..207 after 100 ms; 500 is bad.
-mkfifo "$work/ctl"
-"$BLKFAULT" --delay 100+8:400 --delay 200+8:100 --bad 500 --until-stdin-eof \
-	<"$work/ctl" >"$work/dev" &
-faultpid=$!
-exec 3>"$work/ctl"
-for _ in $(seq 100); do [ -s "$work/dev" ] && break; sleep 0.1; done
-read -r dev majmin <"$work/dev"
-[ -b "$dev" ] || { echo "Bail out! blkfault gave no device"; exit 1; }
+start_blkfault "$BLKFAULT" --delay 100+8:400 --delay 200+8:100 --bad 500
 name=${dev#/dev/}
 
 rd() { dd if="$dev" of=/dev/null bs=$(($2 * 512)) skip=$(($1 * 512)) count=1 \
