@@ -115,7 +115,7 @@ def fig_slow(t, make_loop, fio, bpftool, rounds, seconds, engines, workdir):
 
 
 def report_slow(R, res, seconds, med, spread):
-    R.out(f"## 8. Cost of slow-I/O detection on healthy I/O (fio randread 4 KiB, O_DIRECT, "
+    R.out(f"## 9. Cost of slow-I/O detection on healthy I/O (fio randread 4 KiB, O_DIRECT, "
           f"numjobs=1, plain loop device over a tmpfs file, {seconds} s runs, configurations "
           "in rotating order)")
     R.out()
