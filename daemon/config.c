@@ -354,7 +354,10 @@ int config_parse(struct daemon_config *c, FILE *f, const char *name, char *err, 
 	/* Slow I/O needs a per-request hook: only the bpf source has one. */
 	if (!r && (c->slow_io_threshold_ms || c->slow_io_relative) &&
 	    (c->source == BLKNOTIFY_SOURCE_KMSG || c->source == BLKNOTIFY_SOURCE_WATCH_QUEUE)) {
-		p.line = seen[17] > seen[18] ? seen[17] : seen[18];
+		/* The line of the later of the two keys (looked up: the list grows). */
+		for (p.line = 0, i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			if (!strncmp(keys[i], "slow_io_", 8) && seen[i] > p.line)
+				p.line = seen[i];
 		r = fail(&p, "slow_io_threshold_ms and slow_io_relative need the bpf source "
 			 "(source = %s has no per-request hook): set source = bpf or auto, or "
 			 "turn them off", blknotify_source_name(c->source));
