@@ -46,13 +46,18 @@ struct request___slow_old {
 	struct gendisk___slow *rq_disk;
 } __attribute__((preserve_access_index));
 
-/* The request flags the records name; the bit numbers come from the kernel's BTF. */
-enum req_flag_bits {
-	__REQ_SYNC = 0,
-	__REQ_META,
-	__REQ_FUA,
-	__REQ_PREFLUSH,
-	__REQ_RAHEAD,
+/*
+ * The request flags the records name; the bit numbers come from the
+ * kernel's BTF (enum req_flag_bits: libbpf ignores the ___slow flavour of
+ * the type's and the enumerators' names, which keeps them from clashing
+ * with other views of the same enum in this object).
+ */
+enum req_flag_bits___slow {
+	__REQ_SYNC___slow = 0,
+	__REQ_META___slow,
+	__REQ_FUA___slow,
+	__REQ_PREFLUSH___slow,
+	__REQ_RAHEAD___slow,
 };
 
 struct {
@@ -114,16 +119,16 @@ static __always_inline __u16 slow_op(__u32 cmd_flags)
 }
 
 #define SLOW_FLAG(cmd_flags, bit, f)						\
-	(bpf_core_enum_value_exists(enum req_flag_bits, bit) &&			\
-	 ((cmd_flags) >> bpf_core_enum_value(enum req_flag_bits, bit) & 1) ? (f) : 0)
+	(bpf_core_enum_value_exists(enum req_flag_bits___slow, bit) &&		\
+	 ((cmd_flags) >> bpf_core_enum_value(enum req_flag_bits___slow, bit) & 1) ? (f) : 0)
 
 static __always_inline __u16 slow_flags(__u32 cmd_flags)
 {
-	return SLOW_FLAG(cmd_flags, __REQ_SYNC, BLOCK_NOTIFY_F_SYNC) |
-	       SLOW_FLAG(cmd_flags, __REQ_META, BLOCK_NOTIFY_F_META) |
-	       SLOW_FLAG(cmd_flags, __REQ_FUA, BLOCK_NOTIFY_F_FUA) |
-	       SLOW_FLAG(cmd_flags, __REQ_PREFLUSH, BLOCK_NOTIFY_F_PREFLUSH) |
-	       SLOW_FLAG(cmd_flags, __REQ_RAHEAD, BLOCK_NOTIFY_F_RAHEAD);
+	return SLOW_FLAG(cmd_flags, __REQ_SYNC___slow, BLOCK_NOTIFY_F_SYNC) |
+	       SLOW_FLAG(cmd_flags, __REQ_META___slow, BLOCK_NOTIFY_F_META) |
+	       SLOW_FLAG(cmd_flags, __REQ_FUA___slow, BLOCK_NOTIFY_F_FUA) |
+	       SLOW_FLAG(cmd_flags, __REQ_PREFLUSH___slow, BLOCK_NOTIFY_F_PREFLUSH) |
+	       SLOW_FLAG(cmd_flags, __REQ_RAHEAD___slow, BLOCK_NOTIFY_F_RAHEAD);
 }
 
 /*

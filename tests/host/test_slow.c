@@ -153,8 +153,12 @@ static void expect_slow(const struct block_notification *r, __u64 sector, unsign
 	ASSERT_LE(r->latency_ns, t1 - t0);
 	ASSERT_GE(r->time_ns, t0);
 	ASSERT_LE(r->time_ns, t1);
-	printf("# sector %llu: latency %.3f ms\n", (unsigned long long)sector,
-	       r->latency_ns / 1e6);
+	/* O_DIRECT writes are REQ_SYNC (the bit's number comes from the kernel's BTF). */
+	if (op == BLOCK_NOTIFY_OP_WRITE)
+		ASSERT_TRUE(r->flags & BLOCK_NOTIFY_F_SYNC);
+	ASSERT_EQ(r->flags & ~(BLOCK_NOTIFY_F_SYNC | BLOCK_NOTIFY_F_META), 0);
+	printf("# sector %llu: latency %.3f ms, flags %#x\n", (unsigned long long)sector,
+	       r->latency_ns / 1e6, r->flags);
 }
 
 /* Programs whose name starts with "slow_", loaded anywhere on the machine. */
