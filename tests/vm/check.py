@@ -259,6 +259,8 @@ def null_slow(c, s, k):
         c.eq(f"{p} op", r.get("op"), op)
         c.eq(f"{p} sector", r.get("sector"), sector)
         c.eq(f"{p} nr_sectors", r.get("nr_sectors"), 8)
+        if op == "write":	# O_DIRECT writes are REQ_SYNC: the bit number came from BTF
+            c.true(f"{p} flags has SYNC (8)", r.get("flags", 0) & 8, f"got {r.get('flags')}")
         c.true(f"{p} latency_ns at least completion_nsec (400 ms)",
                r.get("latency_ns", 0) >= 400_000_000, f"got {r.get('latency_ns')}")
     c.eq("below: records at a 1000 ms threshold", s.recs.get("below", []), [])
