@@ -4,6 +4,7 @@
 #define BLKNOTIFY_BPF_H
 
 #include <linux/types.h>
+#include "slow.h"	/* the slow-I/O programs' .bss types: in every skeleton user */
 
 /* Ring-buffer bytes one record takes: 8-byte header + the record. */
 /* The length of the records this program writes (ring slot: + 8-byte header). */

@@ -29,7 +29,7 @@ static void print_config(const struct daemon_config *c)
 	       "hello_timeout_ms = %u\nidle_timeout_ms = %u\n"
 	       "max_queue_size = %u\nupstream_queue_size = %u\n"
 	       "privileged_groups = %s\ndevice_access = %s\nfile_names = %s\npin_path = %s\nstate_file = %s\n"
-	       "restart_grace_ms = %u\n",
+	       "restart_grace_ms = %u\nslow_io_threshold_ms = %u\nslow_io_relative = %u\n",
 	       c->source == BLKNOTIFY_SOURCE_AUTO ? "auto" : blknotify_source_name(c->source),
 	       c->socket_path, c->socket_mode,
 	       c->socket_gid_set ? c->socket_group : "(root's)",
@@ -39,7 +39,7 @@ static void print_config(const struct daemon_config *c)
 	       c->device_access == DEVICE_ACCESS_READABLE ? "readable" : "none",
 	       c->file_names == FILE_NAMES_WATCHERS ? "watchers" : "privileged",
 	       c->pin_path[0] ? c->pin_path : "none", c->state_file,
-	       c->restart_grace_ms);
+	       c->restart_grace_ms, c->slow_io_threshold_ms, c->slow_io_relative);
 	printf("bio_errors = %s\n", c->bio_errors ? "yes" : "no");
 }
 

@@ -247,6 +247,17 @@ static int set_key(struct daemon_config *c, struct parse_ctx *p, const char *key
 				return r;
 			c->nr_privileged_gids++;
 		}
+	} else if (!strcmp(key, "slow_io_threshold_ms")) {
+		if ((r = parse_uint(p, key, v, 10, 0, 86400000, &n)))
+			return r;
+		c->slow_io_threshold_ms = n;
+	} else if (!strcmp(key, "slow_io_relative")) {
+		if ((r = parse_uint(p, key, v, 10, 0, 1000000, &n)))
+			return r;
+		if (n == 1)
+			return fail(p, "slow_io_relative: 1 would make half of all I/O slow "
+				    "(expected 0 for off, or 2..1000000)");
+		c->slow_io_relative = n;
 	} else {
 		char msg[512];
 
@@ -259,7 +270,7 @@ static int set_key(struct daemon_config *c, struct parse_ctx *p, const char *key
 			    "max_clients, max_clients_per_uid, reserved_clients, hello_timeout_ms, "
 			    "idle_timeout_ms, max_queue_size, upstream_queue_size, privileged_groups, "
 			    "device_access, file_names, pin_path, state_file, restart_grace_ms, bio_errors, "
-			    OUTPUTS_CONFIG_KEYS ")", key);
+			    "slow_io_threshold_ms, slow_io_relative, " OUTPUTS_CONFIG_KEYS ")", key);
 	}
 	return 0;
 }
@@ -284,6 +295,7 @@ int config_parse(struct daemon_config *c, FILE *f, const char *name, char *err, 
 		"max_queue_size", "upstream_queue_size", "privileged_groups",
 		"device_access", "file_names", "pin_path", "state_file", "restart_grace_ms",
 		"bio_errors",
+		"slow_io_threshold_ms", "slow_io_relative",
 	};
 	unsigned int seen[sizeof(keys) / sizeof(keys[0])] = { 0 };
 	struct parse_ctx p = { .name = name, .err = err, .err_len = err_len };
@@ -346,6 +358,17 @@ int config_parse(struct daemon_config *c, FILE *f, const char *name, char *err, 
 		p.line = seen[6] > seen[4] ? seen[6] : seen[4];
 		r = fail(&p, "reserved_clients (%u) must be less than max_clients (%u): "
 			 "unprivileged clients would have no slot", c->reserved_clients, c->max_clients);
+	}
+	/* Slow I/O needs a per-request hook: only the bpf source has one. */
+	if (!r && (c->slow_io_threshold_ms || c->slow_io_relative) &&
+	    (c->source == BLKNOTIFY_SOURCE_KMSG || c->source == BLKNOTIFY_SOURCE_WATCH_QUEUE)) {
+		/* The line of the later of the two keys (looked up: the list grows). */
+		for (p.line = 0, i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			if (!strncmp(keys[i], "slow_io_", 8) && seen[i] > p.line)
+				p.line = seen[i];
+		r = fail(&p, "slow_io_threshold_ms and slow_io_relative need the bpf source "
+			 "(source = %s has no per-request hook): set source = bpf or auto, or "
+			 "turn them off", blknotify_source_name(c->source));
 	}
 	if (!r && ferror(f)) {
 		snprintf(err, err_len, "%s: read error: %s", name, strerror(errno));

@@ -59,6 +59,8 @@ struct daemon_config {
 	unsigned int restart_grace_ms;	/* how long a restarted daemon keeps queues for clients */
 	struct outputs_config outputs;	/* metrics and journal (outputs.h) */
 	bool bio_errors;		/* bpf: BLKNOTIFY_QUEUE_BPF_BIO (dm, md, ...) */
+	unsigned int slow_io_threshold_ms; /* bpf: slow I/O records at this latency; 0 off */
+	unsigned int slow_io_relative;	/* bpf: ... or this times the disk's median; 0 off */
 };
 
 /* A source the daemon may read (auto, bpf, kmsg, watch_queue), or -EINVAL. */

@@ -66,19 +66,24 @@ void metrics_count(struct metrics *m, const struct block_notification *b, size_t
 		   const struct disk_identity *id, __u64 now_mono, __u64 now_real)
 {
 	__u16 op = len >= BLOCK_NOTIFICATION_SIZE_V1 ? b->op : BLOCK_NOTIFY_OP_OTHER;
+	bool slow = b->watch.subtype == NOTIFY_BLOCK_SLOW;	/* not an error */
 	struct metrics_device *d;
 	unsigned int i;
 
-	m->errors++;
+	if (slow)
+		m->slow++;
+	else
+		m->errors++;
 	d = device_get(m, id);
 	if (!d) {
 		m->unlabelled++;
 		return;
 	}
 	d->last_seen_ns = now_mono;
-	d->last_error_ns = now_real;
+	if (!slow)
+		d->last_error_ns = now_real;
 	/* A record's time is CLOCK_MONOTONIC: shift it by the clocks' difference. */
-	if (len >= BLOCK_NOTIFICATION_SIZE_V1 && b->time_ns && b->time_ns <= now_mono)
+	if (!slow && len >= BLOCK_NOTIFICATION_SIZE_V1 && b->time_ns && b->time_ns <= now_mono)
 		d->last_error_ns = now_real - (now_mono - b->time_ns);
 	for (i = 0; i < d->nr_series; i++)
 		if (d->series[i].subtype == b->watch.subtype && d->series[i].op == op)
@@ -163,6 +168,8 @@ static void write_errors(const struct metrics *m, FILE *f)
 		for (j = 0; j < d->nr_series; j++) {
 			const struct metrics_series *s = &d->series[j];
 
+			if (s->subtype == NOTIFY_BLOCK_SLOW)
+				continue;	/* write_slow() */
 			fputs("blknotify_errors_total{", f);
 			device_labels(f, d);
 			fprintf(f, ",subtype=\"%s\",op=\"%s\"} %llu\n",
@@ -180,6 +187,8 @@ static void write_errors(const struct metrics *m, FILE *f)
 	for (i = 0; i < m->nr_devices; i++) {
 		const struct metrics_device *d = &m->devices[i];
 
+		if (!d->last_error_ns)
+			continue;	/* only slow I/O so far */
 		fputs("blknotify_last_error_timestamp_seconds{", f);
 		device_labels(f, d);
 		fprintf(f, "} %llu.%03llu\n", (unsigned long long)(d->last_error_ns / 1000000000ULL),
@@ -190,6 +199,32 @@ static void write_errors(const struct metrics *m, FILE *f)
 	family(f, "blknotify_metrics_devices_expired_total", "counter",
 	       "Disks whose series were dropped: gone or replaced, and no error for the expiry time.");
 	fprintf(f, "blknotify_metrics_devices_expired_total %llu\n", (unsigned long long)m->expired);
+}
+
+/* Slow I/O records (slow_io_threshold_ms, slow_io_relative): kept as series of their own. */
+static void write_slow(const struct metrics *m, FILE *f)
+{
+	unsigned int i, j;
+	char op[16];
+
+	family(f, "blknotify_slow_io_total", "counter",
+	       "Requests that completed without error but late (slow_io_threshold_ms, "
+	       "slow_io_relative), by disk and operation.");
+	for (i = 0; i < m->nr_devices; i++) {
+		const struct metrics_device *d = &m->devices[i];
+
+		for (j = 0; j < d->nr_series; j++) {
+			const struct metrics_series *s = &d->series[j];
+
+			if (s->subtype != NOTIFY_BLOCK_SLOW)
+				continue;
+			fputs("blknotify_slow_io_total{", f);
+			device_labels(f, d);
+			fprintf(f, ",op=\"%s\"} %llu\n",
+				name_or_number(blknotify_op_name(s->op), s->op, op, sizeof(op)),
+				(unsigned long long)s->count);
+		}
+	}
 }
 
 static void counter(FILE *f, const char *name, const char *help, __u64 v)
@@ -233,6 +268,7 @@ static void write_daemon(const struct metrics_daemon_stats *s, FILE *f)
 int metrics_write(const struct metrics *m, const struct metrics_daemon_stats *s, FILE *f)
 {
 	write_errors(m, f);
+	write_slow(m, f);
 	write_daemon(s, f);
 	return ferror(f) ? -EIO : 0;
 }

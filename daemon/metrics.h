@@ -72,6 +72,7 @@ struct metrics {
 	__u64 unlabelled;			/* no room for the device or the pair */
 	__u64 expired;				/* devices dropped */
 	__u64 errors;				/* every error counted, labelled or not */
+	__u64 slow;				/* every slow I/O record counted */
 };
 
 int metrics_init(struct metrics *m, unsigned int max_devices, unsigned int expiry_s);

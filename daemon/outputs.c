@@ -276,7 +276,8 @@ void outputs_record(struct manager *m, const struct block_notification *b, size_
 	disk_identity_get(o->cache, b->dev, &id);	/* a cache hit but for a disk's first */
 	if (o->metrics_on)
 		metrics_count(&o->metrics, b, len, &id, mono, realtime_ns());
-	if (o->journal_on) {
+	/* The journal is for errors; slow I/O is counted in the metrics. */
+	if (o->journal_on && b->watch.subtype != NOTIFY_BLOCK_SLOW) {
 		journal_record(&o->journal, b, len, &id, mono);
 		if (!o->journal_armed)
 			journal_arm(o, journal_flush(&o->journal, mono, false));

@@ -352,8 +352,11 @@ static int open_source(struct manager *m, enum blknotify_source src,
 		       struct blknotify_queue **ret, const char **why)
 {
 	const char *pin = src == BLKNOTIFY_SOURCE_BPF && m->cfg.pin_path[0] ? m->cfg.pin_path : NULL;
+	bool slow = m->cfg.slow_io_threshold_ms || m->cfg.slow_io_relative;
 	BLKNOTIFY_OPTS(blknotify_queue_opts, opts, .source = src, .bpf_pin_path = pin,
-		       .flags = m->cfg.bio_errors ? BLKNOTIFY_QUEUE_BPF_BIO : 0);
+		       .flags = m->cfg.bio_errors ? BLKNOTIFY_QUEUE_BPF_BIO : 0,
+		       .slow_threshold_ns = m->cfg.slow_io_threshold_ms * 1000000ULL,
+		       .slow_relative = m->cfg.slow_io_relative);
 	struct blknotify_queue *q = NULL;
 	char link[sizeof(m->cfg.pin_path) + 8];
 	bool had_pin = false;
@@ -368,6 +371,8 @@ static int open_source(struct manager *m, enum blknotify_source src,
 	}
 
 	r = blknotify_queue_new(&q, &opts);
+	if (r == -EOPNOTSUPP && slow)
+		*why = "slow_io_threshold_ms and slow_io_relative need the bpf source";
 	if (r < 0)
 		return r;
 	r = blknotify_queue_set_size(q, m->cfg.upstream_queue_size);

@@ -98,7 +98,8 @@ int blknotify_queue_new(struct blknotify_queue **ret, const struct blknotify_que
 	struct blknotify_queue *q;
 	enum blknotify_source source;
 	const char *sock, *pin;
-	unsigned int flags;
+	unsigned int flags, slow_rel;
+	__u64 slow_ns;
 
 	if (!ret)
 		return -EINVAL;
@@ -122,6 +123,14 @@ int blknotify_queue_new(struct blknotify_queue **ret, const struct blknotify_que
 		source = auto_source(sock);
 	if (!source_ops_of(source))
 		return -EINVAL;
+	slow_ns = OPTS_GET(opts, slow_threshold_ns, 0);
+	slow_rel = OPTS_GET(opts, slow_relative, 0);
+	if (slow_rel == 1)
+		return -EINVAL;
+	/* No per-request hook there: refuse, never ignore it. */
+	if ((slow_ns || slow_rel) && (source == BLKNOTIFY_SOURCE_KMSG ||
+				      source == BLKNOTIFY_SOURCE_WATCH_QUEUE))
+		return -EOPNOTSUPP;
 
 	q = calloc(1, sizeof(*q));
 	if (!q)
@@ -133,6 +142,8 @@ int blknotify_queue_new(struct blknotify_queue **ret, const struct blknotify_que
 	bn_config_init(&q->config);
 	q->daemon_socket = strdup(sock);
 	q->pin_path = pin ? strdup(pin) : NULL;
+	q->slow_threshold_ns = slow_ns;
+	q->slow_relative = slow_rel;
 	q->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	if (!q->daemon_socket || (pin && !q->pin_path) || q->epoll_fd < 0) {
 		int err = q->epoll_fd < 0 ? -errno : -ENOMEM;

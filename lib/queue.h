@@ -51,6 +51,8 @@ struct blknotify_queue {
 	unsigned int flags;		/* BLKNOTIFY_QUEUE_* */
 	char *daemon_socket;
 	char *pin_path;			/* bpf: pinned at this bpffs directory */
+	__u64 slow_threshold_ns;	/* slow I/O (opts): 0 off */
+	unsigned int slow_relative;	/* slow I/O (opts): 0 off */
 	unsigned int size;		/* records */
 	bool started;
 	int broken;			/* the source is stopped (update_or_restore()) */

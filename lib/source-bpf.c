@@ -28,6 +28,8 @@
 #include "queue.h"
 #include "source-bpf-bio.h"
 #include "blknotify.bpf.h"
+#include "slow.h"
+#include "source-bpf-slow.h"
 
 #ifndef offsetofend
 #define offsetofend(TYPE, FIELD) (offsetof(TYPE, FIELD) + sizeof(((TYPE *)0)->FIELD))
@@ -51,6 +53,7 @@ struct source_bpf {
 	size_t page_size;
 	int prog_fd;			/* the attached program */
 	bool own_fds;			/* resumed: ring, config and prog fds are ours */
+	struct bpf_slow slow;		/* slow I/O: source-bpf-slow.c */
 };
 
 #define TRACEFS		"/sys/kernel/tracing"
@@ -156,6 +159,7 @@ static int load_fresh(struct blknotify_queue *q, struct source_bpf *s, bool use_
 	err = source_bpf_bio_prepare(q, s->skel);
 	if (err)
 		return err;
+	bpf_slow_prepare(q, s->skel, &s->slow);
 
 	err = blknotify_bpf__load(s->skel);
 	if (err) {
@@ -170,6 +174,9 @@ static int load_fresh(struct blknotify_queue *q, struct source_bpf *s, bool use_
 			"loading the BPF program failed: %s (libbpf said why above)", strerror(err));
 	}
 	s->bss = s->skel->bss;
+	err = bpf_slow_loaded(q, s->skel, s->bss, &s->slow);
+	if (err)
+		return err;
 	s->config_fd = bpf_map__fd(s->skel->maps.config);
 	s->ring_fd = bpf_map__fd(s->skel->maps.events);
 	s->prog_fd = bpf_program__fd(use_complete ? s->skel->progs.block_rq_complete :
@@ -205,7 +212,7 @@ static const char *const pin_names[] = { "events", "config", "bss", "link" };
 int source_bpf_unpin(const char *dir)
 {
 	char path[PATH_MAX];
-	int err = 0, bio_err;
+	int err = 0, bio_err, slow_err;
 	size_t i;
 
 	for (i = NR_PINS; i-- > 0;) {
@@ -217,6 +224,9 @@ int source_bpf_unpin(const char *dir)
 	bio_err = source_bpf_bio_unpin(dir);	/* after the link: see pin() */
 	if (!err)
 		err = bio_err;
+	slow_err = bpf_slow_unpin(dir);	/* the slow programs' links, if any */
+	if (slow_err && !err)
+		err = slow_err;
 	/* Not ours to remove if something else is in it. */
 	if (rmdir(dir) && errno != ENOENT && errno != ENOTEMPTY && !err)
 		err = -errno;
@@ -262,6 +272,8 @@ static void pin(struct blknotify_queue *q, struct source_bpf *s, bool use_comple
 	}
 	if (!err && (err = source_bpf_bio_pin(s->skel, q->pin_path)))
 		snprintf(path, sizeof(path), "%s/bio_link", q->pin_path);
+	if (!err && (err = bpf_slow_pin(s->skel, &s->slow, q->pin_path)))
+		snprintf(path, sizeof(path), "%s/slow_*", q->pin_path);
 	for (i = 0; i < NR_PINS && !err; i++) {
 		err = pin_file(path, sizeof(path), q->pin_path, pin_names[i]);
 		if (!err)
@@ -270,6 +282,7 @@ static void pin(struct blknotify_queue *q, struct source_bpf *s, bool use_comple
 	if (!err) {
 		bpf_link__disconnect(link);	/* destroy must not detach it */
 		source_bpf_bio_disconnect(s->skel);
+		bpf_slow_disconnect(s->skel, &s->slow);
 		return;
 	}
 	source_bpf_unpin(q->pin_path);
@@ -399,6 +412,8 @@ static int start_pinned(struct blknotify_queue *q, struct source_bpf *s, bool us
 		return err;
 	if (exists(link_path)) {
 		err = resume(q, s);
+		if (!err)
+			err = bpf_slow_resume(q, s->bss, &s->slow);
 		if (err != -ENOENT)
 			return err;
 		forget_resumed(s);	/* a pin beside the link is missing */
@@ -454,6 +469,7 @@ static int bpf_start(struct blknotify_queue *q)
 		return -ENOMEM;
 	s->ring_fd = s->config_fd = s->timer_fd = s->kick_fd = s->prog_fd = -1;
 	s->page_size = sysconf(_SC_PAGESIZE);
+	bpf_slow_init(&s->slow);
 	q->priv = s;
 
 	err = q->pin_path ? start_pinned(q, s, use_complete) : load_fresh(q, s, use_complete);
@@ -621,7 +637,7 @@ static ssize_t bpf_read(struct blknotify_queue *q, void *buf, size_t len)
 		__u64 n = __atomic_exchange_n(&s->bss->counters.pending_loss, 0,
 					      __ATOMIC_SEQ_CST);
 
-		n += q->pending_loss + new_misses(s);
+		n += q->pending_loss + new_misses(s) + bpf_slow_new_misses(&s->slow, s->bss);
 		q->pending_loss = 0;
 		if (n) {
 			if (len < sizeof(struct block_notification_loss)) {
@@ -652,6 +668,7 @@ static void bpf_stop(struct blknotify_queue *q)
 		close(s->kick_fd);
 	if (s->own_fds)
 		forget_resumed(s);
+	bpf_slow_close(&s->slow);
 	/* Detaches the program unless it was pinned (pin() disconnected it). */
 	blknotify_bpf__destroy(s->skel);
 	free(s);
@@ -672,6 +689,14 @@ int source_bpf_bio_prog_fd(const struct blknotify_queue *q)
 	return q->ops == &source_bpf_ops && s && s->skel &&
 	       s->skel->links.block_bio_complete ?
 	       bpf_program__fd(s->skel->progs.block_bio_complete) : -1;
+}
+
+int source_bpf_slow_prog_fd(const struct blknotify_queue *q, int which)
+{
+	const struct source_bpf *s = q->priv;
+
+	return q->ops == &source_bpf_ops && s && which >= 0 && which < 2 ?
+	       s->slow.prog_fd[which] : -1;
 }
 
 const struct source_ops source_bpf_ops = {

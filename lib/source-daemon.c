@@ -500,15 +500,41 @@ static bool gap_due(const struct daemon_src *s)
 }
 
 /*
+ * Slow-I/O records are opt-in per queue here too: the daemon's
+ * configuration decides what it detects, a queue that did not ask gets none
+ * of them, and one with slow_threshold_ns only those at least that slow.
+ */
+static bool slow_unwanted(const struct blknotify_queue *q, const struct watch_notification *n,
+			  size_t rl)
+{
+	const struct block_notification *b = (const void *)n;
+
+	if (n->type != WATCH_TYPE_BLOCK_NOTIFY || n->subtype != NOTIFY_BLOCK_SLOW)
+		return false;
+	if (!q->slow_threshold_ns && !q->slow_relative)
+		return true;
+	return q->slow_threshold_ns && !q->slow_relative && rl >= BLOCK_NOTIFICATION_SIZE_V2 &&
+	       b->latency_ns < q->slow_threshold_ns;
+}
+
+/*
  * Copy whole records from the inbox into buf, up to the gap of a
  * reconnection: what came over the new connection follows its loss record.
  */
-static size_t take_inbox(struct daemon_src *s, char *buf, size_t len, size_t done)
+static size_t take_inbox(const struct blknotify_queue *q, struct daemon_src *s, char *buf,
+			 size_t len, size_t done)
 {
 	while (s->in_off < s->in_len && !gap_due(s)) {
 		const struct watch_notification *n = (const void *)(s->inbox + s->in_off);
 		size_t rl = BLOCK_NOTIFY_RECORD_LEN(n);
 
+		if (slow_unwanted(q, n, rl)) {
+			/* Not asked for (not lost): skipped, and acknowledged. */
+			if (s->in_off >= s->in_stale)
+				s->unacked++;
+			s->in_off += rl;
+			continue;
+		}
 		if (rl > len - done)
 			break;
 		memcpy(buf + done, n, rl);
@@ -548,7 +574,7 @@ static ssize_t daemon_read(struct blknotify_queue *q, void *buf, size_t len)
 	ssize_t n;
 
 	for (;;) {
-		done = take_inbox(s, buf, len, done);
+		done = take_inbox(q, s, buf, len, done);
 		if (s->in_off < s->in_len && !gap_due(s))
 			break;		/* buf is full */
 		/*

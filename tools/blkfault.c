@@ -16,6 +16,11 @@
  * separate thread because LOOP_CONFIGURE and the final close of the loop
  * device wait for FUSE requests that only this process can answer.
  *
+ * Chosen sectors can also be slow (--delay): a request touching them is
+ * answered only after a delay, so the block request completes late but
+ * successfully (slow I/O).  The FUSE thread sleeps for it: requests behind
+ * a delayed one wait too.
+ *
  * User documentation: docs/blkfault.1.
  */
 #define FUSE_USE_VERSION 35
@@ -67,6 +72,9 @@ enum {
 #define MAX_SIZE		(UINT64_C(16) << 30)
 /* Each request scans the whole list, so keep it short enough to be cheap. */
 #define MAX_RANGES		1024
+/* Slow ranges (--delay), and the longest delay one may have. */
+#define MAX_DELAYS		64
+#define MAX_DELAY_MS		UINT64_C(60000)
 /* Control commands are short; a longer line is rejected, not truncated. */
 #define MAX_LINE		256
 /*
@@ -127,13 +135,25 @@ struct bad_list {
 };
 
 struct counters {
-	atomic_uint_least64_t reads, writes, read_errors, write_errors;
+	atomic_uint_least64_t reads, writes, read_errors, write_errors, delayed;
+};
+
+struct delay {
+	uint64_t start, count;	/* sectors */
+	uint64_t ms;		/* answered after this long */
+};
+
+struct delay_list {
+	pthread_mutex_t lock;	/* the FUSE thread reads, the control channel writes */
+	unsigned int n;
+	struct delay d[MAX_DELAYS];
 };
 
 struct blkfault {
 	uint64_t size;		/* bytes, a multiple of SECTOR_SIZE */
 	char *mem;		/* the image: anonymous, lazily populated */
 	struct bad_list bad;
+	struct delay_list delays;
 	struct counters stats;
 
 	struct fuse_session *se;
@@ -404,6 +424,99 @@ static int bad_hit(struct bad_list *b, uint64_t off, uint64_t len, unsigned int 
 }
 
 /* ---------------------------------------------------------------------- */
+/* Slow ranges: requests touching them are answered late. */
+
+static const char *parse_delay(const char *spec, const char *ms, struct delay *ret)
+{
+	struct range r;
+	unsigned int seen;
+	const char *e = parse_range(spec, false, &r, &seen), *end;
+
+	if (e)
+		return e;
+	end = parse_u64(ms, &ret->ms);
+	if (!end || *end)
+		return "MS must be a number of milliseconds";
+	if (ret->ms > MAX_DELAY_MS)
+		return "MS must be at most 60000";
+	ret->start = r.start;
+	ret->count = r.count;
+	return NULL;
+}
+
+/* --delay START[+COUNT]:MS */
+static const char *parse_delay_opt(const char *arg, struct delay *ret)
+{
+	const char *colon = strrchr(arg, ':');
+	char spec[64];
+
+	if (!colon || (size_t)(colon - arg) >= sizeof(spec))
+		return "expected START[+COUNT]:MS";
+	memcpy(spec, arg, (size_t)(colon - arg));
+	spec[colon - arg] = '\0';
+	return parse_delay(spec, colon + 1, ret);
+}
+
+static const char *check_delay(const struct delay *d, uint64_t size)
+{
+	struct range r = { .start = d->start, .count = d->count };
+
+	return check_range(&r, size);
+}
+
+static const char *delay_add(struct delay_list *l, const struct delay *d)
+{
+	const char *e = NULL;
+
+	pthread_mutex_lock(&l->lock);
+	if (l->n == MAX_DELAYS)
+		e = "too many slow ranges (at most 64)";
+	else
+		l->d[l->n++] = *d;
+	pthread_mutex_unlock(&l->lock);
+	return e;
+}
+
+static void delay_clear(struct delay_list *l)
+{
+	pthread_mutex_lock(&l->lock);
+	l->n = 0;
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* The delay of a request touching [off, off + len): the longest that applies. */
+static uint64_t delay_for(struct delay_list *l, uint64_t off, uint64_t len)
+{
+	uint64_t first = off / SECTOR_SIZE, last = (off + len - 1) / SECTOR_SIZE, ms = 0;
+	unsigned int i;
+
+	if (len == 0)
+		return 0;
+	pthread_mutex_lock(&l->lock);
+	for (i = 0; i < l->n; i++) {
+		const struct delay *d = &l->d[i];
+
+		if (d->start <= last && first < d->start + d->count && d->ms > ms)
+			ms = d->ms;
+	}
+	pthread_mutex_unlock(&l->lock);
+	return ms;
+}
+
+static void delay_request(struct blkfault *bf, uint64_t off, uint64_t len)
+{
+	uint64_t ms = delay_for(&bf->delays, off, len);
+	struct timespec ts = { .tv_sec = (time_t)(ms / 1000),
+			       .tv_nsec = (long)(ms % 1000) * 1000000L };
+
+	if (!ms)
+		return;
+	atomic_fetch_add(&bf->stats.delayed, 1);
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* ---------------------------------------------------------------------- */
 /* The image: zeroing gives whole pages back to the kernel. */
 
 static void image_zero(struct blkfault *bf, uint64_t off, uint64_t len)
@@ -495,6 +608,7 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	if (size > bf->size - o)
 		size = bf->size - o;
+	delay_request(bf, o, size);
 	if ((error = bad_hit(&bf->bad, o, size, BAD_READ))) {
 		atomic_fetch_add(&bf->stats.read_errors, 1);
 		fuse_reply_err(req, error);
@@ -516,6 +630,7 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		fuse_reply_err(req, ENOSPC);	/* the image never grows */
 		return;
 	}
+	delay_request(bf, o, size);
 	if ((error = bad_hit(&bf->bad, o, size, BAD_WRITE))) {
 		atomic_fetch_add(&bf->stats.write_errors, 1);
 		fuse_reply_err(req, error);
@@ -555,6 +670,7 @@ static void fs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, of
 		return;
 	}
 	atomic_fetch_add(&bf->stats.writes, 1);
+	delay_request(bf, o, l);
 	if ((error = bad_hit(&bf->bad, o, l, BAD_WRITE))) {
 		atomic_fetch_add(&bf->stats.write_errors, 1);
 		fuse_reply_err(req, error);
@@ -882,6 +998,11 @@ static void reply_list(struct blkfault *bf)
 		format_range(&copy[i], item, sizeof(item));
 		printf(" %s", item);
 	}
+	pthread_mutex_lock(&bf->delays.lock);
+	for (i = 0; i < bf->delays.n; i++)
+		printf(" delay=%" PRIu64 "+%" PRIu64 ":%" PRIu64, bf->delays.d[i].start,
+		       bf->delays.d[i].count, bf->delays.d[i].ms);
+	pthread_mutex_unlock(&bf->delays.lock);
 	reply("%s", "");
 }
 
@@ -915,21 +1036,31 @@ static const char *control_command(struct blkfault *bf, char *line, bool *quit)
 		r = (struct range){ .start = 0, .count = UINT64_MAX };
 		e = n == 2 ? parse_range(words[1], false, &r, &seen) : NULL;
 		e = e ? e : bad_clear(&bf->bad, &r);
+	} else if (!strcmp(words[0], "delay") && n == 3) {
+		struct delay d;
+
+		e = parse_delay(words[1], words[2], &d);
+		e = e ? e : check_delay(&d, bf->size);
+		e = e ? e : delay_add(&bf->delays, &d);
+	} else if (!strcmp(words[0], "nodelay") && n == 1) {
+		delay_clear(&bf->delays);
 	} else if (!strcmp(words[0], "list") && n == 1) {
 		reply_list(bf);
 		return NULL;
 	} else if (!strcmp(words[0], "stats") && n == 1) {
 		reply("ok reads=%" PRIu64 " read_errors=%" PRIu64 " writes=%" PRIu64
-		      " write_errors=%" PRIu64, (uint64_t)atomic_load(&bf->stats.reads),
+		      " write_errors=%" PRIu64 " delayed=%" PRIu64,
+		      (uint64_t)atomic_load(&bf->stats.reads),
 		      (uint64_t)atomic_load(&bf->stats.read_errors),
 		      (uint64_t)atomic_load(&bf->stats.writes),
-		      (uint64_t)atomic_load(&bf->stats.write_errors));
+		      (uint64_t)atomic_load(&bf->stats.write_errors),
+		      (uint64_t)atomic_load(&bf->stats.delayed));
 		return NULL;
 	} else if (!strcmp(words[0], "quit") && n == 1) {
 		*quit = true;
 	} else {
-		e = "unknown command or wrong arguments (bad SPEC [MODE] [ERROR], clear [SPEC], list, "
-		    "stats, quit)";
+		e = "unknown command or wrong arguments (bad SPEC [MODE] [ERROR], clear [SPEC], "
+		    "delay SPEC MS, nodelay, list, stats, quit)";
 	}
 	if (e)
 		reply("error: %s", e);
@@ -999,10 +1130,14 @@ static void usage(FILE *f)
 "                             EBADE, ENODATA, EILSEQ, ENOMEM, EBUSY, EOPNOTSUPP\n"
 "                             (default COUNT 1, MODE rw, ERROR EIO);\n"
 "                             repeatable, at most %d ranges\n"
+"  -d, --delay START[+COUNT]:MS\n"
+"                             answer reads and writes of COUNT sectors from\n"
+"                             START only after MS milliseconds (at most 60000):\n"
+"                             slow I/O that succeeds; repeatable, at most 64\n"
 "      --until-stdin-eof      also stop when standard input reaches end of file\n"
 "      --control              read commands from standard input, one per line:\n"
-"                             bad SPEC [MODE] [ERROR], clear [SPEC], list,\n"
-"                             stats, quit;\n"
+"                             bad SPEC [MODE] [ERROR], clear [SPEC],\n"
+"                             delay SPEC MS, nodelay, list, stats, quit;\n"
 "                             one reply line each, \"ok ...\" or \"error: ...\";\n"
 "                             end of input stops blkfault\n"
 "  -h, --help                 show this help\n"
@@ -1041,6 +1176,7 @@ static int parse_options(int argc, char **argv, struct blkfault *bf, bool *until
 	static const struct option longopts[] = {
 		{ "size",		required_argument,	NULL, 's' },
 		{ "bad",		required_argument,	NULL, 'b' },
+		{ "delay",		required_argument,	NULL, 'd' },
 		{ "until-stdin-eof",	no_argument,		NULL, OPT_UNTIL_EOF },
 		{ "control",		no_argument,		NULL, OPT_CONTROL },
 		{ "help",		no_argument,		NULL, 'h' },
@@ -1049,10 +1185,11 @@ static int parse_options(int argc, char **argv, struct blkfault *bf, bool *until
 	};
 	unsigned int i, seen;
 	struct range r;
+	struct delay d;
 	const char *e;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "s:b:chV", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:b:d:chV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
 			if ((e = parse_size(optarg, &bf->size))) {
@@ -1063,6 +1200,12 @@ static int parse_options(int argc, char **argv, struct blkfault *bf, bool *until
 		case 'b':
 			if ((e = parse_range(optarg, true, &r, &seen)) || (e = bad_add(&bf->bad, &r))) {
 				err_msg("invalid --bad '%s': %s", optarg, e);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'd':
+			if ((e = parse_delay_opt(optarg, &d)) || (e = delay_add(&bf->delays, &d))) {
+				err_msg("invalid --delay '%s': %s", optarg, e);
 				return EXIT_USAGE;
 			}
 			break;
@@ -1100,6 +1243,14 @@ static int parse_options(int argc, char **argv, struct blkfault *bf, bool *until
 			return EXIT_USAGE;
 		}
 	}
+	for (i = 0; i < bf->delays.n; i++) {
+		if ((e = check_delay(&bf->delays.d[i], bf->size))) {
+			err_msg("invalid --delay %" PRIu64 "+%" PRIu64 ":%" PRIu64 ": %s (%" PRIu64
+				" sectors; raise --size)", bf->delays.d[i].start, bf->delays.d[i].count,
+				bf->delays.d[i].ms, e, bf->size / SECTOR_SIZE);
+			return EXIT_USAGE;
+		}
+	}
 	return -1;
 }
 
@@ -1107,6 +1258,7 @@ int main(int argc, char **argv)
 {
 	static struct blkfault bf = {
 		.bad = { .lock = PTHREAD_MUTEX_INITIALIZER },
+		.delays = { .lock = PTHREAD_MUTEX_INITIALIZER },
 		.stop_fd = -1,
 		.loop_fd = -1,
 		.size = DEFAULT_SIZE,

@@ -53,6 +53,8 @@ struct options {
 	unsigned int nr_devices;
 	__u32 subtypes[8];		/* bitmask; all zero: no filter */
 	const char *socket;
+	__u64 slow_ns;			/* --slow, in ns; 0: off */
+	unsigned int slow_relative;	/* --slow-relative; 0: off */
 };
 
 static void usage(FILE *f)
@@ -75,9 +77,12 @@ static void usage(FILE *f)
 "                       transport, target, nexus, medium, protection,\n"
 "                       kernel_resource, device_resource, io, not_supported,\n"
 "                       again, offline, zone_open_resource,\n"
-"                       zone_active_resource, duration_limit, invalid\n"
+"                       zone_active_resource, duration_limit, invalid, slow\n"
 "  -s, --size=N         queue size in records (default %u, at most %u)\n"
 "  -n, --count=N        exit after N error records\n"
+"      --slow=MS        also report I/O that succeeds but takes MS milliseconds\n"
+"                       or more (bpf source: costs every request, see blkwatch(1))\n"
+"      --slow-relative=X  ... or X times its disk's median latency or more (X >= 2)\n"
 "  -j, --json           one JSON object per line\n"
 "      --utc            print times in UTC (default: local time)\n"
 "      --stats          print blknotifyd's per-client statistics and exit\n"
@@ -209,6 +214,38 @@ static const char *errno_name(int err)
 	return name ? name : "?";
 }
 
+/* A slow request: "loop1 (7:1) slow read 2.31 s sector 100 +8 id 0". */
+static void print_slow(const struct block_notification *n, const struct options *o)
+{
+	unsigned int id = (n->watch.info & WATCH_INFO_ID) >> WATCH_INFO_ID__SHIFT;
+	const char *op = blknotify_op_name(n->op);
+	double lat = n->latency_ns / 1e9;
+	char when[64];
+
+	format_time(n->time_ns, o->utc, when, sizeof(when));
+	if (!op)
+		op = "unknown";
+	if (o->json) {
+		printf("{\"type\":\"slow\",\"dev\":\"%u:%u\",\"disk\":\"%s\",\"subtype\":\"slow\","
+		       "\"subtype_nr\":%u,\"sector\":%llu,\"id\":%u,\"time\":\"%s\",\"time_ns\":%llu,"
+		       "\"nr_sectors\":%u,\"op\":\"%s\",\"op_nr\":%u,\"flags\":%u,\"latency_ns\":%llu",
+		       major(n->dev), minor(n->dev), disk_name(n->dev), n->watch.subtype,
+		       (unsigned long long)n->sector, id, when, (unsigned long long)n->time_ns,
+		       n->nr_sectors, op, n->op, n->flags, (unsigned long long)n->latency_ns);
+		if (ident)
+			identity_print(ident, stdout, n, true);
+		printf("}\n");
+		return;
+	}
+	printf("%s %s (%u:%u) slow %s %.*f %s sector %llu +%u id %u\n", when, disk_name(n->dev),
+	       major(n->dev), minor(n->dev), op, lat >= 1 ? 2 : lat >= 1e-3 ? 1 : 0,
+	       lat >= 1 ? lat : lat >= 1e-3 ? lat * 1e3 : lat * 1e6,
+	       lat >= 1 ? "s" : lat >= 1e-3 ? "ms" : "us",
+	       (unsigned long long)n->sector, n->nr_sectors, id);
+	if (ident)
+		identity_print(ident, stdout, n, false);
+}
+
 static void print_error(const struct block_notification *n, size_t len, const struct options *o)
 {
 	unsigned int id = (n->watch.info & WATCH_INFO_ID) >> WATCH_INFO_ID__SHIFT;
@@ -217,6 +254,10 @@ static void print_error(const struct block_notification *n, size_t len, const st
 	const char *op = ext ? blknotify_op_name(n->op) : NULL;
 	char when[64] = "";
 
+	if (n->watch.subtype == NOTIFY_BLOCK_SLOW && len >= BLOCK_NOTIFICATION_SIZE_V2) {
+		print_slow(n, o);
+		return;
+	}
 	if (ext)
 		format_time(n->time_ns, o->utc, when, sizeof(when));
 	if (!subtype)
@@ -463,6 +504,8 @@ enum {
 	OPT_IDENTITY,
 	OPT_NO_FILES,
 	OPT_BIO_ERRORS,
+	OPT_SLOW,
+	OPT_SLOW_RELATIVE,
 };
 
 /* One option; returns -1 to go on, else the exit status. */
@@ -552,6 +595,23 @@ static int parse_option(int c, const char *arg, struct options *o)
 	case OPT_NO_FILES:
 		o->no_files = true;
 		return -1;
+	case OPT_SLOW:
+		/* At most a day: the record's latency is nanoseconds in 64 bits anyway. */
+		if (parse_ulong(arg, 86400000UL, &v) || !v) {
+			fprintf(stderr, "blkwatch: --slow takes a number of milliseconds from 1 "
+				"to 86400000, not '%s'\n", arg);
+			return EXIT_USAGE;
+		}
+		o->slow_ns = (__u64)v * 1000000ULL;
+		return -1;
+	case OPT_SLOW_RELATIVE:
+		if (parse_ulong(arg, 1000000UL, &v) || v < 2) {
+			fprintf(stderr, "blkwatch: --slow-relative takes a factor from 2 to 1000000 "
+				"(times the disk's median latency), not '%s'\n", arg);
+			return EXIT_USAGE;
+		}
+		o->slow_relative = v;
+		return -1;
 	case 'h':
 		usage(stdout);
 		return EXIT_OK;
@@ -582,6 +642,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "stats",	  no_argument,	     NULL, OPT_STATS },
 		{ "identity",	  no_argument,	     NULL, OPT_IDENTITY },
 		{ "no-files",	  no_argument,	     NULL, OPT_NO_FILES },
+		{ "slow",	  required_argument, NULL, OPT_SLOW },
+		{ "slow-relative", required_argument, NULL, OPT_SLOW_RELATIVE },
 		{ "help",	  no_argument,	     NULL, 'h' },
 		{ "version",	  no_argument,	     NULL, 'V' },
 		{}
@@ -635,9 +697,16 @@ int main(int argc, char **argv)
 
 	{
 		BLKNOTIFY_OPTS(blknotify_queue_opts, opts, .source = o.source, .flags = o.flags,
-			       .daemon_socket = o.socket);
+			       .daemon_socket = o.socket, .slow_threshold_ns = o.slow_ns,
+			       .slow_relative = o.slow_relative);
 
 		err = blknotify_queue_new(&q, &opts);
+	}
+	if (err == -EOPNOTSUPP && (o.slow_ns || o.slow_relative)) {
+		fprintf(stderr, "blkwatch: --slow and --slow-relative need a per-request hook, "
+			"which the %s source has none of: use --source bpf (or daemon, "
+			"with slow_io_* in blknotifyd.conf)\n", blknotify_source_name(o.source));
+		return EXIT_USAGE;
 	}
 	if (err < 0) {
 		fprintf(stderr, "blkwatch: cannot open a queue: %s\n", strerror(-err));

@@ -90,9 +90,27 @@ struct blknotify_queue_opts {
 	 * the directory (rm -r) to detach it.  For blknotifyd; NULL: none.
 	 */
 	const char *bpf_pin_path;
+	/*
+	 * Slow I/O (off when both are 0): a request that completes without
+	 * error but takes at least slow_threshold_ns from issue to completion,
+	 * or at least slow_relative times its disk's median latency (2 or
+	 * more; judged after BLKNOTIFY_SLOW_WARMUP completions of that disk),
+	 * gives a NOTIFY_BLOCK_SLOW record carrying latency_ns.  Needs a
+	 * per-request hook: the bpf source runs a program on every request's
+	 * issue and completion while this is on (see libblknotify(3) for the
+	 * cost); kmsg and watch_queue have none and fail with -EOPNOTSUPP;
+	 * daemon: what the daemon's configuration detects (blknotifyd.conf(5)),
+	 * none unless one of these is set, and with only slow_threshold_ns
+	 * those at least that slow.
+	 */
+	__u64 slow_threshold_ns;
+	unsigned int slow_relative;
 	size_t :0;
 };
-#define blknotify_queue_opts__last_field bpf_pin_path
+#define blknotify_queue_opts__last_field slow_relative
+
+/* Completions of a disk before slow_relative judges its requests. */
+#define BLKNOTIFY_SLOW_WARMUP	64
 
 #define BLKNOTIFY_OPTS(TYPE, NAME, ...)					\
 	struct TYPE NAME = ({						\

@@ -9,6 +9,8 @@
  * alone, with its error where no earlier range already fails them; a
  * successful "clear" makes exactly its sectors good; a failed
  * command changes nothing; the list stays within its bound and the device.
+ * The same for slow ranges: a successful "delay SPEC MS" makes exactly its
+ * sectors at least MS slow, "nodelay" makes every sector fast.
  */
 #pragma GCC diagnostic ignored "-Wunused-function"
 #pragma GCC diagnostic ignored "-Wmissing-prototypes"
@@ -21,9 +23,10 @@
 
 static struct blkfault bf = { .bad = { .lock = PTHREAD_MUTEX_INITIALIZER } };
 
-/* Per sector: the errno a read and a write of it fail with, 0 for none. */
+/* Per sector: the errno a read and a write of it fail with, 0 for none; its delay. */
 struct sector_state {
 	int read, write;
+	uint64_t delay_ms;
 };
 
 static void snapshot(struct sector_state *state)
@@ -33,6 +36,7 @@ static void snapshot(struct sector_state *state)
 	for (s = 0; s < FUZZ_SECTORS; s++) {
 		state[s].read = bad_hit(&bf.bad, s * SECTOR_SIZE, SECTOR_SIZE, BAD_READ);
 		state[s].write = bad_hit(&bf.bad, s * SECTOR_SIZE, SECTOR_SIZE, BAD_WRITE);
+		state[s].delay_ms = delay_for(&bf.delays, s * SECTOR_SIZE, SECTOR_SIZE);
 	}
 }
 
@@ -45,6 +49,21 @@ static void expect(char *line, struct sector_state *state)
 	uint64_t s;
 	bool bad;
 
+	if (cmd && !strcmp(cmd, "nodelay")) {
+		for (s = 0; s < FUZZ_SECTORS; s++)
+			state[s].delay_ms = 0;
+		return;
+	}
+	if (cmd && !strcmp(cmd, "delay")) {
+		struct delay d;
+		char *spec = strtok_r(NULL, " \t\r", &save), *ms = strtok_r(NULL, " \t\r", &save);
+
+		assert(spec && ms && !parse_delay(spec, ms, &d));
+		for (s = d.start; s < FUZZ_SECTORS && s - d.start < d.count; s++)
+			if (d.ms > state[s].delay_ms)
+				state[s].delay_ms = d.ms;
+		return;
+	}
 	if (!cmd || (strcmp(cmd, "bad") && strcmp(cmd, "clear")))
 		return;
 	bad = !strcmp(cmd, "bad");
@@ -84,6 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	bf.size = FUZZ_SECTORS * SECTOR_SIZE;
 	bf.bad.n = 0;
+	bf.delays.n = 0;
 	while (pos < size) {
 		const uint8_t *nl = memchr(data + pos, '\n', size - pos);
 		size_t len = nl ? (size_t)(nl - data) - pos : size - pos;
@@ -103,6 +123,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				expect(copy, before);
 			assert(!memcmp(before, after, sizeof(after)));
 			assert(bf.bad.n <= MAX_RANGES);
+			assert(bf.delays.n <= MAX_DELAYS);
+			for (i = 0; i < bf.delays.n; i++)
+				assert(bf.delays.d[i].count >= 1 && bf.delays.d[i].ms <= MAX_DELAY_MS &&
+				       !check_delay(&bf.delays.d[i], bf.size));
 			for (i = 0; i < bf.bad.n; i++)
 				assert(bf.bad.r[i].count >= 1 && bf.bad.r[i].mode &&
 				       strcmp(error_name(bf.bad.r[i].error), "?") &&

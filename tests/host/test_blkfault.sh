@@ -187,6 +187,13 @@ bad_option "past the end" --size 1M --bad 2048
 bad_option "wraps around" --bad 1+18446744073709551615
 many=(); for i in $(seq 0 1024); do many+=(--bad "$i"); done
 bad_option "too many bad ranges" "${many[@]}"
+bad_option "expected START[+COUNT]:MS" --delay 5
+bad_option "MS must be a number" --delay 5:x
+bad_option "at most 60000" --delay 5+8:60001
+bad_option "START must be" --delay :5
+bad_option "past the end" --delay $SECTORS:5
+many=(); for i in $(seq 0 64); do many+=(--delay "$i:1"); done
+bad_option "too many slow ranges" "${many[@]}"
 bad_option "unexpected argument" extra
 bad_option "unrecognized option" --bogus
 bad_option "-c is gone: use --control" -c
@@ -296,7 +303,7 @@ check "control: range past the end rejected" "$(ctl "bad $SECTORS")" \
 check "control: bad mode rejected" "$(ctl 'bad 1 x')" \
 	"error: mode must be r, w or rw, error one of EIO, ETIMEDOUT, ENOSPC, ENOLINK, EREMOTEIO, EBADE, ENODATA, EILSEQ, ENOMEM, EBUSY, EOPNOTSUPP"
 check "control: unknown command rejected" "$(ctl 'frobnicate')" \
-	"error: unknown command or wrong arguments (bad SPEC [MODE] [ERROR], clear [SPEC], list, stats, quit)"
+	"error: unknown command or wrong arguments (bad SPEC [MODE] [ERROR], clear [SPEC], delay SPEC MS, nodelay, list, stats, quit)"
 check "control: overlong line rejected" "$(ctl "bad $(printf '%0300d' 1)")" "error: line longer than 256 bytes"
 check "control: still works after that" "$(ctl list)" "ok 40000+1:rw 50000+8:w 45001+1:r 46000+4:w"
 # Every EIO so far, and nothing else: 6 failed reads; 2 writes, 1 discard
@@ -304,12 +311,37 @@ check "control: still works after that" "$(ctl list)" "ok 40000+1:rw 50000+8:w 4
 stats=$(ctl stats)
 check "control: stats counts the injected errors" \
 	"$(echo "$stats" | sed -E 's/reads=[0-9]+ /reads=N /; s/writes=[0-9]+ /writes=N /')" \
-	"ok reads=N read_errors=6 writes=N write_errors=4"
+	"ok reads=N read_errors=6 writes=N write_errors=4 delayed=0"
 check "control: clear" "$(ctl clear)" ok
 check "control: list is empty" "$(ctl list)" ok
 check "former bad sector reads after clear" "$(rd 40000 1)" ok
 check "former write-bad range writes after clear" "$(wr 50000 8)" ok
 check "no failed request after clear" "$(trace_errors)" ""
+
+# Slow sectors: answered late, but successfully.  Only a lower bound on the
+# time is checked (a sleep lasts at least that long); the count is exact.
+check "control: delay 30000+8 300" "$(ctl 'delay 30000+8 300')" ok
+check "control: list shows the slow range" "$(ctl list)" "ok delay=30000+8:300"
+t0=$(date +%s%N)
+check "read of a slow sector succeeds" "$(rd 30004 1)" ok
+t1=$(date +%s%N)
+[ $(( (t1 - t0) / 1000000 )) -ge 300 ] && ok "... after at least 300 ms" ||
+	not_ok "... after at least 300 ms" "took $(( (t1 - t0) / 1000000 )) ms"
+check "write of a slow sector succeeds" "$(wr 30000 8)" ok
+check "read next to the slow range succeeds" "$(rd 30008 1)" ok
+check "... with no failed request" "$(trace_errors)" ""
+check "control: stats counts the delayed requests" \
+	"$(ctl stats | sed -E 's/.* delayed=/delayed=/')" "delayed=2"
+check "control: delay with a bad MS rejected" "$(ctl 'delay 1 x')" \
+	"error: MS must be a number of milliseconds"
+check "control: delay above 60000 ms rejected" "$(ctl 'delay 1 60001')" \
+	"error: MS must be at most 60000"
+check "control: delay past the end rejected" "$(ctl "delay $SECTORS 5")" \
+	"error: range goes past the end of the device"
+check "control: nodelay" "$(ctl nodelay)" ok
+check "control: list is empty again" "$(ctl list)" ok
+check "former slow sector reads" "$(rd 30004 1)" ok
+check "... without a delay" "$(ctl stats | sed -E 's/.* delayed=/delayed=/')" "delayed=2"
 
 # The same in buffered loop mode, blkfault's fallback where the kernel
 # refuses direct I/O on the FUSE file.

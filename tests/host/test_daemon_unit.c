@@ -275,6 +275,46 @@ TEST(config_errors_name_the_line)
 	}
 }
 
+/* Slow I/O: off by default, both keys, and only where a per-request hook exists. */
+TEST(config_slow_io_keys)
+{
+	static const struct { const char *text, *msg; } bad[] = {
+		{ "slow_io_relative = 1\n", "test.conf:1: slow_io_relative: 1 would make half" },
+		{ "slow_io_threshold_ms = 86400001\n",
+		  "test.conf:1: slow_io_threshold_ms: 86400001 is out of range (expected 0..86400000)" },
+		{ "slow_io_relative = -5\n", "test.conf:1: slow_io_relative: \"-5\" is not a number" },
+		{ "source = kmsg\n\nslow_io_threshold_ms = 500\n",
+		  "test.conf:3: slow_io_threshold_ms and slow_io_relative need the bpf source "
+		  "(source = kmsg has no per-request hook)" },
+		{ "slow_io_relative = 50\nsource = watch_queue\n",
+		  "test.conf:1: slow_io_threshold_ms and slow_io_relative need the bpf source "
+		  "(source = watch_queue" },
+		{ "slow_io_relative = 5\nslow_io_relative = 6\n",
+		  "test.conf:2: slow_io_relative is set twice (first on line 1)" },
+	};
+	struct daemon_config c;
+	char err[512];
+	size_t i;
+
+	config_defaults(&c);
+	ASSERT_EQ(c.slow_io_threshold_ms, 0);
+	ASSERT_EQ(c.slow_io_relative, 0);
+	ASSERT_EQ(parse_str(&c, "slow_io_threshold_ms = 500\nslow_io_relative = 50\n", err,
+			    sizeof(err)), 0);
+	ASSERT_EQ(c.slow_io_threshold_ms, 500);
+	ASSERT_EQ(c.slow_io_relative, 50);
+	ASSERT_EQ(parse_str(&c, "source = bpf\nslow_io_threshold_ms = 0\nslow_io_relative = 0\n",
+			    err, sizeof(err)), 0);
+	ASSERT_EQ(parse_str(&c, "source = kmsg\nslow_io_threshold_ms = 0\n", err, sizeof(err)), 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		EXPECT_EQ(parse_str(&c, bad[i].text, err, sizeof(err)), -EINVAL);
+		if (strncmp(err, bad[i].msg, strlen(bad[i].msg)))
+			TEST_FAIL_(0, "case %zu: got \"%s\", expected it to start with \"%s\"", i, err,
+				   bad[i].msg);
+	}
+}
+
 TEST(config_long_line_and_nul)
 {
 	static char text[CONFIG_LINE_MAX + 64];

@@ -175,6 +175,38 @@ TEST(metrics_count_by_disk_subtype_and_op)
 	metrics_free(&m);
 }
 
+/* Slow I/O is not an error: a family of its own, no error series, no error time. */
+TEST(metrics_count_slow_io_apart_from_errors)
+{
+	struct metrics m;
+	struct block_notification b;
+	char *t;
+
+	disk_add(makedev(7, 5), "loop5", 3);
+	ASSERT_EQ(metrics_init(&m, 4, 60), 0);
+	b = rec(makedev(7, 5), NOTIFY_BLOCK_SLOW, BLOCK_NOTIFY_OP_READ, 100, 8);
+	metrics_count(&m, &b, sizeof(b), ident(b.dev), 10 * SEC, 1000 * SEC);
+	metrics_count(&m, &b, sizeof(b), ident(b.dev), 10 * SEC, 1000 * SEC);
+	t = exposition(&m);
+	ASSERT_CONTAINS(t, "# TYPE blknotify_slow_io_total counter\n");
+	ASSERT_CONTAINS(t, "blknotify_slow_io_total{device=\"loop5\",devnum=\"7:5\",diskseq=\"3\","
+			"serial=\"\",wwn=\"\",model=\"\",op=\"read\"} 2\n");
+	ASSERT_TRUE(strstr(t, "subtype=\"slow\"") == NULL);
+	ASSERT_TRUE(strstr(t, "blknotify_last_error_timestamp_seconds{device=\"loop5\"") == NULL);
+	ASSERT_EQ(m.errors, 0);
+	ASSERT_EQ(m.slow, 2);
+	/* An error on the same disk is an error as before. */
+	b = rec(makedev(7, 5), NOTIFY_BLOCK_ERROR_IO, BLOCK_NOTIFY_OP_READ, 100, 8);
+	metrics_count(&m, &b, sizeof(b), ident(b.dev), 10 * SEC, 1000 * SEC);
+	free(t);
+	t = exposition(&m);
+	ASSERT_CONTAINS(t, "model=\"\",subtype=\"io\",op=\"read\"} 1\n");
+	ASSERT_CONTAINS(t, "blknotify_last_error_timestamp_seconds{device=\"loop5\"");
+	ASSERT_EQ(m.errors, 1);
+	free(t);
+	metrics_free(&m);
+}
+
 TEST(metrics_bounded_labels_count_the_rest_unlabelled)
 {
 	struct metrics m;

@@ -467,3 +467,48 @@ TEST(watch_ids_unique_and_bounded)
 	q->ops = &source_kmsg_ops;
 	blknotify_queue_free(q);
 }
+
+/* Slow I/O needs a per-request hook: sources without one refuse, never ignore it. */
+TEST(slow_options_rejected_where_there_is_no_hook)
+{
+	static const enum blknotify_source none[] = { BLKNOTIFY_SOURCE_KMSG,
+						      BLKNOTIFY_SOURCE_WATCH_QUEUE };
+	struct blknotify_queue *q = NULL;
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		BLKNOTIFY_OPTS(blknotify_queue_opts, a, .source = none[i],
+			       .slow_threshold_ns = 500000000ULL);
+		BLKNOTIFY_OPTS(blknotify_queue_opts, r, .source = none[i], .slow_relative = 50);
+
+		ASSERT_EQ(blknotify_queue_new(&q, &a), -EOPNOTSUPP);
+		ASSERT_TRUE(q == NULL);
+		ASSERT_EQ(blknotify_queue_new(&q, &r), -EOPNOTSUPP);
+	}
+	{
+		/* 1x the median would make half of all I/O slow. */
+		BLKNOTIFY_OPTS(blknotify_queue_opts, o, .source = BLKNOTIFY_SOURCE_BPF,
+			       .slow_relative = 1);
+		ASSERT_EQ(blknotify_queue_new(&q, &o), -EINVAL);
+	}
+	{
+		/* The bpf source and the daemon (its configuration decides) take them. */
+		BLKNOTIFY_OPTS(blknotify_queue_opts, b, .source = BLKNOTIFY_SOURCE_BPF,
+			       .slow_threshold_ns = 1, .slow_relative = 2);
+		BLKNOTIFY_OPTS(blknotify_queue_opts, d, .source = BLKNOTIFY_SOURCE_DAEMON,
+			       .slow_threshold_ns = 1);
+
+		ASSERT_EQ(blknotify_queue_new(&q, &b), 0);
+		q = blknotify_queue_free(q);
+		ASSERT_EQ(blknotify_queue_new(&q, &d), 0);
+		q = blknotify_queue_free(q);
+	}
+	{
+		/* A caller built before the fields existed: they read as 0 (off). */
+		BLKNOTIFY_OPTS(blknotify_queue_opts, o, .source = BLKNOTIFY_SOURCE_KMSG);
+
+		o.sz = offsetof(struct blknotify_queue_opts, slow_threshold_ns);
+		ASSERT_EQ(blknotify_queue_new(&q, &o), 0);
+		q = blknotify_queue_free(q);
+	}
+}

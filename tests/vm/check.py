@@ -241,6 +241,32 @@ def null_timeout(c, s, k):
     expect_records(c, s, "bpf", 1, "timeout", "read", 64, 8)
 
 
+def null_slow(c, s, k):
+    # Both requests complete 400 ms after issue (null_blk's timer): slow at
+    # 200 ms, each a slow record with its latency; not slow at 1000 ms.
+    expect_io(c, s, "OK 1", "OK 1")
+    recs = [r for r in s.recs.get("above", []) if r.get("type") == "slow"]
+    c.eq("above: number of slow records", len(recs), 2)
+    c.eq("above: watcher exit status", s.fact("above.exit"), "0")
+    c.eq("above: watcher had to be killed", s.fact("above.timed_out"), None)
+    c.eq("above: other records", [r for r in s.recs.get("above", []) if r.get("type") != "slow"], [])
+    for i, (op, sector) in enumerate([("read", 64), ("write", 128)]):
+        r = recs[i] if i < len(recs) else {}
+        p = f"above record {i}"
+        c.eq(f"{p} dev (st_rdev of /dev/{s.fact('disk')})", r.get("dev"), s.fact("dev"))
+        c.eq(f"{p} disk", r.get("disk"), s.fact("disk"))
+        c.eq(f"{p} subtype", (r.get("subtype"), r.get("subtype_nr")), ("slow", 64))
+        c.eq(f"{p} op", r.get("op"), op)
+        c.eq(f"{p} sector", r.get("sector"), sector)
+        c.eq(f"{p} nr_sectors", r.get("nr_sectors"), 8)
+        if op == "write":	# O_DIRECT writes are REQ_SYNC: the bit number came from BTF
+            c.true(f"{p} flags has SYNC (8)", r.get("flags", 0) & 8, f"got {r.get('flags')}")
+        c.true(f"{p} latency_ns at least completion_nsec (400 ms)",
+               r.get("latency_ns", 0) >= 400_000_000, f"got {r.get('latency_ns')}")
+    c.eq("below: records at a 1000 ms threshold", s.recs.get("below", []), [])
+    c.eq("below: watcher exit status (stopped by SIGTERM)", s.fact("below.exit"), "0")
+
+
 def scsi_dif(c, s, k):
     # ABORTED COMMAND with additional sense 0x10 (DIF): no retry, PROTECTION.
     expect_io(c, s, "EILSEQ 1")
@@ -471,6 +497,7 @@ CHECKS = {
     "scsi_offline": scsi_offline,
     "null_badblocks": null_badblocks,
     "null_timeout": null_timeout,
+    "null_slow": null_slow,
     "scsi_dif": scsi_dif,
     "scsi_inject": scsi_inject,
     "scsi_zbc": scsi_zbc,

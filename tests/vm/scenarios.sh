@@ -139,6 +139,21 @@ scn_null_timeout() {
 	null_blk_down nullb1
 }
 
+# --- null_blk: completion after 400 ms -> SLOW at 200 ms, none at 1000 ms ------
+# irqmode=2 completes every request from a timer completion_nsec after it was
+# issued: successful, but late.  One watcher asks for slow records at 200 ms,
+# another at 1000 ms; both see the same two requests.
+scn_null_slow() {
+	null_blk_up nullb10 size=16 irqmode=2 completion_nsec=400000000 || return
+	watch_start above --json --count 2 --device "$DISK" --slow 200
+	watch_start below --json --device "$DISK" --slow 1000
+	io read 64 8
+	io write 128 8
+	watch_finish above
+	watch_finish below 0
+	null_blk_down nullb10
+}
+
 # --- scsi_debug: protection information error -> PROTECTION ------------------
 # opts DIF_ERR with every_nth 1 makes every read end in ABORTED COMMAND,
 # additional sense 0x10 (a DIF guard check failure); SCSI fails it at once
@@ -690,6 +705,7 @@ run_scenarios() {
 	scenario scsi_offline
 	scenario null_badblocks
 	scenario null_timeout
+	scenario null_slow
 	scenario scsi_dif
 	# Needs scsi_debug's error injection (6.7+); check.py knows which kernels have it.
 	case $KVER in 6.[0-6].*) ;; *) scenario scsi_inject ;; esac
