@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <blknotify/device.h>
+#include "handlers.h"
 #include "journal.h"
 #include "log.h"
 #include "manager.h"
@@ -32,6 +33,7 @@ struct outputs {
 	struct blknotify_device_cache *cache;	/* the disks' identity */
 	__u64 devs[OUTPUTS_DEVICES_MAX];	/* outputs_devices, resolved; none: all */
 	unsigned int nr_devs;
+	struct handlers *handlers;		/* NULL: handlers = no */
 };
 
 /* (now_ns(), the manager's, is CLOCK_MONOTONIC.) */
@@ -250,6 +252,13 @@ int outputs_start(struct manager *m)
 		if ((o->journal_fd = add_timer(m, 0, TAG_OUTPUT_JOURNAL)) < 0)
 			return o->journal_fd;
 	}
+	if (c->handlers.enabled) {
+		int fd;
+
+		if ((r = handlers_new(&o->handlers, &c->handlers, o->cache, &fd)) < 0 ||
+		    (r = manager_epoll_add(m, fd, EPOLLIN, TAG_OUTPUT_HANDLERS)) < 0)
+			return r;
+	}
 	return 0;
 }
 
@@ -281,6 +290,7 @@ void outputs_record(struct manager *m, const struct block_notification *b, size_
 		if (!o->journal_armed)
 			journal_arm(o, journal_flush(&o->journal, mono, false));
 	}
+	handlers_record(o->handlers, b, len);
 	disk_identity_put(&id);
 }
 
@@ -308,7 +318,16 @@ void outputs_dispatch(struct manager *m, unsigned int tag)
 		(void)!read(o->journal_fd, &n, sizeof(n));
 		journal_arm(o, journal_flush(&o->journal, now_ns(), false));
 		return;
+	case TAG_OUTPUT_HANDLERS:
+		handlers_dispatch(o->handlers);
+		return;
 	}
+}
+
+void outputs_reload(struct manager *m)
+{
+	if (m->outputs)
+		handlers_reload(m->outputs->handlers);
 }
 
 void outputs_stop(struct manager *m)
@@ -339,6 +358,7 @@ void outputs_stop(struct manager *m)
 		close(o->journal_fd);
 	if (o->journal_sock >= 0)
 		close(o->journal_sock);
+	handlers_free(o->handlers);	/* saves what is pending for the next start */
 	metrics_free(&o->metrics);
 	journal_free(&o->journal);
 	blknotify_device_cache_free(o->cache);
