@@ -71,6 +71,12 @@ static void stats(struct manager *m, struct metrics_daemon_stats *s)
 	s->journal_summarised = o->journal.summarised;
 	s->journal_failed = o->journal.failed;
 	s->textfile_failed = o->textfile_failed;
+	if (o->handlers) {
+		static struct handlers_stats hs;
+
+		handlers_get_stats(o->handlers, &hs);
+		s->handlers = &hs;
+	}
 }
 
 static char *render(void *userdata, size_t *len)
