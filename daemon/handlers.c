@@ -1026,7 +1026,12 @@ int handlers_new(struct handlers **ret, const struct handlers_config *c,
 	state_load(h);
 	/* Reserve the first block now: the file is known to be writable before any event. */
 	h->reserved_id = h->next_id + HANDLERS_ID_BLOCK;
-	state_save(h, false);
+	if ((r = state_save(h, false)) < 0) {
+		log_err("handlers: cannot keep event IDs in %s: create its directory, or set "
+			"handlers_state_file", c->state_file);
+		handlers_free(h);
+		return r;
+	}
 	log_info("handlers: event IDs from %llu", (unsigned long long)h->next_id);
 	rate_flush(&h->rate, mono_ns(), offer, h);	/* what the last run left to report */
 	arm(h);
