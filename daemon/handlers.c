@@ -56,6 +56,7 @@ struct run {
 struct running {
 	bool used;
 	struct run run;
+	char name[NAME_MAX + 1];	/* its handler's: a rescan renumbers them */
 	pid_t pid;
 	int pidfd, out_fd;
 	__u64 deadline_ns;
@@ -409,7 +410,7 @@ static void scan(struct handlers *h)
 {
 	struct handler old[HANDLERS_MAX];
 	int map[HANDLERS_MAX];
-	unsigned int nr_old = h->nr, i;
+	unsigned int nr_old = h->nr, i, k;
 	char dir[PATH_MAX], why[PATH_MAX + 64];
 	struct dirent *de;
 	__u64 dropped;
@@ -449,6 +450,18 @@ renumber:
 	for (i = 0; i < nr_old; i++)
 		map[i] = handler_index(h, old[i].name);
 	dropped = rate_renumber(&h->rate, map, nr_old);
+	/* The queued runs too: those of a handler that is gone are not run. */
+	for (i = 0, k = 0; i < h->q_count; i++) {
+		struct run r = h->queue[(h->q_head + i) % h->cfg->queue_size];
+
+		if (r.handler >= nr_old || map[r.handler] < 0) {
+			dropped += r.count;
+			continue;
+		}
+		r.handler = map[r.handler];
+		h->queue[(h->q_head + k++) % h->cfg->queue_size] = r;
+	}
+	h->q_count = k;
 	if (dropped) {
 		h->st.lost += dropped;
 		log_warn("handlers: %llu events of handlers that are gone are not reported",
@@ -651,6 +664,7 @@ static bool start(struct handlers *h, const struct run *r)
 	memset(s, 0, sizeof(*s));
 	s->used = true;
 	s->run = *r;
+	snprintf(s->name, sizeof(s->name), "%s", argv[0]);
 	s->pid = pid;
 	s->pidfd = pidfd;
 	s->out_fd = p[0];
@@ -752,7 +766,7 @@ void handlers_record(struct handlers *h, const struct block_notification *b, siz
 /* Log the complete lines of s's output, up to handlers_output_max bytes per run. */
 static void log_output(struct handlers *h, struct running *s, const char *buf, size_t n, bool end)
 {
-	const char *name = h->handlers[s->run.handler].name;
+	const char *name = s->name;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
@@ -784,9 +798,11 @@ static void log_output(struct handlers *h, struct running *s, const char *buf, s
 static void read_output(struct handlers *h, struct running *s, bool end)
 {
 	char buf[4096];
-	ssize_t n;
+	unsigned int reads = 0;
+	ssize_t n = -1;
 
-	while (s->out_fd >= 0 && (n = read(s->out_fd, buf, sizeof(buf))) != 0) {
+	/* At most 64 KiB a turn (256 KiB at its end): a chatty handler does not hold the loop. */
+	while (s->out_fd >= 0 && reads++ < (end ? 64U : 16U) && (n = read(s->out_fd, buf, sizeof(buf))) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -819,7 +835,7 @@ static void start_queued(struct handlers *h)
 static void reap(struct handlers *h, unsigned int slot)
 {
 	struct running *s = &h->running[slot];
-	const char *name = h->handlers[s->run.handler].name;
+	const char *name = s->name;
 	siginfo_t si = { 0 };
 	__u64 truncated = h->st.output_truncated;
 
@@ -1054,8 +1070,7 @@ void handlers_free(struct handlers *h)
 
 			if (!s->used)
 				continue;
-			log_info("handlers: stopping: killing %s[%d]", h->handlers[s->run.handler].name,
-				 (int)s->pid);
+			log_info("handlers: stopping: killing %s[%d]", s->name, (int)s->pid);
 			kill(-s->pid, SIGKILL);
 			read_output(h, s, true);
 			close(s->pidfd);

@@ -118,7 +118,9 @@ handlers_interval_ms = $INTERVAL_MS
 handlers_timeout_ms = $TIMEOUT_MS
 handlers_output_max = 65536
 threshold_target = 3/3
+metrics_textfile_dir = $work/prom
 EOF
+mkdir "$work/prom"
 
 log=$work/daemon.log
 start_daemon() {
@@ -282,6 +284,15 @@ ok "SIGHUP after the fix: the handlers are back" $?
 maxid1=$(grep -o 'EVENT [0-9]*' "$log" | awk '{ if ($2 > m) m = $2 } END { print m + 0 }')
 stop_daemon
 ok "blknotifyd stops cleanly" $?
+# Its last textfile: the counters of the first daemon's handlers.
+prom() { sed -n "s/^$1 //p" "$work/prom1"; }
+cp "$work/prom/blknotify.prom" "$work/prom1"
+expect_eq "blknotify_handler_timeouts_total: the hanging handler" "$(prom blknotify_handler_timeouts_total)" 1
+expect_eq "blknotify_handler_failed_total: it and the failing one" "$(prom blknotify_handler_failed_total)" 2
+expect_eq "blknotify_thresholds_fired_total" "$(prom blknotify_thresholds_fired_total)" 1
+expect_eq "blknotify_handler_events_lost_total" "$(prom blknotify_handler_events_lost_total)" 0
+ok "blknotify_handler_events_coalesced_total counts the storm's folded events" \
+	$([ "$(prom blknotify_handler_events_coalesced_total)" -ge $((STORM - 12)) ]; echo $?)
 nmed=$(ls "$out"/medium-*.env | wc -l)
 readerr 8194; readerr 8196	# while no daemon runs: the pinned source keeps them
 start_daemon 2
@@ -304,6 +315,12 @@ expect_eq "no second run for the error handled before the restart" \
 ok "event IDs after the restart are above those before it ($minid2 > $maxid1)" \
 	$([ "${minid2:-0}" -gt "$maxid1" ]; echo $?)
 
+# Exactly: the first daemon started at 1 and used one ID per event it counted.
+starts=($(sed -n 's/.*handlers: event IDs from \([0-9]*\)$/\1/p' "$log"))
+x1=$(sed -n 's/.*handlers: \([0-9]*\) events, .*/\1/p' "$log" | head -1)
+expect_eq "the first daemon's IDs start at 1" "${starts[0]:-}" 1
+expect_eq "the second daemon's IDs start right after the first's $x1 events" "${starts[1]:-}" $((1 + x1))
+
 # --- SIGKILL: the next daemon's IDs are above every ID the killed one could have used ---
 maxid2=$(grep -o 'EVENT [0-9]*' "$log" | awk '{ if ($2 > m) m = $2 } END { print m + 0 }')
 kill -9 "$daemon"
@@ -314,10 +331,34 @@ sync_on 16448 protection
 id3=$(grep -o "EVENT [0-9]* protection" "$log" | awk '{ print $2 }' | tail -1)
 ok "after SIGKILL, event IDs continue above the reserved block ($id3 >= $maxid2 + 1)" \
 	$([ "${id3:-0}" -gt "$maxid2" ]; echo $?)
+starts=($(sed -n 's/.*handlers: event IDs from \([0-9]*\)$/\1/p' "$log"))
+expect_eq "after SIGKILL, IDs start at the end of the block the killed daemon reserved" \
+	"${starts[2]:-}" $((1 + x1 + 65536))
 stop_daemon
-ok "blknotifyd stops cleanly at the end" $?
+ok "blknotifyd stops cleanly" $?
 grep -q "handlers: .* events, .* runs" "$log"
 ok "the stop logs the handlers' counters" $?
+
+# --- one slot, a queue of one, no rate limit: what does not fit waits, counted, never lost ---
+rm -f "$out/io-count"
+sed -e 's/^handlers_interval_ms = .*/handlers_interval_ms = 0/' -e '/^metrics_textfile_dir/d' \
+	"$work/blknotifyd.conf" >"$work/tight.conf"
+printf 'handlers_max_running = 1\nhandlers_queue_size = 1\n' >>"$work/tight.conf"
+: >"$log"
+"$BLKNOTIFYD" -c "$work/tight.conf" --source bpf 2>>"$log" &
+daemon=$!
+pids+=($daemon)
+wait_for 10 logged "reading bpf"
+ok "blknotifyd starts with one handler slot and a queue of one" $?
+caused=$("$BENCH_ERRSTORM" -d "$dev" -s 4096+256 -n 200 -t 1 |
+	 python3 -c 'import json, sys; print(json.load(sys.stdin)["caused"])')
+wait_for 60 sh -c "[ \"\$(awk '{ s += \$1 } END { print s + 0 }' $out/io-count)\" -ge $caused ]"
+expect_eq "every error is reported although the queue overflowed" "$(sum_io)" "$caused"
+stop_daemon
+ok "blknotifyd stops cleanly at the end" $?
+full=$(sed -n 's/.* \([0-9]*\) queue full, \([0-9]*\) lost.*/\1 \2/p' "$log")
+ok "the overflow is counted, nothing lost (queue full, lost: $full)" \
+	$([ "${full% *}" -gt 0 ] && [ "${full#* }" -eq 0 ]; echo $?)
 
 echo "1..$n"
 [ "$failed" -eq 0 ]
