@@ -118,6 +118,7 @@ handlers_interval_ms = $INTERVAL_MS
 handlers_timeout_ms = $TIMEOUT_MS
 handlers_output_max = 65536
 threshold_target = 3/3
+threshold_protection = 2/600
 metrics_textfile_dir = $work/prom
 EOF
 mkdir "$work/prom"
@@ -281,6 +282,9 @@ wait_for 20 sh -c "[ \"\$(grep -c 'handlers: 6 in $hd, running as nobody\$' $log
 ok "SIGHUP after the fix: the handlers are back" $?
 
 # --- restart: no second run for what was handled; runs for what came while down ---
+# One protection error now: threshold_protection (2 in 600 s) counts it across the restarts below.
+sync_on 16448 protection
+ok "(one protection error counted before the restarts)" $?
 maxid1=$(grep -o 'EVENT [0-9]*' "$log" | awk '{ if ($2 > m) m = $2 } END { print m + 0 }')
 stop_daemon
 ok "blknotifyd stops cleanly" $?
@@ -327,8 +331,10 @@ kill -9 "$daemon"
 wait "$daemon" 2>/dev/null
 start_daemon 3
 ok "blknotifyd starts after SIGKILL" $?
-sync_on 16448 protection
+sync_on 16450 protection
 id3=$(grep -o "EVENT [0-9]* protection" "$log" | awk '{ print $2 }' | tail -1)
+expect_eq "the threshold's count survived a clean restart and a SIGKILL: the second error fires it" \
+	"$(grep -c "threshold protection reached on $majmin: 2 errors within 600 s" "$log")" 1
 ok "after SIGKILL, event IDs continue above the reserved block ($id3 >= $maxid2 + 1)" \
 	$([ "${id3:-0}" -gt "$maxid2" ]; echo $?)
 starts=($(sed -n 's/.*handlers: event IDs from \([0-9]*\)$/\1/p' "$log"))
