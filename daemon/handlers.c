@@ -85,6 +85,7 @@ struct handlers {
 	char user[64];
 	__u64 next_id, reserved_id;
 	bool started;			/* a stop saves the state */
+	bool holding;			/* stopping: nothing starts */
 	bool state_dirty;
 	__u64 state_due_ns;
 	const struct handler_event *current;	/* the record a threshold fired on */
@@ -692,6 +693,8 @@ static bool offer(void *ctx, __u32 handler, __u64 count, const struct handler_ev
 	struct handlers *h = ctx;
 	struct run r = { .handler = handler, .count = count, .ev = *ev };
 
+	if (h->holding)
+		return false;	/* stopping: pending, saved for the next start */
 	if (h->nr_running < h->cfg->max_running && !h->q_count)
 		return start(h, &r);
 	if (h->q_count < h->cfg->queue_size) {
@@ -736,13 +739,14 @@ static void fired(void *ctx, unsigned int rule, __u64 dev, unsigned int count)
 	give(h, &ev, RATE_SUBTYPE_THRESHOLD(rule), true);
 }
 
-void handlers_record(struct handlers *h, const struct block_notification *b, size_t len)
+void handlers_record(struct handlers *h, const struct block_notification *b, size_t len, bool hold)
 {
 	struct handler_event ev = { 0 };
 	__u64 rt = real_ns(), mono = mono_ns();
 
 	if (!h)
 		return;
+	h->holding = hold;
 	memcpy(&ev.rec, b, len < sizeof(ev.rec) ? len : sizeof(ev.rec));
 	ev.len = len < sizeof(ev.rec) ? len : sizeof(ev.rec);
 	ev.id = next_event_id(h);

@@ -30,6 +30,7 @@
 #ifndef BLKNOTIFYD_HANDLERS_H
 #define BLKNOTIFYD_HANDLERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <blknotify/block_notify.h>
 #include "handlers-config.h"
@@ -61,8 +62,12 @@ struct handlers_stats {
  */
 int handlers_new(struct handlers **ret, const struct handlers_config *c,
 		 struct blknotify_device_cache *cache, int *fd);
-/* One record from the source. */
-void handlers_record(struct handlers *h, const struct block_notification *b, size_t len);
+/*
+ * One record from the source.  hold: the daemon is stopping (the last
+ * records are being read): count it, start nothing; the stop keeps it for
+ * the next start.
+ */
+void handlers_record(struct handlers *h, const struct block_notification *b, size_t len, bool hold);
 /* The epoll fd is readable: children, their output, the timer. */
 void handlers_dispatch(struct handlers *h);
 /* SIGHUP: scan the directory again. */
