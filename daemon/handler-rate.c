@@ -131,10 +131,14 @@ bool rate_event(struct rate_table *t, __u32 handler, __u32 subtype, const struct
 {
 	struct rate_entry *e = find(t, handler, ev->rec.dev, subtype);
 
+	__u64 lost;
+
 	if (!e)
 		e = insert(t, handler, ev->rec.dev, subtype, now, run, ctx);
+	lost = (e->pending ? e->last.lost : 0) + ev->lost;	/* a run reports all the loss since the last */
 	e->used_ns = now;
 	e->last = *ev;
+	e->last.lost = lost;
 	e->pending++;
 	return due(t, e, now) && try_run(t, e, now, run, ctx);
 }
@@ -195,6 +199,7 @@ int rate_restore(struct rate_table *t, __u32 handler, __u32 subtype, __u64 count
 {
 	struct rate_entry *e = find(t, handler, ev->rec.dev, subtype);
 	unsigned int i;
+	__u64 lost;
 
 	if (!e) {
 		/* Never at the cost of another key's events. */
@@ -206,8 +211,10 @@ int rate_restore(struct rate_table *t, __u32 handler, __u32 subtype, __u64 count
 		}
 		e = insert(t, handler, ev->rec.dev, subtype, now, refuse, NULL);
 	}
+	lost = (e->pending ? e->last.lost : 0) + ev->lost;
 	e->used_ns = now;
 	e->last = *ev;
+	e->last.lost = lost;
 	e->pending += count;
 	return 0;
 }

@@ -30,12 +30,14 @@ struct handler_event {
 	__u32 rule;			/* threshold events: rule index + 1; 0: a record */
 	__u32 count;			/* threshold events: errors in the window */
 	__u32 reserved;
+	__u64 lost;			/* loss events: records the source lost (summed when coalesced) */
 	__u64 id;			/* BLKNOTIFY_EVENT_ID */
 	__u64 realtime_ns;		/* CLOCK_REALTIME when the daemon took it */
 };
 
-/* The key's subtype for a threshold event of rule index r. */
+/* The key's subtype for a threshold event of rule index r, and for loss events (disk 0). */
 #define RATE_SUBTYPE_THRESHOLD(r)	(256U + (r))
+#define RATE_SUBTYPE_LOSS		512U
 
 struct rate_entry {
 	__u64 dev;

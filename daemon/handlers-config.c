@@ -219,6 +219,10 @@ int handler_name_parse(const char *name, enum handler_kind *kind, unsigned int *
 		*kind = HANDLER_THRESHOLD;
 		return 0;
 	}
+	if (!strcmp(prefix, "loss")) {
+		*kind = HANDLER_LOSS;
+		return 0;
+	}
 	*kind = HANDLER_SUBTYPES;
 	return subtypes_named(prefix, first, last) ? -EINVAL : 0;
 }

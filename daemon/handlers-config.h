@@ -33,7 +33,8 @@
 enum handler_kind {
 	HANDLER_SUBTYPES,	/* subtypes first..last: one subtype, or a class */
 	HANDLER_THRESHOLD,	/* "threshold": every threshold event */
-	HANDLER_ALL,		/* "all": every record and every threshold event */
+	HANDLER_ALL,		/* "all": every record, threshold event and loss event */
+	HANDLER_LOSS,		/* "loss": the source lost records */
 };
 
 /* "N errors of these subtypes on one disk in T seconds": threshold_NAME = N/T. */
@@ -75,7 +76,7 @@ void handlers_config_print(const struct handlers_config *c, FILE *f);
 /*
  * What a handler file's name asks for: "PREFIX-ANYTHING", where PREFIX is a
  * subtype's name ("medium"), a class's ("error", "soft", "lifecycle",
- * "perf"), "threshold" or "all".  Returns 0, or -EINVAL when the name has no
+ * "perf"), "threshold", "loss" or "all".  Returns 0, or -EINVAL when the name has no
  * such prefix (the file is not a handler).
  */
 int handler_name_parse(const char *name, enum handler_kind *kind, unsigned int *first,

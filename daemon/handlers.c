@@ -253,7 +253,8 @@ static void state_load(struct handlers *h)
 		int k;
 
 		ok = get(f, &p, sizeof(p)) && memchr(p.handler, 0, sizeof(p.handler)) &&
-		     p.ev.len >= BLOCK_NOTIFICATION_SIZE_V0 && p.ev.len <= sizeof(p.ev.rec) && p.count;
+		     (p.ev.lost || p.ev.len >= BLOCK_NOTIFICATION_SIZE_V0) && p.ev.len <= sizeof(p.ev.rec) &&
+		     p.count;
 		if (!ok)
 			break;
 		k = handler_index(h, p.handler);
@@ -265,7 +266,8 @@ static void state_load(struct handlers *h)
 		}
 		if (p.queued) {
 			/* Queued before the stop: each was a run of its own; now a pending count. */
-			p.subtype = p.ev.rule ? RATE_SUBTYPE_THRESHOLD(p.ev.rule - 1) : p.ev.rec.watch.subtype;
+			p.subtype = p.ev.lost ? RATE_SUBTYPE_LOSS : p.ev.rule ?
+				    RATE_SUBTYPE_THRESHOLD(p.ev.rule - 1) : p.ev.rec.watch.subtype;
 			queued++;
 		}
 		if (rate_restore(&h->rate, k, p.subtype, p.count, &p.ev, now) < 0) {
@@ -532,6 +534,21 @@ static void build_env(struct handlers *h, const struct run *r, struct env *e)
 	env_add(e, "BLKNOTIFY_HANDLER=%s", h->handlers[r->handler].name);
 	env_add(e, "BLKNOTIFY_EVENT_ID=%llu", (unsigned long long)r->ev.id);
 	env_add(e, "BLKNOTIFY_EVENTS_SINCE_LAST=%llu", (unsigned long long)r->count);
+	if (r->ev.lost) {
+		/* Nobody knows whose records they were: no disk, no record. */
+		env_add(e, "BLKNOTIFY_SUBTYPE=loss");
+		env_add(e, "BLKNOTIFY_CLASS=loss");
+		env_add(e, "BLKNOTIFY_LOST=%llu", (unsigned long long)r->ev.lost);
+		env_add(e, "BLKNOTIFY_DEVICE=");
+		env_add(e, "BLKNOTIFY_DEVNUM=");
+		secs = r->ev.realtime_ns / 1000000000ULL;
+		gmtime_r(&secs, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+		env_add(e, "BLKNOTIFY_TIME=%s.%09lluZ", when,
+			(unsigned long long)(r->ev.realtime_ns % 1000000000ULL));
+		env_add(e, "BLKNOTIFY_TIME_NS=%llu", (unsigned long long)r->ev.realtime_ns);
+		return;
+	}
 	disk_identity_get(h->cache, b->dev, &id);	/* a cache hit but for a disk's first */
 	env_str(e, "BLKNOTIFY_DEVICE", disk_identity_name(&id, name, sizeof(name)));
 	env_add(e, "BLKNOTIFY_DEVNUM=%u:%u", major(b->dev), minor(b->dev));
@@ -711,7 +728,8 @@ static bool wants(const struct handler *x, unsigned int subtype)
 					  subtype <= x->last);
 }
 
-static void give(struct handlers *h, const struct handler_event *ev, __u32 key_subtype, bool threshold)
+static void give(struct handlers *h, const struct handler_event *ev, __u32 key_subtype,
+		 enum handler_kind kind)
 {
 	unsigned int i;
 
@@ -719,8 +737,8 @@ static void give(struct handlers *h, const struct handler_event *ev, __u32 key_s
 	for (i = 0; i < h->nr; i++) {
 		const struct handler *x = &h->handlers[i];
 
-		if (threshold ? (x->kind == HANDLER_THRESHOLD || x->kind == HANDLER_ALL) :
-		    wants(x, ev->rec.watch.subtype))
+		if (kind == HANDLER_SUBTYPES ? wants(x, ev->rec.watch.subtype) :
+		    x->kind == kind || x->kind == HANDLER_ALL)
 			rate_event(&h->rate, i, key_subtype, ev, mono_ns(), offer, h);
 	}
 }
@@ -736,7 +754,7 @@ static void fired(void *ctx, unsigned int rule, __u64 dev, unsigned int count)
 	ev.id = next_event_id(h);
 	log_warn("threshold %s reached on %u:%u: %u errors within %u s (event %llu)",
 		 r->name, major(dev), minor(dev), count, r->t_s, (unsigned long long)ev.id);
-	give(h, &ev, RATE_SUBTYPE_THRESHOLD(rule), true);
+	give(h, &ev, RATE_SUBTYPE_THRESHOLD(rule), HANDLER_THRESHOLD);
 }
 
 void handlers_record(struct handlers *h, const struct block_notification *b, size_t len, bool hold)
@@ -753,7 +771,7 @@ void handlers_record(struct handlers *h, const struct block_notification *b, siz
 	/* When it happened, on the wall clock: records read after a restart are older than now. */
 	ev.realtime_ns = len >= BLOCK_NOTIFICATION_SIZE_V1 && b->time_ns && b->time_ns <= mono ?
 			 rt - (mono - b->time_ns) : rt;
-	give(h, &ev, b->watch.subtype, false);
+	give(h, &ev, b->watch.subtype, HANDLER_SUBTYPES);
 	if (h->cfg->nr_rules) {
 		h->current = &ev;
 		if (thresholds_event(&h->thr, b->dev, b->watch.subtype, ev.realtime_ns, fired, h) < 0)
@@ -764,6 +782,22 @@ void handlers_record(struct handlers *h, const struct block_notification *b, siz
 			h->state_due_ns = mono + STATE_SAVE_DELAY_NS;
 		}
 	}
+	arm(h);
+}
+
+void handlers_loss(struct handlers *h, __u64 nr, bool hold)
+{
+	struct handler_event ev = { .lost = nr };
+
+	if (!h || !nr)
+		return;
+	h->holding = hold;
+	h->st.source_lost += nr;
+	ev.id = next_event_id(h);
+	ev.realtime_ns = real_ns();
+	log_warn("handlers: the source lost %llu records (event %llu)", (unsigned long long)nr,
+		 (unsigned long long)ev.id);
+	give(h, &ev, RATE_SUBTYPE_LOSS, HANDLER_LOSS);
 	arm(h);
 }
 
@@ -1085,12 +1119,13 @@ void handlers_free(struct handlers *h)
 				 (unsigned long long)rate_pending(&h->rate), h->q_count);
 		log_info("handlers: %llu events, %llu runs (%llu events coalesced into them), %llu failed, "
 			 "%llu timed out, %llu queue full, %llu lost, %llu output bytes not logged, "
-			 "%llu rate keys evicted, %llu thresholds fired",
+			 "%llu rate keys evicted, %llu thresholds fired, %llu records the source lost",
 			 (unsigned long long)st.events, (unsigned long long)st.runs,
 			 (unsigned long long)st.coalesced, (unsigned long long)st.failed,
 			 (unsigned long long)st.timeouts, (unsigned long long)st.queue_full,
 			 (unsigned long long)st.lost, (unsigned long long)st.output_truncated,
-			 (unsigned long long)st.rate_evicted, (unsigned long long)st.thresholds_fired);
+			 (unsigned long long)st.rate_evicted, (unsigned long long)st.thresholds_fired,
+			 (unsigned long long)st.source_lost);
 	}
 	thresholds_free(&h->thr);
 	rate_free(&h->rate);

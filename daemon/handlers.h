@@ -51,6 +51,7 @@ struct handlers_stats {
 	__u64 output_truncated;		/* bytes of output not logged */
 	__u64 rate_evicted;		/* rate-limit keys forgotten to make room */
 	__u64 thresholds_fired;
+	__u64 source_lost;		/* records the source lost, told to the handlers */
 	unsigned int handlers;		/* loaded now */
 	unsigned int refused;		/* files refused at the last scan (security) */
 };
@@ -68,6 +69,8 @@ int handlers_new(struct handlers **ret, const struct handlers_config *c,
  * the next start.
  */
 void handlers_record(struct handlers *h, const struct block_notification *b, size_t len, bool hold);
+/* The source lost nr records (of any disk): a loss event for the loss- and all- handlers. */
+void handlers_loss(struct handlers *h, __u64 nr, bool hold);
 /* The epoll fd is readable: children, their output, the timer. */
 void handlers_dispatch(struct handlers *h);
 /* SIGHUP: scan the directory again. */

@@ -300,6 +300,12 @@ void outputs_record(struct manager *m, const struct block_notification *b, size_
 	disk_identity_put(&id);
 }
 
+void outputs_loss(struct manager *m, __u64 nr)
+{
+	if (m->outputs)
+		handlers_loss(m->outputs->handlers, nr, m->stopping);
+}
+
 void outputs_dispatch(struct manager *m, unsigned int tag)
 {
 	struct outputs *o = m->outputs;

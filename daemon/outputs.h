@@ -89,6 +89,8 @@ int outputs_start(struct manager *m);
 bool outputs_wanted(const struct manager *m, __u64 *devs, unsigned int *nr, unsigned int max);
 /* One error record the source gave (after duplicates are dropped). */
 void outputs_record(struct manager *m, const struct block_notification *b, size_t len);
+/* The source lost nr records (of unknown disks). */
+void outputs_loss(struct manager *m, __u64 nr);
 /* An fd with a TAG_OUTPUT_* tag was readable. */
 void outputs_dispatch(struct manager *m, unsigned int tag);
 /* SIGHUP: what can be read again (the handlers' directory). */

@@ -30,7 +30,8 @@ TIMEOUT_MS=5000	# a loaded machine may take a while to start a shell: only the h
 . "$(dirname "$0")/lib-outputs.sh"
 
 pin=/sys/fs/bpf/bnh-test-$$
-cleanup_pin() { rm -rf "$pin"; cleanup; }
+pin2=/sys/fs/bpf/bnh-test2-$$
+cleanup_pin() { rm -rf "$pin" "$pin2"; cleanup; }
 trap cleanup_pin EXIT
 
 # The handlers run as nobody: the work directory is traversable, out/ writable.
@@ -366,6 +367,38 @@ ok "blknotifyd stops cleanly at the end" $?
 full=$(sed -n 's/.* \([0-9]*\) queue full, \([0-9]*\) lost.*/\1 \2/p' "$log")
 ok "the overflow is counted, nothing lost (queue full, lost: $full)" \
 	$([ "${full% *}" -gt 0 ] && [ "${full#* }" -eq 0 ]; echo $?)
+
+# --- the source loses records while no daemon runs: the loss is an event too ---
+handler loss-count.sh 0755 <<EOF
+#!/bin/sh
+echo "\$BLKNOTIFY_LOST \$BLKNOTIFY_EVENTS_SINCE_LAST \$BLKNOTIFY_SUBTYPE \$BLKNOTIFY_CLASS" >>"$out/loss"
+EOF
+rm -f "$out/io-count"
+sed -e "s|^pin_path = .*|pin_path = $pin2|" -e '/^metrics_textfile_dir/d' "$work/blknotifyd.conf" >"$work/small.conf"
+echo "upstream_queue_size = 64" >>"$work/small.conf"
+: >"$log"
+"$BLKNOTIFYD" -c "$work/small.conf" --source bpf 2>>"$log" &
+daemon=$!
+pids+=($daemon)
+wait_for 60 logged "reading bpf"
+ok "blknotifyd starts with a source queue of 64 records" $?
+stop_daemon
+caused=$("$BENCH_ERRSTORM" -d "$dev" -s 4096+256 -n 2000 -t 1 |
+	 python3 -c 'import json, sys; print(json.load(sys.stdin)["caused"])')
+"$BLKNOTIFYD" -c "$work/small.conf" --source bpf 2>>"$log" &
+daemon=$!
+pids+=($daemon)
+sum_lost() { awk '{ s += $1 } END { print s + 0 }' "$out/loss" 2>/dev/null || echo 0; }
+reported() { [ $(($(sum_io) + $(sum_lost))) -ge "$caused" ]; }
+wait_for $((INTERVAL_MS / 1000 * 2 + 60)) reported
+expect_eq "io-count.sh's errors and loss-count.sh's BLKNOTIFY_LOST add up to the $caused errors" \
+	$(($(sum_io) + $(sum_lost))) "$caused"
+ok "the small queue lost records while no daemon ran ($(sum_lost) lost, $(sum_io) read)" \
+	$([ "$(sum_lost)" -gt 0 ] && [ "$(sum_io)" -gt 0 ]; echo $?)
+expect_eq "a loss event: BLKNOTIFY_SUBTYPE and BLKNOTIFY_CLASS are loss" \
+	"$(awk '{ print $3, $4 }' "$out/loss" 2>/dev/null | sort -u)" "loss loss"
+stop_daemon
+ok "blknotifyd stops cleanly after the loss" $?
 
 echo "1..$n"
 [ "$failed" -eq 0 ]

@@ -238,6 +238,37 @@ TEST(rate_restore_and_renumber)
 	rate_free(&t);
 }
 
+/* Loss events coalesced by the rate limit: the run is told the sum of what was lost. */
+static __u64 last_lost;
+
+static bool take_lost(void *ctx, __u32 handler, __u64 count, const struct handler_event *ev)
+{
+	last_lost = ev->lost;
+	return take(ctx, handler, count, ev);
+}
+
+TEST(rate_sums_losses)
+{
+	struct rate_table t;
+	struct handler_event ev = { .lost = 5 };
+
+	reset();
+	ASSERT_EQ(rate_init(&t, 16, 1000 * MS), 0);
+	ASSERT_TRUE(rate_event(&t, 0, RATE_SUBTYPE_LOSS, &ev, SEC, take_lost, NULL));
+	EXPECT_EQ(last_lost, 5);
+	ev.lost = 7;
+	rate_event(&t, 0, RATE_SUBTYPE_LOSS, &ev, SEC + 1, take_lost, NULL);
+	ev.lost = 100;
+	rate_event(&t, 0, RATE_SUBTYPE_LOSS, &ev, SEC + 2, take_lost, NULL);
+	ASSERT_EQ(rate_flush(&t, 2 * SEC, take_lost, NULL), 1);
+	EXPECT_EQ(runs[1].count, 2);
+	EXPECT_EQ(last_lost, 107);
+	ev.lost = 1;
+	rate_event(&t, 0, RATE_SUBTYPE_LOSS, &ev, 4 * SEC, take_lost, NULL);
+	EXPECT_EQ(last_lost, 1);	/* not what the last run reported again */
+	rate_free(&t);
+}
+
 /* ---- thresholds ---- */
 
 static unsigned int nr_fired, fired_count, fired_rule;
@@ -447,6 +478,8 @@ TEST(handler_names)
 	EXPECT_EQ(first, NOTIFY_BLOCK_READ_ONLY_SET);
 	ASSERT_EQ(handler_name_parse("threshold-replace.sh", &k, &first, &last), 0);
 	EXPECT_EQ(k, HANDLER_THRESHOLD);
+	ASSERT_EQ(handler_name_parse("loss-alert", &k, &first, &last), 0);
+	EXPECT_EQ(k, HANDLER_LOSS);
 	ASSERT_EQ(handler_name_parse("all-log.sh", &k, &first, &last), 0);
 	EXPECT_EQ(k, HANDLER_ALL);
 	EXPECT_EQ(handler_name_parse("medium", &k, &first, &last), -EINVAL);
