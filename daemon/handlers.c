@@ -624,13 +624,19 @@ static void arm(struct handlers *h);
 static __attribute__((noreturn)) void child(struct handlers *h, int out, const char *path,
 					    char *const argv[], char *const envp[])
 {
+	int devnull = h->devnull;
 	sigset_t none;
 
 	setsid();	/* its own process group: a timeout kills everything it started */
+	/* dup2() onto itself would keep O_CLOEXEC: move what sits on 0..2 (a daemon started without them). */
+	if (out < 3)
+		out = fcntl(out, F_DUPFD, 3);
+	if (devnull < 3)
+		devnull = fcntl(devnull, F_DUPFD, 3);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
-	if (dup2(h->devnull, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
+	if (out < 0 || devnull < 0 || dup2(devnull, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
 		_exit(126);
 	if (h->drop_privileges &&
 	    (setgroups(h->nr_groups, h->groups) < 0 || setgid(h->gid) < 0 || setuid(h->uid) < 0))
