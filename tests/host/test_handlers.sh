@@ -391,8 +391,13 @@ pids+=($daemon)
 sum_lost() { awk '{ s += $1 } END { print s + 0 }' "$out/loss" 2>/dev/null || echo 0; }
 reported() { [ $(($(sum_io) + $(sum_lost))) -ge "$caused" ]; }
 wait_for $((INTERVAL_MS / 1000 * 2 + 60)) reported
-expect_eq "io-count.sh's errors and loss-count.sh's BLKNOTIFY_LOST add up to the $caused errors" \
-	$(($(sum_io) + $(sum_lost))) "$caused"
+# Equal on a quiet machine.  More loss is possible, not less: a starting daemon watches
+# every device for a moment (upstream.c), and another disk's storm then fills the queue too.
+total=$(($(sum_io) + $(sum_lost)))
+[ "$total" -eq "$caused" ] ||
+	echo "# $total reported, $caused caused: records of other disks were lost too (another test's storm?)"
+ok "io-count.sh's errors and loss-count.sh's BLKNOTIFY_LOST account for the $caused errors ($(sum_io) + $(sum_lost))" \
+	$([ "$total" -ge "$caused" ] && [ "$(sum_io)" -le "$caused" ]; echo $?)
 ok "the small queue lost records while no daemon ran ($(sum_lost) lost, $(sum_io) read)" \
 	$([ "$(sum_lost)" -gt 0 ] && [ "$(sum_io)" -gt 0 ]; echo $?)
 expect_eq "a loss event: BLKNOTIFY_SUBTYPE and BLKNOTIFY_CLASS are loss" \
