@@ -41,7 +41,7 @@ struct handlers;
 struct blknotify_device_cache;
 
 struct handlers_stats {
-	__u64 events;			/* records and threshold events given to the handlers */
+	__u64 events;			/* records, threshold and loss events given to the handlers */
 	__u64 runs;			/* started */
 	__u64 coalesced;		/* events reported by a run for a later event */
 	__u64 queue_full;		/* events that found the running slots and the queue full */

@@ -203,7 +203,7 @@ static void counter(FILE *f, const char *name, const char *help, __u64 v)
 static void write_handlers(const struct handlers_stats *h, FILE *f)
 {
 	counter(f, "blknotify_handler_events_total",
-		"Records and threshold events given to the handlers.", h->events);
+		"Records, threshold and loss events given to the handlers.", h->events);
 	counter(f, "blknotify_handler_runs_total", "Handler runs started.", h->runs);
 	counter(f, "blknotify_handler_events_coalesced_total",
 		"Events a handler run reported for a later event (rate limit, full queue).",
