@@ -124,7 +124,7 @@ struct state_pending {
 };
 
 struct state_serd {
-	__u64 dev;
+	__u64 dev, diskseq;
 	char rule[32];
 	__u32 count, reserved;
 	/* then count __u64 times, oldest first */
@@ -201,7 +201,7 @@ static int state_save(struct handlers *h, bool clean)
 		ok = put(f, &p, sizeof(p));
 	}
 	for (i = 0; ok && i < h->thr.nr; i++) {
-		struct state_serd s = { .dev = h->thr.e[i].dev };
+		struct state_serd s = { .dev = h->thr.e[i].dev, .diskseq = h->thr.e[i].diskseq };
 
 		snprintf(s.rule, sizeof(s.rule), "%s", h->cfg->rules[h->thr.e[i].rule].name);
 		s.count = thresholds_times(&h->thr, i, times);
@@ -285,7 +285,7 @@ static void state_load(struct handlers *h)
 		ok = get(f, &s, sizeof(s)) && s.count <= THRESHOLD_N_MAX && memchr(s.rule, 0, sizeof(s.rule)) &&
 		     get(f, times, s.count * sizeof(times[0]));
 		if (ok)
-			thresholds_restore(&h->thr, s.dev, s.rule, times, s.count);
+			thresholds_restore(&h->thr, s.dev, s.diskseq, s.rule, times, s.count);
 	}
 	fclose(f);
 	if (!ok) {
@@ -763,7 +763,8 @@ static void fired(void *ctx, unsigned int rule, __u64 dev, unsigned int count)
 	give(h, &ev, RATE_SUBTYPE_THRESHOLD(rule), HANDLER_THRESHOLD);
 }
 
-void handlers_record(struct handlers *h, const struct block_notification *b, size_t len, bool hold)
+void handlers_record(struct handlers *h, const struct block_notification *b, size_t len,
+		     __u64 diskseq, bool hold)
 {
 	struct handler_event ev = { 0 };
 	__u64 rt = real_ns(), mono = mono_ns();
@@ -780,6 +781,7 @@ void handlers_record(struct handlers *h, const struct block_notification *b, siz
 	give(h, &ev, b->watch.subtype, HANDLER_SUBTYPES);
 	if (h->cfg->nr_rules) {
 		h->current = &ev;
+		thresholds_disk(&h->thr, b->dev, diskseq);
 		if (thresholds_event(&h->thr, b->dev, b->watch.subtype, ev.realtime_ns, fired, h) < 0)
 			log_err("handlers: no memory for a threshold's count");
 		h->current = NULL;

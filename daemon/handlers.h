@@ -64,11 +64,13 @@ struct handlers_stats {
 int handlers_new(struct handlers **ret, const struct handlers_config *c,
 		 struct blknotify_device_cache *cache, int *fd);
 /*
- * One record from the source.  hold: the daemon is stopping (the last
+ * One record from the source, of the disk with this diskseq (0: unknown;
+ * another diskseq under the same number is another disk).  hold: the daemon is stopping (the last
  * records are being read): count it, start nothing; the stop keeps it for
  * the next start.
  */
-void handlers_record(struct handlers *h, const struct block_notification *b, size_t len, bool hold);
+void handlers_record(struct handlers *h, const struct block_notification *b, size_t len,
+		     __u64 diskseq, bool hold);
 /* The source lost nr records (of any disk): a loss event for the loss- and all- handlers. */
 void handlers_loss(struct handlers *h, __u64 nr, bool hold);
 /* The epoll fd is readable: children, their output, the timer. */

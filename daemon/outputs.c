@@ -296,7 +296,7 @@ void outputs_record(struct manager *m, const struct block_notification *b, size_
 		if (!o->journal_armed)
 			journal_arm(o, journal_flush(&o->journal, mono, false));
 	}
-	handlers_record(o->handlers, b, len, m->stopping);	/* stopping: kept for the next start */
+	handlers_record(o->handlers, b, len, id.diskseq, m->stopping);	/* stopping: kept for the next start */
 	disk_identity_put(&id);
 }
 

@@ -42,7 +42,8 @@ static struct serd *get(struct thresholds *t, __u64 dev, unsigned int rule)
 		free(s->times);
 		t->evicted++;
 	}
-	*s = (struct serd){ .dev = dev, .rule = rule, .times = times };
+	*s = (struct serd){ .dev = dev, .rule = rule, .times = times,
+			    .diskseq = dev == t->seq_dev ? t->seq : 0 };
 	return s;
 }
 
@@ -67,6 +68,23 @@ static bool add(struct serd *s, const struct threshold_rule *r, __u64 time_ns)
 	while (s->count && time_ns - oldest(s, r->n) > window)
 		s->count--;
 	return s->count >= r->n;
+}
+
+void thresholds_disk(struct thresholds *t, __u64 dev, __u64 diskseq)
+{
+	unsigned int i;
+
+	t->seq_dev = dev;
+	t->seq = diskseq;
+	for (i = 0; diskseq && i < t->nr; i++) {
+		struct serd *s = &t->e[i];
+
+		if (s->dev != dev || s->diskseq == diskseq)
+			continue;
+		if (s->diskseq)
+			s->count = 0;	/* another disk under the same number: not its errors */
+		s->diskseq = diskseq;
+	}
 }
 
 int thresholds_event(struct thresholds *t, __u64 dev, unsigned int subtype, __u64 time_ns,
@@ -94,8 +112,8 @@ int thresholds_event(struct thresholds *t, __u64 dev, unsigned int subtype, __u6
 	return 0;
 }
 
-int thresholds_restore(struct thresholds *t, __u64 dev, const char *name, const __u64 *times,
-		       unsigned int count)
+int thresholds_restore(struct thresholds *t, __u64 dev, __u64 diskseq, const char *name,
+		       const __u64 *times, unsigned int count)
 {
 	unsigned int i, rule;
 	struct serd *s;
@@ -108,6 +126,7 @@ int thresholds_restore(struct thresholds *t, __u64 dev, const char *name, const 
 	if (!s)
 		return -ENOMEM;
 	s->count = s->head = 0;
+	s->diskseq = diskseq;
 	if (count > t->rules[rule].n - 1) {
 		times += count - (t->rules[rule].n - 1);
 		count = t->rules[rule].n - 1;

@@ -26,6 +26,7 @@
 
 struct serd {
 	__u64 dev;
+	__u64 diskseq;			/* of the disk counted; 0: unknown */
 	unsigned int rule;		/* index in the rules */
 	unsigned int count, head;	/* times[] is a ring of the rule's n, count of them used */
 	__u64 used_ns;			/* the newest time, for eviction */
@@ -38,6 +39,7 @@ struct thresholds {
 	struct serd e[THRESHOLD_ENTRIES_MAX];
 	unsigned int nr;
 	__u64 fired, evicted;
+	__u64 seq_dev, seq;		/* thresholds_disk(): the disk of the next events */
 };
 
 /* Fired: rule (an index in rules) on dev, with count errors within its T. */
@@ -45,6 +47,11 @@ typedef void (*threshold_fire_fn)(void *ctx, unsigned int rule, __u64 dev, unsig
 
 void thresholds_init(struct thresholds *t, const struct threshold_rule *rules, unsigned int nr_rules);
 void thresholds_free(struct thresholds *t);
+/*
+ * The next events are of dev, whose diskseq (0: unknown) is this: the
+ * counts of another disk that had the number before start again from zero.
+ */
+void thresholds_disk(struct thresholds *t, __u64 dev, __u64 diskseq);
 /* One record of subtype on dev at time_ns (CLOCK_REALTIME).  Returns -ENOMEM or 0. */
 int thresholds_event(struct thresholds *t, __u64 dev, unsigned int subtype, __u64 time_ns,
 		     threshold_fire_fn fire, void *ctx);
@@ -54,8 +61,8 @@ int thresholds_event(struct thresholds *t, __u64 dev, unsigned int subtype, __u6
  * at most n - 1 of the newest times are kept (a restart fires nothing by
  * itself).  Returns 0, -ENOENT (no such rule now) or -ENOMEM.
  */
-int thresholds_restore(struct thresholds *t, __u64 dev, const char *name, const __u64 *times,
-		       unsigned int count);
+int thresholds_restore(struct thresholds *t, __u64 dev, __u64 diskseq, const char *name,
+		       const __u64 *times, unsigned int count);
 /* The times of entry i, oldest first, into out[] (the rule's n of room). Returns the count. */
 unsigned int thresholds_times(const struct thresholds *t, unsigned int i, __u64 *out);
 

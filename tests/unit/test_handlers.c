@@ -375,7 +375,7 @@ TEST(threshold_restore_keeps_less_than_n)
 	__u64 times[5] = { 100 * SEC, 101 * SEC, 102 * SEC, 103 * SEC, 104 * SEC }, out[3];
 
 	two_rules(&t);
-	ASSERT_EQ(thresholds_restore(&t, 8, "medium", times, 5), 0);
+	ASSERT_EQ(thresholds_restore(&t, 8, 0, "medium", times, 5), 0);
 	EXPECT_EQ(nr_fired, 0);
 	ASSERT_EQ(t.nr, 1);
 	ASSERT_EQ(thresholds_times(&t, 0, out), 2);	/* n - 1: a restart fires nothing */
@@ -383,7 +383,45 @@ TEST(threshold_restore_keeps_less_than_n)
 	EXPECT_EQ(out[1], 104 * SEC);
 	thresholds_event(&t, 8, med, 105 * SEC, fire, NULL);
 	EXPECT_EQ(nr_fired, 1);
-	EXPECT_EQ(thresholds_restore(&t, 8, "gone", times, 1), -ENOENT);
+	EXPECT_EQ(thresholds_restore(&t, 8, 0, "gone", times, 1), -ENOENT);
+	thresholds_free(&t);
+}
+
+/* A disk replaced under the same number (a loop device reattached): its count starts over. */
+TEST(threshold_another_disk_under_the_number_starts_over)
+{
+	struct thresholds t;
+	const unsigned int med = NOTIFY_BLOCK_ERROR_CRITICAL_MEDIUM;
+	__u64 times[2] = { 100 * SEC, 101 * SEC };
+
+	two_rules(&t);
+	thresholds_disk(&t, 8, 41);
+	thresholds_event(&t, 8, med, 100 * SEC, fire, NULL);
+	thresholds_event(&t, 8, med, 101 * SEC, fire, NULL);
+	thresholds_disk(&t, 8, 42);
+	thresholds_event(&t, 8, med, 102 * SEC, fire, NULL);
+	EXPECT_EQ(nr_fired, 0);
+	thresholds_event(&t, 8, med, 103 * SEC, fire, NULL);
+	thresholds_event(&t, 8, med, 104 * SEC, fire, NULL);
+	EXPECT_EQ(nr_fired, 1);			/* three of disk 42 */
+	/* Unknown diskseq (0) changes nothing. */
+	thresholds_disk(&t, 8, 0);
+	thresholds_event(&t, 8, med, 105 * SEC, fire, NULL);
+	thresholds_event(&t, 8, med, 106 * SEC, fire, NULL);
+	thresholds_disk(&t, 8, 42);
+	thresholds_event(&t, 8, med, 107 * SEC, fire, NULL);
+	EXPECT_EQ(nr_fired, 3);			/* medium's 3, and error's 5 since 102 s */
+	thresholds_free(&t);
+	/* Restored with its diskseq: the same disk goes on counting, another does not. */
+	two_rules(&t);
+	ASSERT_EQ(thresholds_restore(&t, 8, 41, "medium", times, 2), 0);
+	thresholds_disk(&t, 8, 41);
+	thresholds_event(&t, 8, med, 102 * SEC, fire, NULL);
+	EXPECT_EQ(nr_fired, 1);
+	ASSERT_EQ(thresholds_restore(&t, 9, 50, "medium", times, 2), 0);
+	thresholds_disk(&t, 9, 51);
+	thresholds_event(&t, 9, med, 102 * SEC, fire, NULL);
+	EXPECT_EQ(nr_fired, 1);
 	thresholds_free(&t);
 }
 
