@@ -151,6 +151,7 @@ static void handle_signal(struct manager *m)
 		if (si.ssi_signo == SIGHUP) {
 			log_info("SIGHUP: configuration reload is not supported; restart blknotifyd "
 				 "to apply %s", m->config_path);
+			outputs_reload(m);	/* the handlers' directory is read again */
 			continue;
 		}
 		log_info("%s: shutting down", strsignal(si.ssi_signo));

@@ -10,6 +10,7 @@
 #include <sys/sysmacros.h>
 #include <blknotify/blknotify.h>
 #include "disk-info.h"
+#include "handlers.h"
 #include "metrics.h"
 
 #ifndef BLKNOTIFYD_VERSION
@@ -233,6 +234,31 @@ static void counter(FILE *f, const char *name, const char *help, __u64 v)
 	fprintf(f, "%s %llu\n", name, (unsigned long long)v);
 }
 
+/* The handlers' counters (handlers.h, docs/handlers.md). */
+static void write_handlers(const struct handlers_stats *h, FILE *f)
+{
+	counter(f, "blknotify_handler_events_total",
+		"Records, threshold and loss events given to the handlers.", h->events);
+	counter(f, "blknotify_handler_runs_total", "Handler runs started.", h->runs);
+	counter(f, "blknotify_handler_events_coalesced_total",
+		"Events a handler run reported for a later event (rate limit, full queue).",
+		h->coalesced);
+	counter(f, "blknotify_handler_queue_full_total",
+		"Events that found the running handlers and their queue full (reported later).",
+		h->queue_full);
+	counter(f, "blknotify_handler_failed_total",
+		"Handler runs that failed: non-zero exit, a signal, a timeout, or no start.", h->failed);
+	counter(f, "blknotify_handler_timeouts_total", "Handler runs killed at their timeout.",
+		h->timeouts);
+	counter(f, "blknotify_handler_events_lost_total", "Events no handler run will report.",
+		h->lost);
+	counter(f, "blknotify_handler_output_truncated_bytes_total",
+		"Bytes of handler output not logged (handlers_output_max).", h->output_truncated);
+	counter(f, "blknotify_handler_rate_keys_evicted_total",
+		"Rate-limit keys forgotten to make room (handlers_rate_keys).", h->rate_evicted);
+	counter(f, "blknotify_thresholds_fired_total", "Thresholds reached.", h->thresholds_fired);
+}
+
 static void write_daemon(const struct metrics_daemon_stats *s, FILE *f)
 {
 	family(f, "blknotify_build_info", "gauge", "blknotifyd's version; always 1.");
@@ -263,6 +289,8 @@ static void write_daemon(const struct metrics_daemon_stats *s, FILE *f)
 	counter(f, "blknotify_journal_failed_total", "Journal entries journald did not take.",
 		s->journal_failed);
 	counter(f, "blknotify_textfile_failed_total", "Textfile writes that failed.", s->textfile_failed);
+	if (s->handlers)
+		write_handlers(s->handlers, f);
 }
 
 int metrics_write(const struct metrics *m, const struct metrics_daemon_stats *s, FILE *f)

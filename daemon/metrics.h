@@ -31,6 +31,8 @@
 #define METRICS_DEVICE_EXPIRY_DEFAULT	3600	/* s */
 
 /* What the rest of the daemon counts, for the exposition. */
+struct handlers_stats;
+
 struct metrics_daemon_stats {
 	const char *source;			/* "bpf", ... */
 	__u64 upstream_records;			/* records the source gave */
@@ -44,6 +46,7 @@ struct metrics_daemon_stats {
 	__u64 journal_summarised;		/* errors counted in a summary */
 	__u64 journal_failed;			/* entries journald did not take */
 	__u64 textfile_failed;			/* textfile writes that failed */
+	const struct handlers_stats *handlers;	/* handlers.h; NULL: handlers = no */
 };
 
 struct metrics_series {

@@ -23,11 +23,12 @@ void outputs_config_defaults(struct outputs_config *c)
 	c->journal_window_ms = JOURNAL_WINDOW_DEFAULT;
 	c->journal_burst = JOURNAL_BURST_DEFAULT;
 	c->journal_max_devices = JOURNAL_MAX_DEVICES_DEFAULT;
+	handlers_config_defaults(&c->handlers);
 }
 
 bool outputs_config_any(const struct outputs_config *c)
 {
-	return c->metrics_listen[0] || c->metrics_textfile_dir[0] || c->journal;
+	return c->metrics_listen[0] || c->metrics_textfile_dir[0] || c->journal || c->handlers.enabled;
 }
 
 static const struct uint_key {
@@ -238,6 +239,8 @@ int outputs_config_set(struct outputs_config *c, const char *key, const char *va
 	size_t i;
 	int r;
 
+	if ((r = handlers_config_set(&c->handlers, key, value, line, err, err_len)) != -ENOENT)
+		return r;
 	for (i = 0; i < sizeof(order) / sizeof(order[0]) && strcmp(key, order[i]); i++)
 		;
 	if (i == sizeof(order) / sizeof(order[0]))
@@ -263,4 +266,5 @@ void outputs_config_print(const struct outputs_config *c, FILE *f)
 		c->metrics_textfile_interval_ms, c->metrics_max_devices, c->metrics_device_expiry_s,
 		c->journal ? "yes" : "no", c->journal_window_ms, c->journal_burst,
 		c->journal_max_devices, c->devices[0] ? c->devices : "all");
+	handlers_config_print(&c->handlers, f);
 }

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <blknotify/device.h>
+#include "handlers.h"
 #include "journal.h"
 #include "log.h"
 #include "manager.h"
@@ -32,6 +33,7 @@ struct outputs {
 	struct blknotify_device_cache *cache;	/* the disks' identity */
 	__u64 devs[OUTPUTS_DEVICES_MAX];	/* outputs_devices, resolved; none: all */
 	unsigned int nr_devs;
+	struct handlers *handlers;		/* NULL: handlers = no */
 };
 
 /* (now_ns(), the manager's, is CLOCK_MONOTONIC.) */
@@ -69,6 +71,12 @@ static void stats(struct manager *m, struct metrics_daemon_stats *s)
 	s->journal_summarised = o->journal.summarised;
 	s->journal_failed = o->journal.failed;
 	s->textfile_failed = o->textfile_failed;
+	if (o->handlers) {
+		static struct handlers_stats hs;
+
+		handlers_get_stats(o->handlers, &hs);
+		s->handlers = &hs;
+	}
 }
 
 static char *render(void *userdata, size_t *len)
@@ -250,6 +258,13 @@ int outputs_start(struct manager *m)
 		if ((o->journal_fd = add_timer(m, 0, TAG_OUTPUT_JOURNAL)) < 0)
 			return o->journal_fd;
 	}
+	if (c->handlers.enabled) {
+		int fd;
+
+		if ((r = handlers_new(&o->handlers, &c->handlers, o->cache, &fd)) < 0 ||
+		    (r = manager_epoll_add(m, fd, EPOLLIN, TAG_OUTPUT_HANDLERS)) < 0)
+			return r;
+	}
 	return 0;
 }
 
@@ -282,7 +297,14 @@ void outputs_record(struct manager *m, const struct block_notification *b, size_
 		if (!o->journal_armed)
 			journal_arm(o, journal_flush(&o->journal, mono, false));
 	}
+	handlers_record(o->handlers, b, len, id.diskseq, m->stopping);	/* stopping: kept for the next start */
 	disk_identity_put(&id);
+}
+
+void outputs_loss(struct manager *m, __u64 nr)
+{
+	if (m->outputs)
+		handlers_loss(m->outputs->handlers, nr, m->stopping);
 }
 
 void outputs_dispatch(struct manager *m, unsigned int tag)
@@ -309,7 +331,16 @@ void outputs_dispatch(struct manager *m, unsigned int tag)
 		(void)!read(o->journal_fd, &n, sizeof(n));
 		journal_arm(o, journal_flush(&o->journal, now_ns(), false));
 		return;
+	case TAG_OUTPUT_HANDLERS:
+		handlers_dispatch(o->handlers);
+		return;
 	}
+}
+
+void outputs_reload(struct manager *m)
+{
+	if (m->outputs)
+		handlers_reload(m->outputs->handlers);
 }
 
 void outputs_stop(struct manager *m)
@@ -340,6 +371,7 @@ void outputs_stop(struct manager *m)
 		close(o->journal_fd);
 	if (o->journal_sock >= 0)
 		close(o->journal_sock);
+	handlers_free(o->handlers);	/* saves what is pending for the next start */
 	metrics_free(&o->metrics);
 	journal_free(&o->journal);
 	blknotify_device_cache_free(o->cache);

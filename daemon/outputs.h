@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 #include <blknotify/block_notify.h>
+#include "handlers-config.h"
 
 #define OUTPUTS_TEXTFILE_INTERVAL_DEFAULT	15000	/* ms */
 #define OUTPUTS_DEVICES_MAX			8	/* disks outputs_devices may name */
@@ -35,6 +36,7 @@ struct outputs_config {
 	/* The disks the outputs count, as written ("sda 8:16 /dev/disk/by-id/..."); "" = all. */
 	char devices[512];
 	unsigned int seen[10];			/* line each key was set on */
+	struct handlers_config handlers;	/* handlers-config.h */
 };
 
 void outputs_config_defaults(struct outputs_config *c);
@@ -48,7 +50,7 @@ void outputs_config_print(const struct outputs_config *c, FILE *f);
 /* The keys, for the message about an unknown one. */
 #define OUTPUTS_CONFIG_KEYS "metrics_listen, metrics_textfile_dir, metrics_textfile_interval_ms, " \
 	"metrics_max_devices, metrics_device_expiry_s, journal, journal_window_ms, journal_burst, " \
-	"journal_max_devices, outputs_devices"
+	"journal_max_devices, outputs_devices, " HANDLERS_CONFIG_KEYS
 /*
  * "ADDRESS:PORT" (IPv4) or "[ADDRESS]:PORT" (IPv6), numeric, into *ss.
  * Returns 0 or -EINVAL.
@@ -72,9 +74,10 @@ enum {
 	TAG_OUTPUT_HTTP = 0xfff0, TAG_OUTPUT_HTTP_TIMER = 0xfff1,
 	TAG_OUTPUT_TEXTFILE = 0xfff2, TAG_OUTPUT_JOURNAL = 0xfff3,
 	TAG_OUTPUT_EXPIRE = 0xfff4,
+	TAG_OUTPUT_HANDLERS = 0xfff9,	/* handlers.c: its own epoll fd */
 };
 #define TAG_OUTPUT_FIRST	TAG_OUTPUT_HTTP
-#define TAG_OUTPUT_LAST		TAG_OUTPUT_EXPIRE
+#define TAG_OUTPUT_LAST		TAG_OUTPUT_HANDLERS
 
 /* Resolves outputs_devices: -ENODEV, logged, when one of them does not exist. */
 int outputs_start(struct manager *m);
@@ -86,8 +89,12 @@ int outputs_start(struct manager *m);
 bool outputs_wanted(const struct manager *m, __u64 *devs, unsigned int *nr, unsigned int max);
 /* One error record the source gave (after duplicates are dropped). */
 void outputs_record(struct manager *m, const struct block_notification *b, size_t len);
+/* The source lost nr records (of unknown disks). */
+void outputs_loss(struct manager *m, __u64 nr);
 /* An fd with a TAG_OUTPUT_* tag was readable. */
 void outputs_dispatch(struct manager *m, unsigned int tag);
+/* SIGHUP: what can be read again (the handlers' directory). */
+void outputs_reload(struct manager *m);
 /* Write what is pending (summaries, the textfile) and stop. */
 void outputs_stop(struct manager *m);
 

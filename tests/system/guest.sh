@@ -144,6 +144,12 @@ fact alice_groups "$(id -nG alice)"
 mkdir -p /etc/blknotify
 printf '%s\n' 'journal = yes' 'metrics_textfile_dir = /run/blknotify' \
 	'metrics_textfile_interval_ms = 1000' >/etc/blknotify/blknotifyd.conf
+# And two of the example handlers, enabled by a link as docs/handlers.md says.
+printf '%s\n' 'handlers = yes' 'handlers_interval_ms = 1000' 'threshold_medium = 3/60' \
+	>>/etc/blknotify/blknotifyd.conf
+mkdir -p /etc/blknotify/handlers.d
+ln -s /usr/libexec/blknotify/handlers.d/threshold-replace.sh \
+	/usr/libexec/blknotify/handlers.d/error-npd.sh /etc/blknotify/handlers.d/
 systemctl restart blknotifyd.service
 wait_active blknotifyd.service 30
 fact out.state "$(systemctl is-active blknotifyd.service)"
@@ -158,7 +164,18 @@ journalctl -b $_jq -o export | while IFS= read -r _l; do log "journal entry: $_l
 fact out.textfile "$(grep '^blknotify_errors_total{' /run/blknotify/blknotify.prom 2>/dev/null |
 	grep "device=\"$DISK\"" | grep 'subtype="medium"' | grep 'op="read"' | sed 's/.* //')"
 logcmd cat /run/blknotify/blknotify.prom
-rm -f /etc/blknotify/blknotifyd.conf
+# The handlers, as _blknotify-handlers: a replacement mark, node-problem-detector's status.
+fact handlers.user "$(getent passwd _blknotify-handlers | cut -d: -f1,7)"
+fact handlers.replace "$(ls /var/lib/blknotify/replace | wc -l)" \
+	"$(stat -c %U /var/lib/blknotify/replace/* 2>&1 | head -n 1)" \
+	"$(sed -n 's/^DEVICE=//p' /var/lib/blknotify/replace/* 2>/dev/null | head -n 1)"
+fact handlers.reason "$(sed -n 's/^REASON=//p' /var/lib/blknotify/replace/* 2>/dev/null | head -n 1)"
+fact handlers.npd "$(sed -n 's/^ERRORS=//p' "/var/lib/blknotify/npd/$DISK" 2>/dev/null)" \
+	"$(/usr/libexec/blknotify/npd-check.sh >/dev/null 2>&1; echo $?)"
+logcmd sh -c 'head -n 20 /var/lib/blknotify/replace/* /var/lib/blknotify/npd/*'
+journalctl -b -u blknotifyd.service -o cat | grep 'handler' | tail -n 20 |
+	while IFS= read -r _l; do log "handlers: $_l"; done
+rm -f /etc/blknotify/blknotifyd.conf /etc/blknotify/handlers.d/*
 systemctl restart blknotifyd.service
 wait_active blknotifyd.service 30
 
