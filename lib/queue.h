@@ -15,6 +15,7 @@
 struct blknotify_queue;
 
 struct blknotify_impact;
+struct lifecycle;
 
 struct source_ops {
 	/*
@@ -61,6 +62,7 @@ struct blknotify_queue {
 	unsigned char pending[QUEUE_PENDING_MAX];
 	size_t pending_len, pending_off;
 	__u64 pending_loss;		/* lost, not yet reported */
+	struct lifecycle *lifecycle;	/* lifecycle.c: uevents (bpf, kmsg); NULL: none */
 
 	char error[512];
 };

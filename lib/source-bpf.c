@@ -25,6 +25,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "lifecycle.h"
 #include "queue.h"
 #include "blknotify.bpf.h"
 
@@ -464,6 +465,7 @@ static int bpf_start(struct blknotify_queue *q)
 		err = queue_watch_fd(q, s->kick_fd);
 	if (err)
 		return queue_set_error(q, -err, "epoll: %s", strerror(-err));
+	lifecycle_start(q);
 	return 0;
 }
 
@@ -553,6 +555,35 @@ static __u64 new_misses(struct source_bpf *s)
 	return n;
 }
 
+/*
+ * Lifecycle records from uevents (lifecycle.c) go out before the ring
+ * record n when they were received before n's error completed (n NULL: the
+ * ring is empty, all of them), with the loss the program counted so far
+ * reported before them.  Copies into buf at *done; returns true when some
+ * are still due before n (buf is full), so that n waits.
+ */
+static bool lifecycle_before(struct blknotify_queue *q, struct source_bpf *s,
+			     const struct watch_notification *n, void *buf, size_t len,
+			     size_t *done)
+{
+	__u64 t = UINT64_MAX;
+	ssize_t r;
+
+	if (n && n->type == WATCH_TYPE_BLOCK_NOTIFY &&
+	    (n->info & WATCH_INFO_LENGTH) >= BLOCK_NOTIFICATION_SIZE_V1)
+		t = ((const struct block_notification *)n)->time_ns;
+	else if (n)
+		return false;	/* a loss record: it belongs before what follows it */
+	if (!lifecycle_due(q, t) && q->pending_off == q->pending_len)
+		return false;
+	q->pending_loss += __atomic_exchange_n(&s->bss->counters.pending_loss, 0,
+					       __ATOMIC_SEQ_CST);
+	r = lifecycle_read_before(q, t, (char *)buf + *done, len - *done);
+	if (r > 0)
+		*done += (size_t)r;
+	return lifecycle_due(q, t) || q->pending_off < q->pending_len;
+}
+
 static ssize_t bpf_read(struct blknotify_queue *q, void *buf, size_t len)
 {
 	struct source_bpf *s = q->priv;
@@ -565,6 +596,8 @@ static ssize_t bpf_read(struct blknotify_queue *q, void *buf, size_t len)
 	if (err)
 		return err;
 
+	/* Lifecycle records merge with the ring's by time (lifecycle_before()). */
+	lifecycle_poll(q);
 	cons = *s->consumer_pos;
 	prod = __atomic_load_n(s->producer_pos, __ATOMIC_ACQUIRE);
 	while (cons < prod) {
@@ -576,8 +609,14 @@ static ssize_t bpf_read(struct blknotify_queue *q, void *buf, size_t len)
 			break;		/* reserved, not yet submitted */
 		if (!(hlen & BPF_RINGBUF_DISCARD_BIT)) {
 			const struct watch_notification *n = (const void *)(hdr + 2);
-			size_t ll = q->pending_loss ? sizeof(struct block_notification_loss) : 0;
+			size_t ll;
 
+			if (lifecycle_before(q, s, n, buf, len, &done)) {
+				if (!done)
+					return -ENOBUFS;
+				break;
+			}
+			ll = q->pending_loss ? sizeof(struct block_notification_loss) : 0;
 			/* Our own program wrote it; trust, but never copy a
 			 * record whose header disagrees with its sample: it
 			 * is lost, and counted, in order. */
@@ -599,6 +638,8 @@ static ssize_t bpf_read(struct blknotify_queue *q, void *buf, size_t len)
 		__atomic_store_n(s->consumer_pos, cons, __ATOMIC_RELEASE);
 	}
 
+	if (cons == prod && lifecycle_before(q, s, NULL, buf, len, &done) && !done)
+		return -ENOBUFS;
 	if (!done && cons == prod) {
 		/*
 		 * The ring is empty.  Loss the program counted but could not
@@ -640,6 +681,7 @@ static void bpf_stop(struct blknotify_queue *q)
 		close(s->kick_fd);
 	if (s->own_fds)
 		forget_resumed(s);
+	lifecycle_stop(q);
 	/* Detaches the program unless it was pinned (pin() disconnected it). */
 	blknotify_bpf__destroy(s->skel);
 	free(s);

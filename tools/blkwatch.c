@@ -73,7 +73,10 @@ static void usage(FILE *f)
 "                       transport, target, nexus, medium, protection,\n"
 "                       kernel_resource, device_resource, io, not_supported,\n"
 "                       again, offline, zone_open_resource,\n"
-"                       zone_active_resource, duration_limit, invalid\n"
+"                       zone_active_resource, duration_limit, invalid;\n"
+"                       lifecycle: added, removed, dead, media_change,\n"
+"                       capacity, read_only, read_write; or a class:\n"
+"                       error, soft, lifecycle, perf\n"
 "  -s, --size=N         queue size in records (default %u, at most %u)\n"
 "  -n, --count=N        exit after N error records\n"
 "  -j, --json           one JSON object per line\n"
@@ -138,7 +141,14 @@ static int parse_subtypes(char *list, __u32 mask[8])
 	int st;
 
 	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		unsigned int first, last;
+
 		st = blknotify_subtype_from_name(tok);
+		if (st < 0 && !blknotify_subtype_class_range(tok, &first, &last)) {
+			for (; first <= last; first++)	/* a class: error, soft, lifecycle, perf */
+				mask[first / 32] |= 1U << (first % 32);
+			continue;
+		}
 		if (st < 0) {
 			fprintf(stderr, "blkwatch: unknown subtype '%s' (see --help)\n", tok);
 			return -EINVAL;
@@ -252,6 +262,63 @@ static void print_error(const struct block_notification *n, size_t len, const st
 		identity_print_impact(ident, stdout, n, false);
 }
 
+/*
+ * A lifecycle record: the disk was added, removed or marked dead, its media
+ * or capacity changed, it became read-only or writable.  Capacities are
+ * printed in bytes (the record has 512-byte sectors).
+ */
+static void print_lifecycle(const struct block_notification *n, size_t len,
+			    const struct options *o)
+{
+	unsigned int id = (n->watch.info & WATCH_INFO_ID) >> WATCH_INFO_ID__SHIFT;
+	const char *subtype = blknotify_subtype_name(n->watch.subtype);
+	bool v2 = len >= BLOCK_NOTIFICATION_SIZE_V2;
+	bool cap = n->watch.subtype == NOTIFY_BLOCK_CAPACITY_CHANGE;
+	bool old_known = v2 && n->old_capacity != BLOCK_NOTIFY_CAPACITY_UNKNOWN;
+	const char *what;
+	char when[64] = "";
+
+	if (len >= BLOCK_NOTIFICATION_SIZE_V1)
+		format_time(n->time_ns, o->utc, when, sizeof(when));
+	switch (n->watch.subtype) {
+	case NOTIFY_BLOCK_DEVICE_ADDED:		what = "added"; break;
+	case NOTIFY_BLOCK_DEVICE_REMOVED:	what = "removed"; break;
+	case NOTIFY_BLOCK_DEVICE_DEAD:		what = "dead"; break;
+	case NOTIFY_BLOCK_MEDIA_CHANGE:		what = "media changed"; break;
+	case NOTIFY_BLOCK_CAPACITY_CHANGE:	what = "capacity"; break;
+	case NOTIFY_BLOCK_READ_ONLY_SET:	what = "read-only"; break;
+	case NOTIFY_BLOCK_READ_ONLY_CLEARED:	what = "read-write"; break;
+	default:				what = subtype ? subtype : "lifecycle"; break;
+	}
+	if (o->json) {
+		printf("{\"type\":\"lifecycle\",\"dev\":\"%u:%u\",\"disk\":\"%s\",\"subtype\":\"%s\","
+		       "\"subtype_nr\":%u,\"class\":\"lifecycle\",\"id\":%u",
+		       major(n->dev), minor(n->dev), disk_name(n->dev), subtype ? subtype : "unknown",
+		       n->watch.subtype, id);
+		if (when[0])
+			printf(",\"time\":\"%s\",\"time_ns\":%llu", when,
+			       (unsigned long long)n->time_ns);
+		if (cap) {
+			printf(",\"capacity\":%llu,\"old_capacity\":",
+			       (unsigned long long)n->sector * 512);
+			if (old_known)
+				printf("%llu", (unsigned long long)n->old_capacity * 512);
+			else
+				printf("null");
+		}
+		printf("}\n");
+		return;
+	}
+	printf("%s%s%s (%u:%u) %s", when, when[0] ? " " : "", disk_name(n->dev), major(n->dev),
+	       minor(n->dev), what);
+	if (cap && old_known)
+		printf(" %llu -> %llu", (unsigned long long)n->old_capacity * 512,
+		       (unsigned long long)n->sector * 512);
+	else if (cap)
+		printf(" ? -> %llu", (unsigned long long)n->sector * 512);
+	printf(" id %u\n", id);
+}
+
 /* A loss record carries no time of its own: it gets the time blkwatch read it. */
 static void print_loss(const struct watch_notification *w, size_t len, const struct options *o)
 {
@@ -331,6 +398,7 @@ static int setup(struct blknotify_queue *q, const struct options *o)
 	if (!o->nr_devices)
 		return blknotify_queue_watch_all(q, o->id);
 	for (i = 0; i < o->nr_devices; i++) {
+		disk_name(o->devices[i]);	/* its name, for its removal record */
 		err = blknotify_queue_watch_device(q, o->devices[i], o->id + i);
 		if (err < 0)
 			return err;
@@ -356,7 +424,11 @@ static bool print_records(const void *buf, ssize_t len, const struct options *o,
 			   rlen >= BLOCK_NOTIFICATION_SIZE_V0) {
 			if (o->count && *seen >= o->count)
 				return false;
-			print_error((const void *)n, rlen, o);
+			if (n->subtype >= NOTIFY_BLOCK_CLASS_LIFECYCLE_FIRST &&
+			    n->subtype <= NOTIFY_BLOCK_CLASS_LIFECYCLE_LAST)
+				print_lifecycle((const void *)n, rlen, o);
+			else
+				print_error((const void *)n, rlen, o);
 			(*seen)++;
 		}
 	}

@@ -230,6 +230,9 @@ struct block_notification {
 #define BLOCK_NOTIFICATION_SIZE_V1	48	/* + time, nr_sectors, error, op, flags */
 #define BLOCK_NOTIFICATION_SIZE_V2	72	/* + retries, transport, device detail, value */
 
+/* old_capacity of a NOTIFY_BLOCK_CAPACITY_CHANGE when the source did not know the old size. */
+#define BLOCK_NOTIFY_CAPACITY_UNKNOWN	(~0ULL)
+
 /*
  * Loss.  The kernel's own watch queue marks loss with an 8-byte
  * WATCH_TYPE_META / WATCH_META_LOSS_NOTIFICATION record that carries no count;
