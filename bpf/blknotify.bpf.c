@@ -262,4 +262,6 @@ int block_rq_complete(void *ctx)
 	}
 }
 
+#include "lifecycle.bpf.h"
+
 char LICENSE[] SEC("license") = "GPL";

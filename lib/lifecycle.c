@@ -23,6 +23,7 @@ struct lc_disk {
 	__u64 dev;
 	__u64 size;		/* 512-byte sectors */
 	__u64 diskseq;		/* 0: the kernel has none */
+	bool ro;		/* /sys/block/X/ro */
 	bool seen;		/* resync(): still there */
 };
 
@@ -146,6 +147,7 @@ static int read_attr(__u64 dev, const char *attr, __u64 *val)
 static struct lc_disk *cache_disk(struct lifecycle *l, __u64 dev)
 {
 	struct lc_disk *d = find_disk(l, dev);
+	__u64 ro;
 
 	if (!d) {
 		if (l->nr_disks == LIFECYCLE_DISKS_MAX) {
@@ -162,6 +164,7 @@ static struct lc_disk *cache_disk(struct lifecycle *l, __u64 dev)
 		d->size = 0;
 	if (read_attr(dev, "diskseq", &d->diskseq))
 		d->diskseq = 0;
+	d->ro = read_attr(dev, "ro", &ro) == 0 && ro;
 	return d;
 }
 
@@ -208,6 +211,41 @@ static void capacity_now(struct blknotify_queue *q, __u64 dev)
 	post(q, NOTIFY_BLOCK_CAPACITY_CHANGE, dev, size, old);
 }
 
+/*
+ * DISK_RO= says it (set_disk_ro()); a driver that changed it while its
+ * uevents were suppressed (loop while it is configured: losetup -r) sends a
+ * plain change after, and the cached state says whether it changed.
+ */
+static void ro_now(struct blknotify_queue *q, __u64 dev, int disk_ro)
+{
+	struct lc_disk *d = find_disk(q->lifecycle, dev);
+	__u64 v;
+	int ro = disk_ro;
+
+	if (ro < 0 && (!d || read_attr(dev, "ro", &v)))
+		return;
+	if (ro < 0)
+		ro = v != 0;
+	if (d && d->ro == (bool)ro && disk_ro < 0)
+		return;
+	if (d)
+		d->ro = ro;
+	post(q, ro ? NOTIFY_BLOCK_READ_ONLY_SET : NOTIFY_BLOCK_READ_ONLY_CLEARED, dev, 0, 0);
+}
+
+void lifecycle_note(struct blknotify_queue *q, const struct watch_notification *n)
+{
+	const struct block_notification *b = (const void *)n;
+	struct lc_disk *d;
+
+	if (!q->lifecycle || n->type != WATCH_TYPE_BLOCK_NOTIFY ||
+	    (n->subtype != NOTIFY_BLOCK_READ_ONLY_SET && n->subtype != NOTIFY_BLOCK_READ_ONLY_CLEARED))
+		return;
+	d = find_disk(q->lifecycle, b->dev);
+	if (d)
+		d->ro = n->subtype == NOTIFY_BLOCK_READ_ONLY_SET;
+}
+
 static void handle_uevent(struct blknotify_queue *q, const struct uevent *ev)
 {
 	struct lifecycle *l = q->lifecycle;
@@ -228,9 +266,7 @@ static void handle_uevent(struct blknotify_queue *q, const struct uevent *ev)
 		post(q, NOTIFY_BLOCK_DEVICE_REMOVED, dev, 0, 0);
 		break;
 	case UEVENT_CHANGE:
-		if (ev->disk_ro >= 0)
-			post(q, ev->disk_ro ? NOTIFY_BLOCK_READ_ONLY_SET :
-			     NOTIFY_BLOCK_READ_ONLY_CLEARED, dev, 0, 0);
+		ro_now(q, dev, ev->disk_ro);
 		if (ev->media_change)
 			post(q, NOTIFY_BLOCK_MEDIA_CHANGE, dev, 0, 0);
 		/* RESIZE=1 says so; loop and others change size with a plain change. */

@@ -19,6 +19,9 @@
  *   add                      ADDED
  *   remove                   REMOVED
  *   change DISK_RO=1 / =0    READ_ONLY_SET / READ_ONLY_CLEARED (set_disk_ro())
+ *   change (other)           /sys/block/X/ro differs from the cached state:
+ *                            the same (loop suppresses its uevents while it
+ *                            is configured, so losetup -r sends a plain change)
  *   change DISK_MEDIA_CHANGE=1  MEDIA_CHANGE
  *   change (any, RESIZE=1 or not): the capacity in sysfs differs from the
  *                            cached one: CAPACITY_CHANGE, old and new
@@ -76,6 +79,13 @@ int lifecycle_parse_uevent(const char *buf, size_t len, struct uevent *ev);
  */
 void lifecycle_start(struct blknotify_queue *q);
 void lifecycle_stop(struct blknotify_queue *q);
+
+/*
+ * A read-only record the kernel posted (the BPF program's BLKROSET hook):
+ * the cache learns the state, so that the next uevent does not report it again.
+ */
+struct watch_notification;
+void lifecycle_note(struct blknotify_queue *q, const struct watch_notification *n);
 
 /* Take what the socket has into the backlog (non-blocking, bounded). */
 void lifecycle_poll(struct blknotify_queue *q);

@@ -23,6 +23,7 @@
 #include <sys/statfs.h>
 #include <sys/timerfd.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "lifecycle.h"
@@ -126,8 +127,68 @@ static int bpf_update(struct blknotify_queue *q)
 	return 0;
 }
 
+/*
+ * The lifecycle hooks (bpf/lifecycle.bpf.h): loaded where the running
+ * kernel's BTF has their function, attached after the error program and
+ * never a reason to fail: a kernel without them gives no "dead" records
+ * (or none for BLKROSET), and says so once per process.  attach == false:
+ * before load (autoload); true: after the error program is attached.
+ */
+static void lifecycle_hooks(struct blknotify_bpf *skel, bool attach)
+{
+	static bool said[2];
+	struct {
+		struct bpf_program *prog;
+		struct bpf_link **link;
+		const char *func, *what;
+		unsigned int said;
+	} h[] = {
+		{ skel->progs.lc_disk_dead, &skel->links.lc_disk_dead, "blk_mark_disk_dead",
+		  "disks marked dead (surprise removal)", 0 },
+		{ skel->progs.lc_roset_entry, &skel->links.lc_roset_entry, "blkdev_ioctl",
+		  "read-only set by BLKROSET (blockdev --setro)", 1 },
+		{ skel->progs.lc_roset_exit, &skel->links.lc_roset_exit, "blkdev_ioctl",
+		  "read-only set by BLKROSET (blockdev --setro)", 1 },
+	};
+	struct btf *vmlinux = attach ? NULL : btf__load_vmlinux_btf();
+	size_t i;
+
+	for (i = 0; i < sizeof(h) / sizeof(h[0]); i++) {
+		const char *why = NULL;
+
+		if (!attach) {
+			bpf_program__set_autoattach(h[i].prog, false);
+			if (vmlinux && btf__find_by_name_kind(vmlinux, h[i].func, BTF_KIND_FUNC) > 0)
+				continue;
+			bpf_program__set_autoload(h[i].prog, false);
+			why = "the kernel's BTF has no such function";
+		} else if (bpf_program__autoload(h[i].prog)) {
+			*h[i].link = bpf_program__attach(h[i].prog);
+			if (*h[i].link)
+				continue;
+			why = strerror(errno);
+		} else {
+			continue;
+		}
+		if (!said[h[i].said]) {
+			said[h[i].said] = true;
+			fprintf(stderr, "blknotify: no records of %s on this kernel: cannot hook %s() "
+				"(%s)\n", h[i].what, h[i].func, why);
+		}
+	}
+	btf__free(vmlinux);
+}
+
+static void lifecycle_hooks_off(struct blknotify_bpf *skel)
+{
+	bpf_program__set_autoload(skel->progs.lc_disk_dead, false);
+	bpf_program__set_autoload(skel->progs.lc_roset_entry, false);
+	bpf_program__set_autoload(skel->progs.lc_roset_exit, false);
+}
+
 /* Load and attach a fresh instance of the program, sized for q. */
-static int load_fresh(struct blknotify_queue *q, struct source_bpf *s, bool use_complete)
+static int load_instance(struct blknotify_queue *q, struct source_bpf *s, bool use_complete,
+			 bool hooks)
 {
 	size_t limit;
 	int err;
@@ -153,6 +214,10 @@ static int load_fresh(struct blknotify_queue *q, struct source_bpf *s, bool use_
 	bpf_map__set_max_entries(s->skel->maps.events, s->ring_size);
 	bpf_program__set_autoload(s->skel->progs.block_rq_error, !use_complete);
 	bpf_program__set_autoload(s->skel->progs.block_rq_complete, use_complete);
+	if (hooks)
+		lifecycle_hooks(s->skel, false);
+	else
+		lifecycle_hooks_off(s->skel);
 
 	err = blknotify_bpf__load(s->skel);
 	if (err) {
@@ -179,7 +244,46 @@ static int load_fresh(struct blknotify_queue *q, struct source_bpf *s, bool use_
 		return queue_set_error(q, -err,
 			"attaching to block:%s failed: %s", use_complete ?
 			"block_rq_complete" : "block_rq_error", strerror(-err));
+	if (hooks)
+		lifecycle_hooks(s->skel, true);
 	return 0;
+}
+
+static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level, (void)fmt, (void)ap;
+	return 0;
+}
+
+/*
+ * A kernel may refuse the lifecycle hooks where it loads the error program
+ * (fentry not permitted: no ftrace, lockdown, a sandbox): then load without
+ * them, and never try them again in this process.  The first try is quiet
+ * (libbpf's print function is swapped for it); the second says why.
+ */
+static int load_fresh(struct blknotify_queue *q, struct source_bpf *s, bool use_complete)
+{
+	static bool no_hooks;
+	libbpf_print_fn_t old;
+	int err;
+
+	if (!no_hooks) {
+		old = libbpf_set_print(quiet);
+		err = load_instance(q, s, use_complete, true);
+		libbpf_set_print(old);
+		if (!err)
+			return 0;
+		blknotify_bpf__destroy(s->skel);
+		s->skel = NULL;
+		q->error[0] = '\0';
+	}
+	err = load_instance(q, s, use_complete, false);
+	if (!err && !no_hooks)
+		fprintf(stderr, "blknotify: this kernel does not load the lifecycle hooks "
+			"(fentry on blk_mark_disk_dead, blkdev_ioctl): no records of disks "
+			"marked dead or made read-only by BLKROSET\n");
+	no_hooks = no_hooks || !err;
+	return err;
 }
 
 /* --- pinning: the queue outlives its process (blknotifyd restarts) --- */
@@ -630,6 +734,7 @@ static ssize_t bpf_read(struct blknotify_queue *q, void *buf, size_t len)
 				if (ll)
 					bn_make_loss((void *)((char *)buf + done), q->pending_loss);
 				q->pending_loss = 0;
+				lifecycle_note(q, n);
 				memcpy((char *)buf + done + ll, n, rlen);
 				done += ll + rlen;
 			}
