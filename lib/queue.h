@@ -135,6 +135,9 @@ struct source_watch_queue_kernel {
 };
 extern const struct source_watch_queue_kernel *source_watch_queue_kernel;
 
+/* Whether the bpf source's lifecycle hooks (dead, BLKROSET) are attached (tests). */
+bool source_bpf_lifecycle_hooks(const struct blknotify_queue *q);
+
 /* The bpf source's attached program (tests and benchmarks); -1 otherwise. */
 int source_bpf_prog_fd(const struct blknotify_queue *q);
 

@@ -793,6 +793,14 @@ static void bpf_stop(struct blknotify_queue *q)
 	q->priv = NULL;
 }
 
+bool source_bpf_lifecycle_hooks(const struct blknotify_queue *q)
+{
+	const struct source_bpf *s = q->priv;
+
+	return q->ops == &source_bpf_ops && s && s->skel && s->skel->links.lc_disk_dead &&
+	       s->skel->links.lc_roset_exit;
+}
+
 int source_bpf_prog_fd(const struct blknotify_queue *q)
 {
 	const struct source_bpf *s = q->priv;

@@ -422,13 +422,14 @@ static bool print_records(const void *buf, ssize_t len, const struct options *o,
 			print_removal(n, rlen, o);
 		} else if (n->type == WATCH_TYPE_BLOCK_NOTIFY &&
 			   rlen >= BLOCK_NOTIFICATION_SIZE_V0) {
+			if (n->subtype >= NOTIFY_BLOCK_CLASS_LIFECYCLE_FIRST &&
+			    n->subtype <= NOTIFY_BLOCK_CLASS_LIFECYCLE_LAST) {
+				print_lifecycle((const void *)n, rlen, o);	/* not counted */
+				continue;
+			}
 			if (o->count && *seen >= o->count)
 				return false;
-			if (n->subtype >= NOTIFY_BLOCK_CLASS_LIFECYCLE_FIRST &&
-			    n->subtype <= NOTIFY_BLOCK_CLASS_LIFECYCLE_LAST)
-				print_lifecycle((const void *)n, rlen, o);
-			else
-				print_error((const void *)n, rlen, o);
+			print_error((const void *)n, rlen, o);
 			(*seen)++;
 		}
 	}
