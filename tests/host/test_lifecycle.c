@@ -23,6 +23,8 @@
 #include "queue.h"
 #include "sysfs.h"
 #include "faulty.h"
+#include "daemon-run.h"
+#include "protocol.h"	/* struct bnd_watch_removal */
 
 #define BAD_SECTOR	1000
 static const char *bad_ranges[] = { "1000+100:r", NULL };
@@ -417,4 +419,104 @@ TEST(kmsg_source_gets_them_too)
 	ASSERT_EQ(s.n, 2);
 	ASSERT_EQ(s.r[0].watch.subtype, NOTIFY_BLOCK_DEVICE_ADDED);
 	blknotify_queue_free(q);
+}
+
+/*
+ * Through blknotifyd: a watch on the disk ends with the disk's removal
+ * record, then exactly one end of the watch (-ENODEV); a watch of every
+ * device gets the removal record and goes on.  Errors before: delivered
+ * or counted lost.
+ */
+TEST(daemon_ends_the_watch_after_the_removal_record)
+{
+	enum { ERRORS = 50 };
+	char dir[] = "/tmp/blknotify-lifecycle-d-XXXXXX", conf[96], sock[96], notify[96];
+	static unsigned char buf[64 * 1024];
+	struct daemon_run r;
+	struct blknotify_queue *q;
+	struct mine m;
+	FILE *f;
+	int errors5 = 0, errors6 = 0, removed5 = -1, removed6 = -1, ends = 0, end_error = 0;
+	int i, n = 0, end_at = -1;
+	__u64 lost = 0;
+
+	need_root();
+	if (!getenv("BLKNOTIFYD"))
+		TEST_FAIL_(1, "%s", "BLKNOTIFYD names no blknotifyd binary: run through meson test");
+	ASSERT_TRUE(mkdtemp(dir) != NULL);
+	snprintf(conf, sizeof(conf), "%s/d.conf", dir);
+	snprintf(sock, sizeof(sock), "%s/sock", dir);
+	snprintf(notify, sizeof(notify), "%s/notify", dir);
+	f = fopen(conf, "w");
+	ASSERT_TRUE(f != NULL);
+	fprintf(f, "socket = %s\npin_path = none\nstate_file = %s/state\n", sock, dir);
+	fclose(f);
+	ASSERT_EQ(daemon_run_init(&r, notify, conf, 10000), 0);
+	ASSERT_EQ(daemon_run_start(&r, "bpf"), 0);
+	{
+		BLKNOTIFY_OPTS(blknotify_queue_opts, opts, .source = BLKNOTIFY_SOURCE_DAEMON,
+			       .daemon_socket = sock);
+
+		ASSERT_EQ(blknotify_queue_new(&q, &opts), 0);
+	}
+	loop_add(&m);
+	loop_attach(&m, image, false);
+	ASSERT_EQ(blknotify_queue_watch_device(q, m.dev, 5), 0);
+	ASSERT_EQ(blknotify_queue_watch_all(q, 6), 0);
+	ASSERT_EQ(fail_reads(m.path, ERRORS), ERRORS);
+	loop_detach(&m);
+	loop_remove(&m);
+	/* Until the watch's end, and a little after it: nothing more may come for watch 5. */
+	for (i = 0; i < 100 && (end_at < 0 || i < end_at + 5); i++) {
+		const struct watch_notification *w;
+		ssize_t len = blknotify_queue_read(q, buf, sizeof(buf), 100);
+
+		if (len == -EAGAIN)
+			continue;
+		ASSERT_GE(len, 0);
+		for (w = (const void *)buf; BLOCK_NOTIFY_RECORD_OK(w, len);
+		     w = BLOCK_NOTIFY_RECORD_NEXT(w, len)) {
+			const struct block_notification *b = (const void *)w;
+			unsigned int id = (w->info & WATCH_INFO_ID) >> WATCH_INFO_ID__SHIFT;
+
+			if (w->type == WATCH_TYPE_META && w->subtype == WATCH_META_LOSS_NOTIFICATION) {
+				lost += ((const struct block_notification_loss *)w)->nr_lost;
+				continue;
+			}
+			if (w->type == WATCH_TYPE_META) {
+				ASSERT_EQ(w->subtype, WATCH_META_REMOVAL_NOTIFICATION);
+				ASSERT_EQ(id, 5);
+				ASSERT_GE(removed5, 0);		/* after the removal record */
+				ends++;
+				end_error = ((const struct bnd_watch_removal *)w)->error;
+				end_at = i;
+				n++;
+				continue;
+			}
+			if (b->dev != m.dev)
+				continue;
+			if (id == 5)
+				ASSERT_EQ(ends, 0);	/* nothing for watch 5 after its end */
+			if (w->subtype == NOTIFY_BLOCK_ERROR_IO)
+				id == 5 ? errors5++ : errors6++;
+			if (w->subtype == NOTIFY_BLOCK_DEVICE_REMOVED)
+				*(id == 5 ? &removed5 : &removed6) = n;
+			n++;
+		}
+	}
+	printf("# watch 5: %d errors, removal at %d; watch 6: %d errors, removal at %d; "
+	       "%llu lost; %d end(s), %s\n", errors5, removed5, errors6, removed6,
+	       (unsigned long long)lost, ends, strerror(-end_error));
+	ASSERT_EQ(ends, 1);
+	ASSERT_EQ(end_error, -ENODEV);
+	ASSERT_GE(removed5, 0);
+	ASSERT_GE(removed6, 0);
+	ASSERT_EQ(errors5 + errors6 + lost, 2 * ERRORS);
+	blknotify_queue_free(q);
+	daemon_run_fini(&r);
+	unlink(conf);
+	unlink(notify);
+	snprintf(conf, sizeof(conf), "%s/state", dir);
+	unlink(conf);
+	rmdir(dir);
 }
