@@ -72,7 +72,12 @@ struct metrics {
 	__u64 unlabelled;			/* no room for the device or the pair */
 	__u64 expired;				/* devices dropped */
 	__u64 errors;				/* every error counted, labelled or not */
+	/* Lifecycle records (added, removed, ...), by subtype; not errors. */
+	__u64 lifecycle[NOTIFY_BLOCK_CLASS_LIFECYCLE_LAST - NOTIFY_BLOCK_CLASS_LIFECYCLE_FIRST + 1];
 };
+
+/* Count one lifecycle record (blknotify_lifecycle_events_total{subtype=...}). */
+void metrics_lifecycle(struct metrics *m, unsigned int subtype);
 
 int metrics_init(struct metrics *m, unsigned int max_devices, unsigned int expiry_s);
 void metrics_free(struct metrics *m);

@@ -51,27 +51,6 @@ struct blknotify_queue;
 #define LIFECYCLE_DISKS_MAX	1024
 #define LIFECYCLE_RCVBUF	(4 << 20)
 
-/* One uevent, as lifecycle_parse_uevent() reads it. */
-enum uevent_action { UEVENT_OTHER, UEVENT_ADD, UEVENT_REMOVE, UEVENT_CHANGE };
-
-struct uevent {
-	enum uevent_action action;
-	bool	block_disk;	/* SUBSYSTEM=block, DEVTYPE=disk */
-	bool	have_devnum;	/* MAJOR= and MINOR= */
-	__u32	major, minor;
-	int	disk_ro;	/* DISK_RO=: 0, 1; -1 when absent */
-	bool	resize;		/* RESIZE=1 */
-	bool	media_change;	/* DISK_MEDIA_CHANGE=1 */
-	__u64	seqnum;		/* SEQNUM= (0: absent) */
-};
-
-/*
- * Parse a kernel uevent message ("ACTION@DEVPATH\0KEY=VALUE\0..."), len
- * bytes, not necessarily NUL-terminated.  Returns 0, or -EINVAL when it is
- * not one (then ev says nothing).  Fuzzed: tests/fuzz/fuzz_uevent_parse.c.
- */
-int lifecycle_parse_uevent(const char *buf, size_t len, struct uevent *ev);
-
 /*
  * Open the monitor for q and fill the disk cache (at the source's start).
  * Never fails the queue: without it, the queue delivers no lifecycle
