@@ -390,6 +390,31 @@ def dm_stack(c, s, k):
            all(r.get("dev") != devs.get("bnlinear") for r in recs))
 
 
+def lifecycle(c, s, k):
+    def mine(dev):
+        return [r for r in s.recs.get("bpf", []) if r.get("dev") == dev]
+
+    b = [(r.get("type"), r.get("subtype")) for r in mine(s.fact("dev_b"))]
+    c.eq("disk B, added after the watch began: its records in order", b,
+         [("lifecycle", "added"), ("error", "medium"), ("lifecycle", "capacity"),
+          ("lifecycle", "read_only"), ("lifecycle", "read_write"), ("lifecycle", "removed")])
+    cap = [r for r in mine(s.fact("dev_b")) if r.get("subtype") == "capacity"]
+    if c.eq("disk B: one capacity record", len(cap), 1):
+        # 16 MiB (dev_size_mb) to virtual_gb=1, in bytes; the size sysfs showed after.
+        c.eq("capacity record: old, new (bytes)", (cap[0].get("old_capacity"), cap[0].get("capacity")),
+             (16 << 20, 1 << 30))
+        c.eq("capacity record = sysfs size after the rescan", cap[0].get("capacity"),
+             int(s.fact("size_b", "0")) * 512)
+    for r in mine(s.fact("dev_b")):
+        if r.get("type") == "lifecycle":
+            c.eq(f"{r.get('subtype')} record: class", r.get("class"), "lifecycle")
+    dm = [r.get("subtype") for r in mine(s.fact("dev_dm"))]
+    # device-mapper marks the disk dead when it destroys it (blk_mark_disk_dead
+    # in __dm_destroy), then del_gendisk removes it; added came before the watch saw it.
+    c.eq("dm device removed while open: its records", dm, ["added", "dead", "removed"])
+    c.eq("bpf: watcher exit status (killed at the end)", s.fact("bpf.exit") in ("0", "143"), True)
+
+
 CHECKS = {
     "scsi_medium": scsi_medium,
     "scsi_identity": scsi_identity,
@@ -408,6 +433,7 @@ CHECKS = {
     "kmsg_burst": kmsg_burst,
     "storm": storm,
     "daemon": daemon,
+    "lifecycle": lifecycle,
 }
 # Scenarios that need a newer kernel than the oldest one tested:
 # scsi_debug's per-command error injection (debugfs "error") came in 6.7.

@@ -521,6 +521,78 @@ scn_scsi_identity() {
 	scsi_debug_down
 }
 
+# --- lifecycle: disks that appear, resize, go read-only, die and go away ------
+# A watch of every device began before scsi_debug's second host was added:
+# its disk (B) is covered (added, then its medium error).  virtual_gb and a
+# rescan resize B (16 MiB -> 1 GiB: RESIZE=1); blockdev --setro/--setrw is
+# BLKROSET (no uevent: the BPF hook); B deleted while reads run: removed
+# (SCSI does not mark a disk dead).  Then a dm device removed while open
+# (--deferred, the reader still running): device-mapper marks it dead, then
+# it goes away.  Each step waits for blkwatch to have read it: a record says
+# what sysfs says when the source reads the uevent.
+lc_settle() {
+	_n=0
+	_c=$(wc -l <"/tmp/$SCN.bpf")
+	while [ $_n -lt 30 ]; do
+		sleep 0.2
+		_d=$(wc -l <"/tmp/$SCN.bpf")
+		[ "$_d" != "$_c" ] && [ "$_d" -ge "${1:-0}" ] && return 0
+		_n=$((_n + 1))
+	done
+}
+scn_lifecycle() {
+	export DM_DISABLE_UDEV=1
+	scsi_debug_up opts=2 medium_error_start=1004 medium_error_count=1 || return
+	_a=$DISK
+	load dm-mod || return
+	watch_start bpf --json --subtype lifecycle,medium
+	echo 1 >"$SD/add_host"
+	_b=
+	_n=100
+	while [ -z "$_b" ] && [ $_n -gt 0 ]; do
+		for _x in "$SD"/adapter*/host*/target*/*/block/*; do
+			[ -e "$_x" ] && [ "$(basename "$_x")" != "$_a" ] && _b=$(basename "$_x")
+		done
+		sleep 0.1
+		_n=$((_n - 1))
+	done
+	[ -n "$_b" ] && wait_for "/dev/$_b" || { log "the added host's disk did not appear"; return; }
+	fact disk_b "$_b"
+	fact dev_b "$(dev_of "/dev/$_b")"
+	lc_settle
+	DISK=$_b
+	io read 1000 8
+	lc_settle
+	echo 1 >"$SD/virtual_gb"
+	echo 1 >"/sys/block/$_b/device/rescan"
+	lc_settle
+	fact size_b "$(cat "/sys/block/$_b/size")"
+	blockdev --setro "/dev/$_b"
+	lc_settle
+	blockdev --setrw "/dev/$_b"
+	lc_settle
+	bnvm-io read "/dev/$_b" 0 8 100000 >/tmp/lc.reads &
+	_r=$!
+	sleep 0.3
+	echo 1 >"/sys/block/$_b/device/delete"
+	wait $_r
+	lc_settle
+	dmsetup create bnlc --table "0 8192 linear /dev/$_a 0" || return
+	fact dev_dm "$(dev_of /dev/mapper/bnlc)"
+	lc_settle
+	bnvm-io read /dev/mapper/bnlc 0 8 2000 >/tmp/lc.dmreads &
+	_r=$!
+	sleep 0.2
+	dmsetup remove --deferred bnlc
+	wait $_r
+	lc_settle 1
+	sleep 1
+	# shellcheck disable=SC2154 # set by watch_start
+	kill "$WPID_bpf"
+	watch_finish bpf
+	scsi_debug_down
+}
+
 run_scenarios() {
 	scenario scsi_medium
 	scenario scsi_identity
@@ -540,4 +612,5 @@ run_scenarios() {
 	scenario kmsg_burst
 	scenario storm
 	scenario daemon
+	scenario lifecycle
 }
