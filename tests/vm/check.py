@@ -408,10 +408,15 @@ def lifecycle(c, s, k):
     for r in mine(s.fact("dev_b")):
         if r.get("type") == "lifecycle":
             c.eq(f"{r.get('subtype')} record: class", r.get("class"), "lifecycle")
-    dm = [r.get("subtype") for r in mine(s.fact("dev_dm"))]
-    # device-mapper marks the disk dead when it destroys it (blk_mark_disk_dead
-    # in __dm_destroy), then del_gendisk removes it; added came before the watch saw it.
-    c.eq("dm device removed while open: its records", dm, ["added", "dead", "removed"])
+    dm = mine(s.fact("dev_dm"))
+    # Created (its table load is a capacity change from 0 to 4 MiB), then
+    # destroyed at the reader's last close: device-mapper marks the disk dead
+    # (blk_mark_disk_dead() in __dm_destroy()), then del_gendisk() removes it.
+    c.eq("dm device removed while open: its records", [r.get("subtype") for r in dm],
+         ["added", "capacity", "dead", "removed"])
+    if len(dm) == 4:
+        c.eq("dm table load: old, new capacity (bytes)",
+             (dm[1].get("old_capacity"), dm[1].get("capacity")), (0, 8192 * 512))
     c.eq("bpf: watcher exit status (killed at the end)", s.fact("bpf.exit") in ("0", "143"), True)
 
 
