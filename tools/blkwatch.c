@@ -25,11 +25,13 @@
 #include "protocol.h"	/* blknotifyd's statistics query */
 #include "sysfs.h"	/* bn_sysfs_dev_path() */
 #include "blkwatch-identity.h"
+#include "blkwatch-follow.h"
 
 #define MAX_DEVICES	BLKNOTIFY_QUEUE_WATCHES_MAX
 #define NAME_CACHE	64
 
 static struct identity *ident;	/* --identity */
+static struct follow fol;	/* --follow */
 
 /* Exit status, the same in blkwatch, blknotifyd and blkfault. */
 enum {
@@ -46,6 +48,7 @@ struct options {
 	bool stats;
 	bool utc;
 	bool identity, no_files;
+	bool follow;			/* --follow: watches by identity */
 	unsigned long count;		/* 0: forever */
 	unsigned int size;		/* 0: library default */
 	unsigned int id;
@@ -87,6 +90,9 @@ static void usage(FILE *f)
 "                       and offset, the filesystem and mount with each record,\n"
 "                       and the files or metadata hit on a line after it\n"
 "      --no-files       with --identity: no file lookups (no impact lines)\n"
+"      --follow         with --device: watch the disks by identity (WWN, else\n"
+"                       serial): when one is removed and a disk with its\n"
+"                       identity is added, watch that one\n"
 "  -h, --help           show this help\n"
 "  -V, --version        show the version\n"
 "\n"
@@ -382,6 +388,8 @@ static int setup(struct blknotify_queue *q, const struct options *o)
 
 	if (o->size && (err = blknotify_queue_set_size(q, o->size)) < 0)
 		return err;
+	if (o->follow)
+		return follow_setup(&fol, q, o->subtypes);
 	if (o->subtypes[0] | o->subtypes[1] | o->subtypes[2] | o->subtypes[3] |
 	    o->subtypes[4] | o->subtypes[5] | o->subtypes[6] | o->subtypes[7]) {
 		struct {
@@ -407,8 +415,8 @@ static int setup(struct blknotify_queue *q, const struct options *o)
 }
 
 /* Print what one read returned; false once --count error records are out. */
-static bool print_records(const void *buf, ssize_t len, const struct options *o,
-			  unsigned long *seen)
+static bool print_records(struct blknotify_queue *q, void *buf, ssize_t len,
+			  const struct options *o, unsigned long *seen)
 {
 	const struct watch_notification *n;
 
@@ -422,6 +430,9 @@ static bool print_records(const void *buf, ssize_t len, const struct options *o,
 			print_removal(n, rlen, o);
 		} else if (n->type == WATCH_TYPE_BLOCK_NOTIFY &&
 			   rlen >= BLOCK_NOTIFICATION_SIZE_V0) {
+			/* --follow: an "added" may become a followed watch's (its ID rewritten). */
+			if (o->follow && !follow_record(&fol, q, (struct block_notification *)n))
+				continue;
 			if (n->subtype >= NOTIFY_BLOCK_CLASS_LIFECYCLE_FIRST &&
 			    n->subtype <= NOTIFY_BLOCK_CLASS_LIFECYCLE_LAST) {
 				print_lifecycle((const void *)n, rlen, o);	/* not counted */
@@ -475,7 +486,7 @@ static int run(struct blknotify_queue *q, const struct options *o, int sig_fd)
 				why ? why : strerror((int)-len));
 			return EXIT_GONE;
 		}
-		if (!print_records(buf, len, o, &seen))
+		if (!print_records(q, buf, len, o, &seen))
 			return EXIT_OK;
 		timeout = 0;
 	}
@@ -533,6 +544,7 @@ enum {
 	OPT_UTC,
 	OPT_IDENTITY,
 	OPT_NO_FILES,
+	OPT_FOLLOW,
 };
 
 /* One option; returns -1 to go on, else the exit status. */
@@ -619,6 +631,9 @@ static int parse_option(int c, const char *arg, struct options *o)
 	case OPT_NO_FILES:
 		o->no_files = true;
 		return -1;
+	case OPT_FOLLOW:
+		o->follow = true;
+		return -1;
 	case 'h':
 		usage(stdout);
 		return EXIT_OK;
@@ -648,6 +663,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "stats",	  no_argument,	     NULL, OPT_STATS },
 		{ "identity",	  no_argument,	     NULL, OPT_IDENTITY },
 		{ "no-files",	  no_argument,	     NULL, OPT_NO_FILES },
+		{ "follow",	  no_argument,	     NULL, OPT_FOLLOW },
 		{ "help",	  no_argument,	     NULL, 'h' },
 		{ "version",	  no_argument,	     NULL, 'V' },
 		{}
@@ -665,6 +681,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 	if (o->id + (o->nr_devices ? o->nr_devices - 1 : 0) > BLOCK_NOTIFY_WATCH_ID_MAX) {
 		fprintf(stderr, "blkwatch: watch IDs %u..%u do not fit in 0..255\n", o->id,
 			o->id + o->nr_devices - 1);
+		return EXIT_USAGE;
+	}
+	if (o->follow && (!o->nr_devices || o->nr_devices > FOLLOW_MAX)) {
+		fprintf(stderr, "blkwatch: --follow needs 1 to %d --device options\n", FOLLOW_MAX);
 		return EXIT_USAGE;
 	}
 	if (o->no_files && !o->identity) {
@@ -686,6 +706,17 @@ int main(int argc, char **argv)
 		return ret;
 	if (o.stats)
 		return print_daemon_stats(o.socket ? o.socket : BLKNOTIFY_DAEMON_SOCKET, o.json);
+	if (o.follow) {
+		unsigned int bad = 0;
+
+		err = follow_init(&fol, o.devices, o.nr_devices, o.id, &bad);
+		if (err < 0) {
+			fprintf(stderr, "blkwatch: --follow: %u:%u: %s\n", major(o.devices[bad]),
+				minor(o.devices[bad]), err == -ENOENT ? "the disk has no WWN or "
+				"serial to follow it by" : strerror(-err));
+			return EXIT_START;
+		}
+	}
 
 	/* Blocked from here on: a signal during setup waits for run(). */
 	sigemptyset(&sigs);

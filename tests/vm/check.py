@@ -420,6 +420,15 @@ def lifecycle(c, s, k):
     c.eq("bpf: watcher exit status (killed at the end)", s.fact("bpf.exit") in ("0", "143"), True)
 
 
+def lifecycle_follow(c, s, k):
+    recs = [(r.get("type"), r.get("subtype"), r.get("dev"), r.get("id"), r.get("sector"))
+            for r in s.recs.get("bpf", []) if r.get("type") in ("lifecycle", "error")]
+    c.eq("watch by WWN: removed, the disk back (added), its error, all watch 9", recs,
+         [("lifecycle", "removed", s.fact("dev"), 9, None),
+          ("lifecycle", "added", s.fact("dev2"), 9, None),
+          ("error", "medium", s.fact("dev2"), 9, 1000)])
+
+
 CHECKS = {
     "scsi_medium": scsi_medium,
     "scsi_identity": scsi_identity,
@@ -439,6 +448,7 @@ CHECKS = {
     "storm": storm,
     "daemon": daemon,
     "lifecycle": lifecycle,
+    "lifecycle_follow": lifecycle_follow,
 }
 # Scenarios that need a newer kernel than the oldest one tested:
 # scsi_debug's per-command error injection (debugfs "error") came in 6.7.

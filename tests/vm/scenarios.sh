@@ -593,6 +593,32 @@ scn_lifecycle() {
 	scsi_debug_down
 }
 
+# --- lifecycle_follow: a watch by identity follows its disk back --------------
+# blkwatch --device sdX --follow watches the disk by its WWN (sysfs here: the
+# guest has no udev).  The disk is deleted (its watch ends with "removed"),
+# the host rescanned: the same LUN comes back, maybe under another name,
+# with the same WWN, and the watch is set on it ("added", same ID), so its
+# medium error is seen.
+scn_lifecycle_follow() {
+	scsi_debug_up opts=2 medium_error_start=1004 medium_error_count=1 || return
+	_a=$DISK
+	_hctl=$(basename "$(readlink "/sys/block/$_a/device")")
+	watch_start bpf --json --device "$_a" --follow --id 9 --subtype medium,lifecycle
+	echo 1 >"/sys/block/$_a/device/delete"
+	lc_settle
+	echo "- - -" >"/sys/class/scsi_host/host${_hctl%%:*}/scan"
+	DISK=$(scsi_debug_disk) && wait_for "/dev/$DISK" || { log "the LUN did not come back"; return; }
+	fact disk2 "$DISK"
+	fact dev2 "$(dev_of "/dev/$DISK")"
+	lc_settle
+	io read 1000 8
+	lc_settle
+	# shellcheck disable=SC2154 # set by watch_start
+	kill "$WPID_bpf"
+	watch_finish bpf
+	scsi_debug_down
+}
+
 run_scenarios() {
 	scenario scsi_medium
 	scenario scsi_identity
@@ -613,4 +639,5 @@ run_scenarios() {
 	scenario storm
 	scenario daemon
 	scenario lifecycle
+	scenario lifecycle_follow
 }
