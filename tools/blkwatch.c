@@ -388,6 +388,8 @@ static int setup(struct blknotify_queue *q, const struct options *o)
 
 	if (o->size && (err = blknotify_queue_set_size(q, o->size)) < 0)
 		return err;
+	for (i = 0; i < o->nr_devices; i++)
+		disk_name(o->devices[i]);	/* its name, for its removal record */
 	if (o->follow)
 		return follow_setup(&fol, q, o->subtypes);
 	if (o->subtypes[0] | o->subtypes[1] | o->subtypes[2] | o->subtypes[3] |
@@ -406,7 +408,6 @@ static int setup(struct blknotify_queue *q, const struct options *o)
 	if (!o->nr_devices)
 		return blknotify_queue_watch_all(q, o->id);
 	for (i = 0; i < o->nr_devices; i++) {
-		disk_name(o->devices[i]);	/* its name, for its removal record */
 		err = blknotify_queue_watch_device(q, o->devices[i], o->id + i);
 		if (err < 0)
 			return err;

@@ -423,6 +423,8 @@ def lifecycle(c, s, k):
 def lifecycle_follow(c, s, k):
     recs = [(r.get("type"), r.get("subtype"), r.get("dev"), r.get("id"), r.get("sector"))
             for r in s.recs.get("bpf", []) if r.get("type") in ("lifecycle", "error")]
+    gone = [r.get("disk") for r in s.recs.get("bpf", []) if r.get("subtype") == "removed"]
+    c.eq("the removed disk is named as it was", gone, [s.fact("disk")])
     c.eq("watch by WWN: removed, the disk back (added), its error, all watch 9", recs,
          [("lifecycle", "removed", s.fact("dev"), 9, None),
           ("lifecycle", "added", s.fact("dev2"), 9, None),
