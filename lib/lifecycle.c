@@ -25,7 +25,8 @@ struct lc_disk {
 	__u64 size;		/* 512-byte sectors */
 	__u64 diskseq;		/* 0: the kernel has none */
 	bool ro;		/* /sys/block/X/ro */
-	bool seen;		/* resync(): still there */
+	bool seen;
+	bool resynced;		/* reported added by resync(): its own add uevent may follow */		/* resync(): still there */
 };
 
 struct lifecycle {
@@ -181,6 +182,15 @@ static void handle_uevent(struct blknotify_queue *q, const struct uevent *ev)
 		return;
 	switch (ev->action) {
 	case UEVENT_ADD:
+		d = find_disk(l, dev);
+		if (d && d->resynced) {
+			__u64 seq = 0;
+
+			/* The same disk resync() reported: not twice. */
+			d->resynced = false;
+			if (read_attr(dev, "diskseq", &seq) || seq == d->diskseq)
+				break;
+		}
 		cache_disk(l, dev);
 		post(q, NOTIFY_BLOCK_DEVICE_ADDED, dev, 0, 0);
 		break;
@@ -203,10 +213,13 @@ static void handle_uevent(struct blknotify_queue *q, const struct uevent *ev)
 }
 
 /*
- * The socket overflowed: some uevents are lost.  Compare the cache with the
- * disks sysfs lists now and report the difference (a disk replaced under
- * the same number has another diskseq: removed, then added).  Read-only
- * changes and media changes cannot be recovered this way.
+ * The socket overflowed: some uevents are lost.  Once what it held from
+ * before the overflow is read (and the backlog is empty), compare the cache
+ * with the disks sysfs lists now and report the difference (a disk replaced
+ * under the same number has another diskseq: removed, then added).  A disk
+ * it reports added may still send its add uevent (sent before, delivered
+ * after): that one is dropped.  Read-only changes and media changes cannot
+ * be recovered this way.
  */
 static void resync(struct blknotify_queue *q)
 {
@@ -242,6 +255,8 @@ static void resync(struct blknotify_queue *q)
 		}
 		if (!d) {
 			d = cache_disk(l, dev);
+			if (d)
+				d->resynced = true;
 			post(q, NOTIFY_BLOCK_DEVICE_ADDED, dev, 0, 0);
 		} else if (d->size != size) {
 			post(q, NOTIFY_BLOCK_CAPACITY_CHANGE, dev, size, d->size);
@@ -314,13 +329,12 @@ void lifecycle_poll(struct blknotify_queue *q)
 	}
 	/* Not while the backlog is full: the socket's buffer is the rest of the bound. */
 	while (l->count + 4 <= LIFECYCLE_BACKLOG_MAX) {
-		if (l->need_resync) {
-			if (l->count)
-				return;
+		r = receive(l, &ev);
+		if (r == 0 && l->need_resync && !l->count) {
+			/* What the socket still held before the overflow is in: now sysfs. */
 			resync(q);
 			continue;
 		}
-		r = receive(l, &ev);
 		if (r == 0)
 			return;
 		if (r == -ENOBUFS) {
@@ -441,6 +455,15 @@ void lifecycle_start(struct blknotify_queue *q)
 	}
 	if (dir)
 		closedir(dir);
+}
+
+int lifecycle_set_rcvbuf(struct blknotify_queue *q, int bytes)
+{
+	if (!q->lifecycle)
+		return -ENOENT;
+	if (setsockopt(q->lifecycle->fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes)))
+		return -errno;
+	return 0;
 }
 
 void lifecycle_stop(struct blknotify_queue *q)

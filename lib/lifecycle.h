@@ -58,6 +58,8 @@ struct blknotify_queue;
  */
 void lifecycle_start(struct blknotify_queue *q);
 void lifecycle_stop(struct blknotify_queue *q);
+/* Tests: shrink the socket's buffer (bytes) so that it overflows. */
+int lifecycle_set_rcvbuf(struct blknotify_queue *q, int bytes);
 
 /*
  * A read-only record the kernel posted (the BPF program's BLKROSET hook):

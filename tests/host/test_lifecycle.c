@@ -20,6 +20,7 @@
 #include <linux/loop.h>
 
 #include <blknotify/blknotify.h>
+#include "lifecycle.h"
 #include "queue.h"
 #include "sysfs.h"
 #include "faulty.h"
@@ -166,7 +167,7 @@ static void read_some(struct blknotify_queue *q, dev_t dev, struct seen *s, int 
 			continue;
 		}
 		ASSERT_EQ(w->type, WATCH_TYPE_BLOCK_NOTIFY);
-		if (b->dev != dev)
+		if (dev && b->dev != dev)	/* 0: every device */
 			continue;
 		ASSERT_LT(s->n, LOG_MAX);
 		memset(&s->r[s->n], 0, sizeof(s->r[0]));
@@ -519,4 +520,42 @@ TEST(daemon_ends_the_watch_after_the_removal_record)
 	snprintf(conf, sizeof(conf), "%s/state", dir);
 	unlink(conf);
 	rmdir(dir);
+}
+
+/*
+ * The uevent socket overflows (its buffer shrunk to the least the kernel
+ * allows, and 24 disks added before the queue is read): a loss record,
+ * then every disk is still reported added exactly once, from the socket or
+ * from the resync with sysfs that follows the overflow.
+ */
+TEST(socket_overflow_is_loss_then_resync)
+{
+	enum { NR = 24 };
+	struct blknotify_queue *q;
+	struct seen s = { .loss_at = -1 };
+	struct mine m[NR];
+	int i, j, added, tries;
+
+	need_root();
+	q = open_queue(BLKNOTIFY_SOURCE_BPF, 1024);
+	ASSERT_EQ(blknotify_queue_watch_all(q, 1), 0);
+	ASSERT_EQ(lifecycle_set_rcvbuf(q, 1), 0);
+	for (i = 0; i < NR; i++)
+		loop_add(&m[i]);
+	/* Every disk's records, whatever device they are for: ours are picked out below. */
+	for (tries = 0; tries < 20; tries++)
+		read_some(q, 0, &s, 100);
+	printf("# %llu reported lost\n", (unsigned long long)s.lost);
+	ASSERT_GT(s.lost, 0);
+	for (i = 0; i < NR; i++) {
+		for (j = 0, added = 0; j < s.n; j++)
+			added += s.r[j].dev == m[i].dev &&
+				 s.r[j].watch.subtype == NOTIFY_BLOCK_DEVICE_ADDED;
+		if (added != 1)
+			printf("# loop%d: %d added records\n", m[i].nr, added);
+		EXPECT_EQ(added, 1);
+	}
+	for (i = 0; i < NR; i++)
+		loop_remove(&m[i]);
+	blknotify_queue_free(q);
 }
