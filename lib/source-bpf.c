@@ -51,6 +51,7 @@ struct source_bpf {
 	size_t ring_size;
 	size_t page_size;
 	int prog_fd;			/* the attached program */
+	struct blknotify_bpf *hooks;	/* resumed: the lifecycle hooks, loaded on the pinned maps */
 	bool own_fds;			/* resumed: ring, config and prog fds are ours */
 };
 
@@ -384,6 +385,53 @@ static int pinned_fd(struct blknotify_queue *q, const char *name)
 	return fd < 0 ? -errno : fd;
 }
 
+/*
+ * The lifecycle hooks' links die with the process that loaded them (only
+ * the error program's link is pinned): a queue taken over from pins gets
+ * them again, a second instance of the object with only the hooks, on the
+ * pinned ring, config and counters.  Never fails the queue (as at a fresh
+ * load, the kernel may refuse them; then it says so once).
+ */
+static void lifecycle_hooks_resume(struct blknotify_queue *q, struct source_bpf *s, int bss_fd)
+{
+	static bool said;
+	struct blknotify_bpf *h = blknotify_bpf__open();
+	size_t limit = (size_t)q->size * BN_RECORD_SLOT + BN_LOSS_SLOT;
+	struct bpf_program *prog;
+	libbpf_print_fn_t old;
+	int err;
+
+	if (!h)
+		return;
+	limit = limit < s->ring_size ? limit : s->ring_size;
+	h->rodata->limit_bytes = limit;
+	h->rodata->wake_backlog = limit / 2 < 256 * BN_RECORD_SLOT ? limit / 2 : 256 * BN_RECORD_SLOT;
+	bpf_map__set_max_entries(h->maps.events, s->ring_size);
+	err = bpf_map__reuse_fd(h->maps.events, s->ring_fd) ?:
+	      bpf_map__reuse_fd(h->maps.config, s->config_fd) ?:
+	      bpf_map__reuse_fd(h->maps.bss, bss_fd);
+	bpf_object__for_each_program(prog, h->obj)
+		bpf_program__set_autoload(prog, false);
+	bpf_program__set_autoload(h->progs.lc_disk_dead, true);
+	bpf_program__set_autoload(h->progs.lc_roset_entry, true);
+	bpf_program__set_autoload(h->progs.lc_roset_exit, true);
+	lifecycle_hooks(h, false);
+	old = libbpf_set_print(quiet);
+	err = err ?: blknotify_bpf__load(h);
+	libbpf_set_print(old);
+	if (err) {
+		if (!said)
+			fprintf(stderr, "blknotify: the queue pinned at %s runs without the lifecycle "
+				"hooks (%s): no records of disks marked dead or made read-only by "
+				"BLKROSET\n", q->pin_path, strerror(-err));
+		said = true;
+		blknotify_bpf__destroy(h);
+		return;
+	}
+	lifecycle_hooks(h, true);
+	s->hooks = h;
+}
+
 /* Take over a queue pinned by an earlier process (it may have records). */
 static int resume(struct blknotify_queue *q, struct source_bpf *s)
 {
@@ -428,6 +476,8 @@ static int resume(struct blknotify_queue *q, struct source_bpf *s)
 		s->prog_fd = bpf_prog_get_fd_by_id(link.prog_id);
 		err = s->prog_fd < 0 ? -errno : bpf_update(q);
 	}
+	if (!err)
+		lifecycle_hooks_resume(q, s, bss_fd);
 	if (bss_fd >= 0)
 		close(bss_fd);
 	if (link_fd >= 0)
@@ -787,6 +837,7 @@ static void bpf_stop(struct blknotify_queue *q)
 	if (s->own_fds)
 		forget_resumed(s);
 	lifecycle_stop(q);
+	blknotify_bpf__destroy(s->hooks);
 	/* Detaches the program unless it was pinned (pin() disconnected it). */
 	blknotify_bpf__destroy(s->skel);
 	free(s);
@@ -797,8 +848,9 @@ bool source_bpf_lifecycle_hooks(const struct blknotify_queue *q)
 {
 	const struct source_bpf *s = q->priv;
 
-	return q->ops == &source_bpf_ops && s && s->skel && s->skel->links.lc_disk_dead &&
-	       s->skel->links.lc_roset_exit;
+	const struct blknotify_bpf *k = s ? (s->skel ? s->skel : s->hooks) : NULL;
+
+	return q->ops == &source_bpf_ops && k && k->links.lc_disk_dead && k->links.lc_roset_exit;
 }
 
 int source_bpf_prog_fd(const struct blknotify_queue *q)

@@ -435,6 +435,14 @@ def lifecycle_follow(c, s, k):
           ("error", "medium", s.fact("dev2"), 9, 1000)])
 
 
+def lifecycle_pinned(c, s, k):
+    c.eq("the restarted daemon took the pinned queue over", s.fact("resumed"), "1")
+    c.eq("BLKROSET after the takeover: its records",
+         [(r.get("subtype"), r.get("dev")) for r in s.recs.get("bpf", [])
+          if r.get("type") == "lifecycle"],
+         [("read_only", s.fact("dev")), ("read_write", s.fact("dev"))])
+
+
 CHECKS = {
     "scsi_medium": scsi_medium,
     "scsi_identity": scsi_identity,
@@ -455,6 +463,7 @@ CHECKS = {
     "daemon": daemon,
     "lifecycle": lifecycle,
     "lifecycle_follow": lifecycle_follow,
+    "lifecycle_pinned": lifecycle_pinned,
 }
 # Scenarios that need a newer kernel than the oldest one tested:
 # scsi_debug's per-command error injection (debugfs "error") came in 6.7.

@@ -619,6 +619,42 @@ scn_lifecycle_follow() {
 	scsi_debug_down
 }
 
+# --- lifecycle_pinned: the hooks come back with a pinned queue ----------------
+# blknotifyd pins its BPF queue; only the error program's link is pinned, so
+# a daemon that takes the queue over loads the lifecycle hooks again on it.
+# After a restart, blockdev --setro/--setrw must still give records.
+scn_lifecycle_pinned() {
+	command -v blknotifyd >/dev/null || { log "blknotifyd not in the initramfs"; return; }
+	null_blk_up nullb11 size=16 memory_backed=1 || return
+	mkdir -p /run/blknotify
+	printf 'pin_path = /sys/fs/bpf/bnlc\nsocket = /run/blknotify/lc.sock\nstate_file = /tmp/lc.state\n' \
+		>/tmp/lc.conf
+	blknotifyd -c /tmp/lc.conf --source bpf >/tmp/lcd1.log 2>&1 &
+	_d=$!
+	wait_for /run/blknotify/lc.sock 30 || { log "no daemon socket: $(cat /tmp/lcd1.log)"; return; }
+	kill "$_d"
+	wait "$_d"
+	rm -f /run/blknotify/lc.sock
+	blknotifyd -c /tmp/lc.conf --source bpf >/tmp/lcd2.log 2>&1 &
+	_d=$!
+	wait_for /run/blknotify/lc.sock 30 || { log "no daemon socket: $(cat /tmp/lcd2.log)"; return; }
+	fact resumed "$(grep -c 'took over the source pinned' /tmp/lcd2.log)"
+	watch_start bpf --source daemon --socket /run/blknotify/lc.sock --json --subtype lifecycle \
+		--device nullb11
+	blockdev --setro /dev/nullb11
+	lc_settle
+	blockdev --setrw /dev/nullb11
+	lc_settle
+	# shellcheck disable=SC2154 # set by watch_start
+	kill "$WPID_bpf"
+	watch_finish bpf
+	while IFS= read -r _l; do log "daemon: $_l"; done </tmp/lcd2.log
+	kill "$_d"
+	wait "$_d"
+	rm -rf /sys/fs/bpf/bnlc
+	null_blk_down nullb11
+}
+
 run_scenarios() {
 	scenario scsi_medium
 	scenario scsi_identity
@@ -640,4 +676,5 @@ run_scenarios() {
 	scenario daemon
 	scenario lifecycle
 	scenario lifecycle_follow
+	scenario lifecycle_pinned
 }
