@@ -206,6 +206,35 @@ static struct blknotify_queue *open_queue(enum blknotify_source src, unsigned in
 	return q;
 }
 
+/*
+ * Let watch id[i] pass only subtypes first[i]..last[i]: a watch of every
+ * device that must not fill up with other tests' errors passes lifecycle
+ * records only.
+ */
+static void filter_watches(struct blknotify_queue *q, unsigned int n, const unsigned int *id,
+			   const unsigned int *first, const unsigned int *last)
+{
+	struct {
+		struct watch_notification_filter f;
+		struct watch_notification_type_filter t[4];
+	} fl = { .f.nr_filters = n };
+	unsigned int i, st;
+
+	for (i = 0; i < n; i++) {
+		fl.t[i].type = WATCH_TYPE_BLOCK_NOTIFY;
+		fl.t[i].info_mask = WATCH_INFO_ID;
+		fl.t[i].info_filter = id[i] << WATCH_INFO_ID__SHIFT;
+		for (st = first[i]; st <= last[i]; st++)
+			fl.t[i].subtype_filter[st / 32] |= 1U << (st % 32);
+	}
+	ASSERT_EQ(blknotify_queue_set_filter(q, &fl.f), 0);
+}
+
+#define LC_FIRST	NOTIFY_BLOCK_CLASS_LIFECYCLE_FIRST
+#define LC_LAST		NOTIFY_BLOCK_CLASS_LIFECYCLE_LAST
+#define ERR_FIRST	NOTIFY_BLOCK_CLASS_ERROR_FIRST
+#define ERR_LAST	NOTIFY_BLOCK_CLASS_ERROR_LAST
+
 /* The subtypes seen, media changes left out (loop sends one at detach, on some kernels). */
 static int subtypes(const struct seen *s, unsigned int *out, int max)
 {
@@ -229,7 +258,11 @@ static int fail_reads(const char *path, int nr)
 	return failed;
 }
 
-/* A disk that appears after the watch began is covered; its errors come between its records. */
+/*
+ * A disk that appears after the watch of every device began is covered;
+ * its errors (through a watch on it, so that other tests' errors cannot
+ * fill this queue) come between its records.
+ */
 TEST(added_and_removed_in_order_with_errors)
 {
 	struct blknotify_queue *q;
@@ -243,10 +276,13 @@ TEST(added_and_removed_in_order_with_errors)
 
 	need_root();
 	q = open_queue(BLKNOTIFY_SOURCE_BPF, 1024);
+	filter_watches(q, 2, (unsigned int[]){ 1, 2 }, (unsigned int[]){ LC_FIRST, ERR_FIRST },
+		       (unsigned int[]){ LC_LAST, ERR_LAST });
 	ASSERT_EQ(blknotify_queue_watch_all(q, 1), 0);
 
 	loop_add(&m);
 	added = wait_for(q, m.dev, &s, NOTIFY_BLOCK_DEVICE_ADDED, 0);
+	ASSERT_EQ(blknotify_queue_watch_device(q, m.dev, 2), 0);	/* its errors */
 	loop_attach(&m, image, false);
 	attached = wait_for(q, m.dev, &s, NOTIFY_BLOCK_CAPACITY_CHANGE, 0);
 	ASSERT_EQ(fail_reads(m.path, 2), 2);
@@ -274,11 +310,15 @@ TEST(added_and_removed_in_order_with_errors)
 	for (i = 0; i < s.n; i++) {
 		unsigned int sub = s.r[i].watch.subtype;
 
-		ASSERT_EQ((s.r[i].watch.info & WATCH_INFO_ID) >> WATCH_INFO_ID__SHIFT, 1);
-		if (sub >= NOTIFY_BLOCK_CLASS_LIFECYCLE_FIRST && sub <= NOTIFY_BLOCK_CLASS_LIFECYCLE_LAST)
+		unsigned int id = (s.r[i].watch.info & WATCH_INFO_ID) >> WATCH_INFO_ID__SHIFT;
+
+		if (sub >= NOTIFY_BLOCK_CLASS_LIFECYCLE_FIRST && sub <= NOTIFY_BLOCK_CLASS_LIFECYCLE_LAST) {
 			ASSERT_EQ(s.len[i], BLOCK_NOTIFICATION_SIZE_V2);
-		else
+			ASSERT_EQ(id, 1);
+		} else {
 			ASSERT_EQ(s.r[i].sector, BAD_SECTOR);
+			ASSERT_EQ(id, 2);
+		}
 		if (i)
 			ASSERT_GE(s.r[i].time_ns, s.r[i - 1].time_ns);	/* in order */
 	}
@@ -333,6 +373,8 @@ TEST(read_only_set_and_cleared)
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ(ftruncate(fd, 1 << 20), 0);
 	q = open_queue(BLKNOTIFY_SOURCE_BPF, 256);
+	filter_watches(q, 1, (unsigned int[]){ 2 }, (unsigned int[]){ LC_FIRST },
+		       (unsigned int[]){ LC_LAST });
 	ASSERT_EQ(blknotify_queue_watch_all(q, 2), 0);
 	loop_add(&m);
 	wait_for(q, m.dev, &s, NOTIFY_BLOCK_DEVICE_ADDED, 0);
@@ -478,6 +520,9 @@ TEST(daemon_ends_the_watch_after_the_removal_record)
 	}
 	loop_add(&m);
 	loop_attach(&m, image, false);
+	/* Watch 6, of every device, passes lifecycle records only: other tests' errors stay out. */
+	filter_watches(q, 2, (unsigned int[]){ 5, 6 }, (unsigned int[]){ ERR_FIRST, LC_FIRST },
+		       (unsigned int[]){ LC_LAST, LC_LAST });
 	ASSERT_EQ(blknotify_queue_watch_device(q, m.dev, 5), 0);
 	ASSERT_EQ(blknotify_queue_watch_all(q, 6), 0);
 	ASSERT_EQ(fail_reads(m.path, ERRORS), ERRORS);
@@ -528,7 +573,8 @@ TEST(daemon_ends_the_watch_after_the_removal_record)
 	ASSERT_EQ(end_error, -ENODEV);
 	ASSERT_GE(removed5, 0);
 	ASSERT_GE(removed6, 0);
-	ASSERT_EQ(errors5 + errors6 + lost, 2 * ERRORS);
+	ASSERT_EQ(errors6, 0);
+	ASSERT_EQ(errors5 + lost, ERRORS);
 	blknotify_queue_free(q);
 	daemon_run_fini(&r);
 	daemon_running = NULL;
@@ -555,6 +601,8 @@ TEST(socket_overflow_is_loss_then_resync)
 
 	need_root();
 	q = open_queue(BLKNOTIFY_SOURCE_BPF, 1024);
+	filter_watches(q, 1, (unsigned int[]){ 1 }, (unsigned int[]){ LC_FIRST },
+		       (unsigned int[]){ LC_LAST });
 	ASSERT_EQ(blknotify_queue_watch_all(q, 1), 0);
 	ASSERT_EQ(lifecycle_set_rcvbuf(q, 1), 0);
 	for (i = 0; i < NR; i++)
