@@ -376,7 +376,7 @@ void journal_lifecycle(struct journal *j, const struct block_notification *b, si
 	f.iov[f.n].iov_len = strlen(f.message);
 	f.n++;
 	if (j->send(j->userdata, f.iov, f.n) == 0)
-		j->entries++;
+		j->lifecycle_entries++;
 	else
 		j->failed++;
 }

@@ -72,6 +72,7 @@ struct journal {
 	journal_send_fn send;
 	void *userdata;
 	__u64 entries, summaries, summarised, failed;
+	__u64 lifecycle_entries;	/* journal_lifecycle()'s, not errors */
 };
 
 int journal_init(struct journal *j, unsigned int window_ms, unsigned int burst,

@@ -220,8 +220,10 @@ static void write_daemon(const struct metrics_daemon_stats *s, FILE *f)
 	family(f, "blknotify_journal_entries_total", "counter",
 	       "Journal entries written: one per error, or one summary of many.");
 	fprintf(f, "blknotify_journal_entries_total{kind=\"error\"} %llu\n"
-		"blknotify_journal_entries_total{kind=\"summary\"} %llu\n",
-		(unsigned long long)s->journal_entries, (unsigned long long)s->journal_summaries);
+		"blknotify_journal_entries_total{kind=\"summary\"} %llu\n"
+		"blknotify_journal_entries_total{kind=\"lifecycle\"} %llu\n",
+		(unsigned long long)s->journal_entries, (unsigned long long)s->journal_summaries,
+		(unsigned long long)s->journal_lifecycle);
 	counter(f, "blknotify_journal_errors_summarised_total",
 		"Errors counted in a journal summary rather than an entry of their own.",
 		s->journal_summarised);

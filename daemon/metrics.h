@@ -41,6 +41,7 @@ struct metrics_daemon_stats {
 	__u64 clients_refused;
 	__u64 journal_entries;			/* one per error */
 	__u64 journal_summaries;
+	__u64 journal_lifecycle;		/* one per lifecycle record */
 	__u64 journal_summarised;		/* errors counted in a summary */
 	__u64 journal_failed;			/* entries journald did not take */
 	__u64 textfile_failed;			/* textfile writes that failed */

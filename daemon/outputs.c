@@ -65,6 +65,7 @@ static void stats(struct manager *m, struct metrics_daemon_stats *s)
 	s->clients_connected = m->nr_clients;
 	s->clients_refused = m->clients_refused;
 	s->journal_entries = o->journal.entries;
+	s->journal_lifecycle = o->journal.lifecycle_entries;
 	s->journal_summaries = o->journal.summaries;
 	s->journal_summarised = o->journal.summarised;
 	s->journal_failed = o->journal.failed;
