@@ -6,9 +6,9 @@
  *
  * The monitor is a NETLINK_KOBJECT_UEVENT socket bound to the kernel's
  * multicast group (1), not udev's (2), and not sd_device_monitor: the
- * public sd_device_monitor_new() of libsystemd (252 in Debian 12, 257 in
- * 13) listens to udev's group only, so it sees nothing where
- * systemd-udevd does not run (containers, initramfs, this project's test
+ * public sd_device_monitor_new() of libsystemd (252 here, Debian 12)
+ * listens to udev's group only, so it sees nothing where systemd-udevd
+ * does not run (containers, initramfs, this project's test
  * machines) and sees everything only after udev's rules ran (seconds, under
  * load), while errors are stamped when they complete.  The kernel's group
  * is what udevd itself reads.  Only messages the kernel sent (sender port
