@@ -611,7 +611,7 @@ TEST(socket_overflow_is_loss_then_resync)
 	for (tries = 0; tries < 20; tries++)
 		read_some(q, 0, &s, 100);
 	printf("# %llu reported lost, %d lifecycle records\n", (unsigned long long)s.lost, s.n);
-	ASSERT_GT(s.lost, 0);
+	EXPECT_TRUE(s.lost > 0);	/* EXPECT: the disks are removed below either way */
 	for (i = 0; i < NR; i++) {
 		for (j = 0, added = 0; j < s.n; j++)
 			added += s.r[j].dev == m[i].dev &&
