@@ -268,5 +268,6 @@ int block_rq_complete(void *ctx)
 /* Opt-in: failed bios of bio-based devices (dm, md, ...). */
 #include "bio.bpf.h"
 #include "slow.bpf.h"	/* slow I/O: opt-in issue/complete pair */
+#include "lifecycle.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";

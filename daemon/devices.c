@@ -10,6 +10,7 @@
 #include "devices.h"
 #include "log.h"
 #include "sysfs.h"
+#include "upstream.h"
 
 int device_diskseq(__u64 dev, __u64 *seq)
 {
@@ -65,6 +66,8 @@ bool device_watch_valid(struct manager *m, struct client *c, unsigned int j)
 	if (c->peer.privileged || !w->dev)
 		return true;
 	r = cached_diskseq(m, w->dev, &seq);
+	if (r == -ENODEV && upstream_lifecycle(m))
+		return true;	/* its records, then its removal record, which ends it */
 	if (r == -ENODEV) {
 		client_end_watch(m, c, j, -ENODEV, "disk %u:%u went away", maj, min);
 		return false;

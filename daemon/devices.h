@@ -7,6 +7,12 @@
  * a removal record (struct bnd_watch_removal) and the client may ask again,
  * with its access checked again.
  *
+ * With a source that delivers lifecycle records (bpf, kmsg: lib/lifecycle.c),
+ * every watch on a disk (any client's) ends at the disk's removal record:
+ * the record first, then the end (-ENODEV), exactly once; a disk that is
+ * merely gone from sysfs is left to that record, so that the records before
+ * it (errors of its last I/O) are delivered too.
+ *
  * When: before a record is delivered to such a watch (so no record of the
  * new disk ever reaches it, whatever the timing), and at each sweep (so a
  * quiet disk's change is noticed within a second).  Not from udev events:

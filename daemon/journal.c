@@ -343,6 +343,44 @@ void journal_record(struct journal *j, const struct block_notification *b, size_
 	count(d, b, len);
 }
 
+void journal_lifecycle(struct journal *j, const struct block_notification *b, size_t len,
+		       const struct disk_identity *id)
+{
+	unsigned int st = b->watch.subtype;
+	struct journal_device d = { 0 };
+	char sb[16];
+	const char *sn = subtype_str(st, sb, sizeof(sb));
+	struct fields f;
+	int prio = st == NOTIFY_BLOCK_DEVICE_DEAD ? LOG_CRIT :
+		   st == NOTIFY_BLOCK_READ_ONLY_SET ? LOG_WARNING : LOG_NOTICE;
+	bool cap = st == NOTIFY_BLOCK_CAPACITY_CHANGE && len >= BLOCK_NOTIFICATION_SIZE_V2;
+
+	set_identity(&d, id);
+	f.n = 0;
+	device_fields(&f, &d, JOURNAL_MESSAGE_ID_LIFECYCLE, prio);
+	field(&f, "BLKNOTIFY_SUBTYPE=%s", sn);
+	if (len >= BLOCK_NOTIFICATION_SIZE_V1)
+		field(&f, "BLKNOTIFY_TIME_NS=%llu", (unsigned long long)b->time_ns);
+	if (cap) {
+		field(&f, "BLKNOTIFY_CAPACITY=%llu", (unsigned long long)b->sector);
+		if (b->old_capacity != BLOCK_NOTIFY_CAPACITY_UNKNOWN)
+			field(&f, "BLKNOTIFY_OLD_CAPACITY=%llu", (unsigned long long)b->old_capacity);
+		snprintf(f.message, sizeof(f.message), "MESSAGE=%s: capacity %llu -> %llu bytes",
+			 d.name, b->old_capacity == BLOCK_NOTIFY_CAPACITY_UNKNOWN ? 0ULL :
+			 (unsigned long long)b->old_capacity * 512,
+			 (unsigned long long)b->sector * 512);
+	} else {
+		snprintf(f.message, sizeof(f.message), "MESSAGE=%s: %s", d.name, sn);
+	}
+	f.iov[f.n].iov_base = f.message;
+	f.iov[f.n].iov_len = strlen(f.message);
+	f.n++;
+	if (j->send(j->userdata, f.iov, f.n) == 0)
+		j->lifecycle_entries++;
+	else
+		j->failed++;
+}
+
 __u64 journal_flush(struct journal *j, __u64 now, bool all)
 {
 	__u64 next = 0;

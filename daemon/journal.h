@@ -29,6 +29,7 @@
 /* journalctl MESSAGE_ID=...; the catalog is systemd/blknotify.catalog. */
 #define JOURNAL_MESSAGE_ID_ERROR	"30785b7f7d3240809df08cb3185d760e"
 #define JOURNAL_MESSAGE_ID_SUMMARY	"6663ef1bbdf046d5aac781bb450bcfa1"
+#define JOURNAL_MESSAGE_ID_LIFECYCLE	"8afd7c47f01844a496043371a8c8ae67"
 
 #define JOURNAL_SOCKET			"/run/systemd/journal/socket"
 #define JOURNAL_RETRY_NS		(500 * 1000000ULL)	/* a summary journald refused */
@@ -71,6 +72,7 @@ struct journal {
 	journal_send_fn send;
 	void *userdata;
 	__u64 entries, summaries, summarised, failed;
+	__u64 lifecycle_entries;	/* journal_lifecycle()'s, not errors */
 };
 
 int journal_init(struct journal *j, unsigned int window_ms, unsigned int burst,
@@ -80,6 +82,13 @@ void journal_free(struct journal *j);
 /* One error record of the disk id (looked up by the caller), at now (CLOCK_MONOTONIC ns). */
 void journal_record(struct journal *j, const struct block_notification *b, size_t len,
 		    const struct disk_identity *id, __u64 now);
+
+/*
+ * One lifecycle record (the disk was added, removed, ...): an entry of its
+ * own, outside the error windows (disks come and go rarely; an entry each).
+ */
+void journal_lifecycle(struct journal *j, const struct block_notification *b, size_t len,
+		       const struct disk_identity *id);
 
 /*
  * Write the summaries of the windows that ended by now (all of them when

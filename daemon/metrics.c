@@ -281,8 +281,10 @@ static void write_daemon(const struct metrics_daemon_stats *s, FILE *f)
 	family(f, "blknotify_journal_entries_total", "counter",
 	       "Journal entries written: one per error, or one summary of many.");
 	fprintf(f, "blknotify_journal_entries_total{kind=\"error\"} %llu\n"
-		"blknotify_journal_entries_total{kind=\"summary\"} %llu\n",
-		(unsigned long long)s->journal_entries, (unsigned long long)s->journal_summaries);
+		"blknotify_journal_entries_total{kind=\"summary\"} %llu\n"
+		"blknotify_journal_entries_total{kind=\"lifecycle\"} %llu\n",
+		(unsigned long long)s->journal_entries, (unsigned long long)s->journal_summaries,
+		(unsigned long long)s->journal_lifecycle);
 	counter(f, "blknotify_journal_errors_summarised_total",
 		"Errors counted in a journal summary rather than an entry of their own.",
 		s->journal_summarised);
@@ -293,10 +295,34 @@ static void write_daemon(const struct metrics_daemon_stats *s, FILE *f)
 		write_handlers(s->handlers, f);
 }
 
+void metrics_lifecycle(struct metrics *m, unsigned int subtype)
+{
+	if (subtype >= NOTIFY_BLOCK_CLASS_LIFECYCLE_FIRST && subtype <= NOTIFY_BLOCK_CLASS_LIFECYCLE_LAST)
+		m->lifecycle[subtype - NOTIFY_BLOCK_CLASS_LIFECYCLE_FIRST]++;
+}
+
+/* Every named lifecycle subtype, 0 included, so that rate() works from the first one. */
+static void write_lifecycle(const struct metrics *m, FILE *f)
+{
+	unsigned int i;
+
+	family(f, "blknotify_lifecycle_events_total", "counter",
+	       "Disks added, removed, marked dead, media and capacity changes, read-only set or "
+	       "cleared, on the disks the outputs count.");
+	for (i = 0; i < sizeof(m->lifecycle) / sizeof(m->lifecycle[0]); i++) {
+		const char *name = blknotify_subtype_name(NOTIFY_BLOCK_CLASS_LIFECYCLE_FIRST + i);
+
+		if (name)
+			fprintf(f, "blknotify_lifecycle_events_total{subtype=\"%s\"} %llu\n", name,
+				(unsigned long long)m->lifecycle[i]);
+	}
+}
+
 int metrics_write(const struct metrics *m, const struct metrics_daemon_stats *s, FILE *f)
 {
 	write_errors(m, f);
 	write_slow(m, f);
+	write_lifecycle(m, f);
 	write_daemon(s, f);
 	return ferror(f) ? -EIO : 0;
 }

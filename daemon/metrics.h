@@ -43,6 +43,7 @@ struct metrics_daemon_stats {
 	__u64 clients_refused;
 	__u64 journal_entries;			/* one per error */
 	__u64 journal_summaries;
+	__u64 journal_lifecycle;		/* one per lifecycle record */
 	__u64 journal_summarised;		/* errors counted in a summary */
 	__u64 journal_failed;			/* entries journald did not take */
 	__u64 textfile_failed;			/* textfile writes that failed */
@@ -76,7 +77,12 @@ struct metrics {
 	__u64 expired;				/* devices dropped */
 	__u64 errors;				/* every error counted, labelled or not */
 	__u64 slow;				/* every slow I/O record counted */
+	/* Lifecycle records (added, removed, ...), by subtype; not errors. */
+	__u64 lifecycle[NOTIFY_BLOCK_CLASS_LIFECYCLE_LAST - NOTIFY_BLOCK_CLASS_LIFECYCLE_FIRST + 1];
 };
+
+/* Count one lifecycle record (blknotify_lifecycle_events_total{subtype=...}). */
+void metrics_lifecycle(struct metrics *m, unsigned int subtype);
 
 int metrics_init(struct metrics *m, unsigned int max_devices, unsigned int expiry_s);
 void metrics_free(struct metrics *m);

@@ -67,6 +67,7 @@ static void stats(struct manager *m, struct metrics_daemon_stats *s)
 	s->clients_connected = m->nr_clients;
 	s->clients_refused = m->clients_refused;
 	s->journal_entries = o->journal.entries;
+	s->journal_lifecycle = o->journal.lifecycle_entries;
 	s->journal_summaries = o->journal.summaries;
 	s->journal_summarised = o->journal.summarised;
 	s->journal_failed = o->journal.failed;
@@ -289,6 +290,16 @@ void outputs_record(struct manager *m, const struct block_notification *b, size_
 		return;
 	mono = now_ns();
 	disk_identity_get(o->cache, b->dev, &id);	/* a cache hit but for a disk's first */
+	if (b->watch.subtype >= NOTIFY_BLOCK_CLASS_LIFECYCLE_FIRST &&
+	    b->watch.subtype <= NOTIFY_BLOCK_CLASS_LIFECYCLE_LAST) {
+		/* Not errors: a counter each, and a journal entry each. */
+		if (o->metrics_on)
+			metrics_lifecycle(&o->metrics, b->watch.subtype);
+		if (o->journal_on)
+			journal_lifecycle(&o->journal, b, len, &id);
+		disk_identity_put(&id);
+		return;
+	}
 	if (o->metrics_on)
 		metrics_count(&o->metrics, b, len, &id, mono, realtime_ns());
 	/* The journal is for errors; slow I/O is counted in the metrics. */

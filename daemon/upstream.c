@@ -255,8 +255,21 @@ static bool emit(void *ctx, const struct block_notification *rec, size_t len)
 						  WATCH_INFO_ID__SHIFT);
 
 	(void)len;
+	if (!w)
+		return false;
+	/*
+	 * The disk went away: its removal record (about the disk the watch was
+	 * allowed, whatever the number names now), then the watch's end.
+	 */
+	if (rec->watch.subtype == NOTIFY_BLOCK_DEVICE_REMOVED && w->dev) {
+		cq_push(&c->q, &rec->watch);
+		client_mark_dirty(m, c);
+		client_end_watch(m, c, w - c->cfg.watches, -ENODEV, "disk %u:%u was removed",
+				 major(w->dev), minor(w->dev));
+		return true;
+	}
 	/* Access follows the disk, not its number: is it still the one allowed? */
-	if (!w || !device_watch_valid(m, c, w - c->cfg.watches))
+	if (!device_watch_valid(m, c, w - c->cfg.watches))
 		return false;
 	cq_push(&c->q, &rec->watch);
 	client_mark_dirty(m, c);
@@ -299,6 +312,11 @@ static void upstream_loss(struct manager *m, __u64 nr)
 			client_mark_dirty(m, c);
 		}
 	}
+}
+
+bool upstream_lifecycle(const struct manager *m)
+{
+	return m->upstream && m->upstream->lifecycle;
 }
 
 int upstream_readable(struct manager *m)

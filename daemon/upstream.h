@@ -23,6 +23,11 @@ int upstream_widen(struct manager *m);
 /* Watches went away: narrow the source's watches once, UPSTREAM_NARROW_DELAY_MS later. */
 void upstream_update_later(struct manager *m);
 /*
+ * Whether the source delivers lifecycle records from uevents (lib/lifecycle.c):
+ * then a disk's removal record ends the watches on it (devices.h).
+ */
+bool upstream_lifecycle(const struct manager *m);
+/*
  * Read what the source has.  Returns the number of reads that returned
  * records (so a caller can tell whether more may wait), or a negative errno
  * when the source failed for good.

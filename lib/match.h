@@ -81,8 +81,12 @@ static __always_inline int bn_watch_takes(const struct bn_config *c, __u32 i,
 					  const struct block_notification *ev, __u32 *info)
 {
 	const struct bn_watch *w = &c->watches[i];
+	/* A lifecycle record is about the whole disk: every watch on it takes it,
+	 * a partition's too (its sector is no sector: a capacity, or 0). */
+	__u64 sector = ev->watch.subtype >= NOTIFY_BLOCK_CLASS_LIFECYCLE_FIRST &&
+		       ev->watch.subtype <= NOTIFY_BLOCK_CLASS_LIFECYCLE_LAST ? w->start : ev->sector;
 
-	if (!bn_watch_match(w, ev->dev, ev->sector))
+	if (!bn_watch_match(w, ev->dev, sector))
 		return 0;
 	*info = (ev->watch.info & ~WATCH_INFO_ID) | ((w->id & 0xff) << WATCH_INFO_ID__SHIFT);
 	return bn_filter_match(c, ev->watch.type, ev->watch.subtype, *info);

@@ -15,6 +15,7 @@
 struct blknotify_queue;
 
 struct blknotify_impact;
+struct lifecycle;
 
 struct source_ops {
 	/*
@@ -63,6 +64,7 @@ struct blknotify_queue {
 	unsigned char pending[QUEUE_PENDING_MAX];
 	size_t pending_len, pending_off;
 	__u64 pending_loss;		/* lost, not yet reported */
+	struct lifecycle *lifecycle;	/* lifecycle.c: uevents (bpf, kmsg); NULL: none */
 
 	char error[512];
 };
@@ -134,6 +136,9 @@ struct source_watch_queue_kernel {
 	int (*ioctl)(int fd, unsigned long req, void *arg);
 };
 extern const struct source_watch_queue_kernel *source_watch_queue_kernel;
+
+/* Whether the bpf source's lifecycle hooks (dead, BLKROSET) are attached (tests). */
+bool source_bpf_lifecycle_hooks(const struct blknotify_queue *q);
 
 /* The bpf source's attached program (tests and benchmarks); -1 otherwise. */
 int source_bpf_prog_fd(const struct blknotify_queue *q);

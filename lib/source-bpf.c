@@ -23,8 +23,10 @@
 #include <sys/statfs.h>
 #include <sys/timerfd.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "lifecycle.h"
 #include "queue.h"
 #include "source-bpf-bio.h"
 #include "blknotify.bpf.h"
@@ -52,6 +54,7 @@ struct source_bpf {
 	size_t ring_size;
 	size_t page_size;
 	int prog_fd;			/* the attached program */
+	struct blknotify_bpf *hooks;	/* resumed: the lifecycle hooks, loaded on the pinned maps */
 	bool own_fds;			/* resumed: ring, config and prog fds are ours */
 	struct bpf_slow slow;		/* slow I/O: source-bpf-slow.c */
 };
@@ -129,8 +132,68 @@ static int bpf_update(struct blknotify_queue *q)
 	return 0;
 }
 
+/*
+ * The lifecycle hooks (bpf/lifecycle.bpf.h): loaded where the running
+ * kernel's BTF has their function, attached after the error program and
+ * never a reason to fail: a kernel without them gives no "dead" records
+ * (or none for BLKROSET), and says so once per process.  attach == false:
+ * before load (autoload); true: after the error program is attached.
+ */
+static void lifecycle_hooks(struct blknotify_bpf *skel, bool attach)
+{
+	static bool said[2];
+	struct {
+		struct bpf_program *prog;
+		struct bpf_link **link;
+		const char *func, *what;
+		unsigned int said;
+	} h[] = {
+		{ skel->progs.lc_disk_dead, &skel->links.lc_disk_dead, "blk_mark_disk_dead",
+		  "disks marked dead (surprise removal)", 0 },
+		{ skel->progs.lc_roset_entry, &skel->links.lc_roset_entry, "blkdev_ioctl",
+		  "read-only set by BLKROSET (blockdev --setro)", 1 },
+		{ skel->progs.lc_roset_exit, &skel->links.lc_roset_exit, "blkdev_ioctl",
+		  "read-only set by BLKROSET (blockdev --setro)", 1 },
+	};
+	struct btf *vmlinux = attach ? NULL : btf__load_vmlinux_btf();
+	size_t i;
+
+	for (i = 0; i < sizeof(h) / sizeof(h[0]); i++) {
+		const char *why = NULL;
+
+		if (!attach) {
+			bpf_program__set_autoattach(h[i].prog, false);
+			if (vmlinux && btf__find_by_name_kind(vmlinux, h[i].func, BTF_KIND_FUNC) > 0)
+				continue;
+			bpf_program__set_autoload(h[i].prog, false);
+			why = "the kernel's BTF has no such function";
+		} else if (bpf_program__autoload(h[i].prog)) {
+			*h[i].link = bpf_program__attach(h[i].prog);
+			if (*h[i].link)
+				continue;
+			why = strerror(errno);
+		} else {
+			continue;
+		}
+		if (!said[h[i].said]) {
+			said[h[i].said] = true;
+			fprintf(stderr, "blknotify: no records of %s on this kernel: cannot hook %s() "
+				"(%s)\n", h[i].what, h[i].func, why);
+		}
+	}
+	btf__free(vmlinux);
+}
+
+static void lifecycle_hooks_off(struct blknotify_bpf *skel)
+{
+	bpf_program__set_autoload(skel->progs.lc_disk_dead, false);
+	bpf_program__set_autoload(skel->progs.lc_roset_entry, false);
+	bpf_program__set_autoload(skel->progs.lc_roset_exit, false);
+}
+
 /* Load and attach a fresh instance of the program, sized for q. */
-static int load_fresh(struct blknotify_queue *q, struct source_bpf *s, bool use_complete)
+static int load_instance(struct blknotify_queue *q, struct source_bpf *s, bool use_complete,
+			 bool hooks)
 {
 	size_t limit;
 	int err;
@@ -160,6 +223,10 @@ static int load_fresh(struct blknotify_queue *q, struct source_bpf *s, bool use_
 	if (err)
 		return err;
 	bpf_slow_prepare(q, s->skel, &s->slow);
+	if (hooks)
+		lifecycle_hooks(s->skel, false);
+	else
+		lifecycle_hooks_off(s->skel);
 
 	err = blknotify_bpf__load(s->skel);
 	if (err) {
@@ -189,7 +256,47 @@ static int load_fresh(struct blknotify_queue *q, struct source_bpf *s, bool use_
 		return queue_set_error(q, -err,
 			"attaching to block:%s failed: %s", use_complete ?
 			"block_rq_complete" : "block_rq_error", strerror(-err));
+	if (hooks)
+		lifecycle_hooks(s->skel, true);
 	return 0;
+}
+
+static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level, (void)fmt, (void)ap;
+	return 0;
+}
+
+/*
+ * A kernel may refuse the lifecycle hooks where it loads the error program
+ * (fentry not permitted: no ftrace, lockdown, a sandbox): then load without
+ * them, and never try them again in this process.  The first try is quiet
+ * (libbpf's print function is swapped for it); the second says why.
+ */
+static int load_fresh(struct blknotify_queue *q, struct source_bpf *s, bool use_complete)
+{
+	static bool no_hooks;
+	libbpf_print_fn_t old;
+	int err;
+
+	if (!no_hooks) {
+		old = libbpf_set_print(quiet);
+		err = load_instance(q, s, use_complete, true);
+		libbpf_set_print(old);
+		if (!err)
+			return 0;
+		blknotify_bpf__destroy(s->skel);
+		s->skel = NULL;
+		bpf_slow_close(&s->slow);	/* its prepare runs again below */
+		q->error[0] = '\0';
+	}
+	err = load_instance(q, s, use_complete, false);
+	if (!err && !no_hooks)
+		fprintf(stderr, "blknotify: this kernel does not load the lifecycle hooks "
+			"(fentry on blk_mark_disk_dead, blkdev_ioctl): no records of disks "
+			"marked dead or made read-only by BLKROSET\n");
+	no_hooks = no_hooks || !err;
+	return err;
 }
 
 /* --- pinning: the queue outlives its process (blknotifyd restarts) --- */
@@ -302,6 +409,53 @@ static int pinned_fd(struct blknotify_queue *q, const char *name)
 	return fd < 0 ? -errno : fd;
 }
 
+/*
+ * The lifecycle hooks' links die with the process that loaded them (only
+ * the error program's link is pinned): a queue taken over from pins gets
+ * them again, a second instance of the object with only the hooks, on the
+ * pinned ring, config and counters.  Never fails the queue (as at a fresh
+ * load, the kernel may refuse them; then it says so once).
+ */
+static void lifecycle_hooks_resume(struct blknotify_queue *q, struct source_bpf *s, int bss_fd)
+{
+	static bool said;
+	struct blknotify_bpf *h = blknotify_bpf__open();
+	size_t limit = (size_t)q->size * BN_RECORD_SLOT + BN_LOSS_SLOT;
+	struct bpf_program *prog;
+	libbpf_print_fn_t old;
+	int err;
+
+	if (!h)
+		return;
+	limit = limit < s->ring_size ? limit : s->ring_size;
+	h->rodata->limit_bytes = limit;
+	h->rodata->wake_backlog = limit / 2 < 256 * BN_RECORD_SLOT ? limit / 2 : 256 * BN_RECORD_SLOT;
+	bpf_map__set_max_entries(h->maps.events, s->ring_size);
+	err = bpf_map__reuse_fd(h->maps.events, s->ring_fd) ?:
+	      bpf_map__reuse_fd(h->maps.config, s->config_fd) ?:
+	      bpf_map__reuse_fd(h->maps.bss, bss_fd);
+	bpf_object__for_each_program(prog, h->obj)
+		bpf_program__set_autoload(prog, false);
+	bpf_program__set_autoload(h->progs.lc_disk_dead, true);
+	bpf_program__set_autoload(h->progs.lc_roset_entry, true);
+	bpf_program__set_autoload(h->progs.lc_roset_exit, true);
+	lifecycle_hooks(h, false);
+	old = libbpf_set_print(quiet);
+	err = err ?: blknotify_bpf__load(h);
+	libbpf_set_print(old);
+	if (err) {
+		if (!said)
+			fprintf(stderr, "blknotify: the queue pinned at %s runs without the lifecycle "
+				"hooks (%s): no records of disks marked dead or made read-only by "
+				"BLKROSET\n", q->pin_path, strerror(-err));
+		said = true;
+		blknotify_bpf__destroy(h);
+		return;
+	}
+	lifecycle_hooks(h, true);
+	s->hooks = h;
+}
+
 /* Take over a queue pinned by an earlier process (it may have records). */
 static int resume(struct blknotify_queue *q, struct source_bpf *s)
 {
@@ -346,6 +500,8 @@ static int resume(struct blknotify_queue *q, struct source_bpf *s)
 		s->prog_fd = bpf_prog_get_fd_by_id(link.prog_id);
 		err = s->prog_fd < 0 ? -errno : bpf_update(q);
 	}
+	if (!err)
+		lifecycle_hooks_resume(q, s, bss_fd);
 	if (bss_fd >= 0)
 		close(bss_fd);
 	if (link_fd >= 0)
@@ -492,6 +648,7 @@ static int bpf_start(struct blknotify_queue *q)
 		err = queue_watch_fd(q, s->kick_fd);
 	if (err)
 		return queue_set_error(q, -err, "epoll: %s", strerror(-err));
+	lifecycle_start(q);
 	return 0;
 }
 
@@ -581,6 +738,35 @@ static __u64 new_misses(struct source_bpf *s)
 	return n;
 }
 
+/*
+ * Lifecycle records from uevents (lifecycle.c) go out before the ring
+ * record n when they were received before n's error completed (n NULL: the
+ * ring is empty, all of them), with the loss the program counted so far
+ * reported before them.  Copies into buf at *done; returns true when some
+ * are still due before n (buf is full), so that n waits.
+ */
+static bool lifecycle_before(struct blknotify_queue *q, struct source_bpf *s,
+			     const struct watch_notification *n, void *buf, size_t len,
+			     size_t *done)
+{
+	__u64 t = UINT64_MAX;
+	ssize_t r;
+
+	if (n && n->type == WATCH_TYPE_BLOCK_NOTIFY &&
+	    (n->info & WATCH_INFO_LENGTH) >= BLOCK_NOTIFICATION_SIZE_V1)
+		t = ((const struct block_notification *)n)->time_ns;
+	else if (n)
+		return false;	/* a loss record: it belongs before what follows it */
+	if (!lifecycle_due(q, t) && q->pending_off == q->pending_len)
+		return false;
+	q->pending_loss += __atomic_exchange_n(&s->bss->counters.pending_loss, 0,
+					       __ATOMIC_SEQ_CST);
+	r = lifecycle_read_before(q, t, (char *)buf + *done, len - *done);
+	if (r > 0)
+		*done += (size_t)r;
+	return lifecycle_due(q, t) || q->pending_off < q->pending_len;
+}
+
 static ssize_t bpf_read(struct blknotify_queue *q, void *buf, size_t len)
 {
 	struct source_bpf *s = q->priv;
@@ -593,6 +779,8 @@ static ssize_t bpf_read(struct blknotify_queue *q, void *buf, size_t len)
 	if (err)
 		return err;
 
+	/* Lifecycle records merge with the ring's by time (lifecycle_before()). */
+	lifecycle_poll(q);
 	cons = *s->consumer_pos;
 	prod = __atomic_load_n(s->producer_pos, __ATOMIC_ACQUIRE);
 	while (cons < prod) {
@@ -604,8 +792,14 @@ static ssize_t bpf_read(struct blknotify_queue *q, void *buf, size_t len)
 			break;		/* reserved, not yet submitted */
 		if (!(hlen & BPF_RINGBUF_DISCARD_BIT)) {
 			const struct watch_notification *n = (const void *)(hdr + 2);
-			size_t ll = q->pending_loss ? sizeof(struct block_notification_loss) : 0;
+			size_t ll;
 
+			if (lifecycle_before(q, s, n, buf, len, &done)) {
+				if (!done)
+					return -ENOBUFS;
+				break;
+			}
+			ll = q->pending_loss ? sizeof(struct block_notification_loss) : 0;
 			/* Our own program wrote it; trust, but never copy a
 			 * record whose header disagrees with its sample: it
 			 * is lost, and counted, in order. */
@@ -619,6 +813,7 @@ static ssize_t bpf_read(struct blknotify_queue *q, void *buf, size_t len)
 				if (ll)
 					bn_make_loss((void *)((char *)buf + done), q->pending_loss);
 				q->pending_loss = 0;
+				lifecycle_note(q, n);
 				memcpy((char *)buf + done + ll, n, rlen);
 				done += ll + rlen;
 			}
@@ -627,6 +822,8 @@ static ssize_t bpf_read(struct blknotify_queue *q, void *buf, size_t len)
 		__atomic_store_n(s->consumer_pos, cons, __ATOMIC_RELEASE);
 	}
 
+	if (cons == prod && lifecycle_before(q, s, NULL, buf, len, &done) && !done)
+		return -ENOBUFS;
 	if (!done && cons == prod) {
 		/*
 		 * The ring is empty.  Loss the program counted but could not
@@ -669,10 +866,21 @@ static void bpf_stop(struct blknotify_queue *q)
 	if (s->own_fds)
 		forget_resumed(s);
 	bpf_slow_close(&s->slow);
+	lifecycle_stop(q);
+	blknotify_bpf__destroy(s->hooks);
 	/* Detaches the program unless it was pinned (pin() disconnected it). */
 	blknotify_bpf__destroy(s->skel);
 	free(s);
 	q->priv = NULL;
+}
+
+bool source_bpf_lifecycle_hooks(const struct blknotify_queue *q)
+{
+	const struct source_bpf *s = q->priv;
+
+	const struct blknotify_bpf *k = s ? (s->skel ? s->skel : s->hooks) : NULL;
+
+	return q->ops == &source_bpf_ops && k && k->links.lc_disk_dead && k->links.lc_roset_exit;
 }
 
 int source_bpf_prog_fd(const struct blknotify_queue *q)

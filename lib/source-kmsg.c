@@ -22,6 +22,7 @@
 #include <sys/sysmacros.h>
 
 #include "kmsg-parse.h"
+#include "lifecycle.h"
 #include "queue.h"
 #include "sysfs.h"
 
@@ -51,6 +52,7 @@ struct kmsg_source {
 	bool	overrun;	/* the kernel said EPIPE; count the gap */
 	__u64	next_seq;	/* sequence number of the record we expect */
 	__u64	refused;	/* block lines not logged by the kernel */
+	size_t	held;		/* buf holds a record read but not handled (lifecycle first) */
 	char	buf[KMSG_RECORD_MAX];
 };
 
@@ -176,6 +178,30 @@ static void handle_record(struct blknotify_queue *q, struct kmsg_source *s, size
 	queue_fanout(q, &ev);
 }
 
+/*
+ * Lifecycle records (lifecycle.c) received before the kernel logged the
+ * record in s->buf (len bytes) go out first: returns what was copied into
+ * buf (or -ENOBUFS), with the record held for the next read if any are
+ * left.  The log's clock is local_clock(), close to CLOCK_MONOTONIC.
+ */
+static ssize_t lifecycle_first(struct blknotify_queue *q, struct kmsg_source *s, size_t len,
+			       void *buf, size_t buflen)
+{
+	struct kmsg_record rec;
+	__u64 t;
+	ssize_t n;
+
+	if (kmsg_parse_record(s->buf, len, &rec))
+		return 0;
+	t = rec.usec > UINT64_MAX / 1000 ? UINT64_MAX : rec.usec * 1000;
+	if (!lifecycle_due(q, t))
+		return 0;
+	n = lifecycle_read_before(q, t, buf, buflen);
+	if (n < 0 || lifecycle_due(q, t) || q->pending_off < q->pending_len)
+		s->held = len;	/* the caller's buffer is full */
+	return n;
+}
+
 static ssize_t kmsg_read(struct blknotify_queue *q, void *buf, size_t len)
 {
 	struct kmsg_source *s = q->priv;
@@ -185,9 +211,11 @@ static ssize_t kmsg_read(struct blknotify_queue *q, void *buf, size_t len)
 	n = queue_take_pending(q, buf, len);
 	if (n)
 		return n;
+	lifecycle_poll(q);
 	for (i = 0; i < KMSG_RECORDS_PER_READ; i++) {
-		ssize_t r = read(s->fd, s->buf, sizeof(s->buf));
+		ssize_t r = s->held ? (ssize_t)s->held : read(s->fd, s->buf, sizeof(s->buf));
 
+		s->held = 0;
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -204,12 +232,18 @@ static ssize_t kmsg_read(struct blknotify_queue *q, void *buf, size_t len)
 		}
 		if (r == 0)
 			break;
-		handle_record(q, s, (size_t)r);
-		n = queue_take_pending(q, buf, len);
-		if (n)
+		n = lifecycle_first(q, s, (size_t)r, buf, len);
+		if (n < 0 || s->held)
 			return n;
+		handle_record(q, s, (size_t)r);
+		r = queue_take_pending(q, (char *)buf + n, len - (size_t)n);
+		if (r < 0 && n)
+			return n;
+		if (r || n)
+			return r + n;
 	}
-	return -EAGAIN;
+	n = lifecycle_read_before(q, UINT64_MAX, buf, len);
+	return n ? n : -EAGAIN;
 }
 
 static int open_error(struct blknotify_queue *q, int err)
@@ -261,6 +295,7 @@ static int kmsg_start(struct blknotify_queue *q)
 	err = queue_watch_fd(q, s->fd);
 	if (err)
 		return queue_set_error(q, -err, "cannot poll " KMSG_PATH ": %s", strerror(-err));
+	lifecycle_start(q);
 	return 0;
 }
 
@@ -279,6 +314,7 @@ static void kmsg_stop(struct blknotify_queue *q)
 		return;
 	if (s->fd >= 0)
 		close(s->fd);	/* also leaves the epoll set */
+	lifecycle_stop(q);
 	free(s);
 	q->priv = NULL;
 }

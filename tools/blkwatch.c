@@ -25,11 +25,13 @@
 #include "protocol.h"	/* blknotifyd's statistics query */
 #include "sysfs.h"	/* bn_sysfs_dev_path() */
 #include "blkwatch-identity.h"
+#include "blkwatch-follow.h"
 
 #define MAX_DEVICES	BLKNOTIFY_QUEUE_WATCHES_MAX
 #define NAME_CACHE	64
 
 static struct identity *ident;	/* --identity */
+static struct follow fol;	/* --follow */
 
 /* Exit status, the same in blkwatch, blknotifyd and blkfault. */
 enum {
@@ -46,6 +48,7 @@ struct options {
 	bool stats;
 	bool utc;
 	bool identity, no_files;
+	bool follow;			/* --follow: watches by identity */
 	unsigned long count;		/* 0: forever */
 	unsigned int size;		/* 0: library default */
 	unsigned int id;
@@ -77,7 +80,11 @@ static void usage(FILE *f)
 "                       transport, target, nexus, medium, protection,\n"
 "                       kernel_resource, device_resource, io, not_supported,\n"
 "                       again, offline, zone_open_resource,\n"
-"                       zone_active_resource, duration_limit, invalid, slow\n"
+"                       zone_active_resource, duration_limit, invalid;\n"
+"                       lifecycle: added, removed, dead, media_change,\n"
+"                       capacity, read_only, read_write; perf: slow;\n"
+"                       or a class:\n"
+"                       error, soft, lifecycle, perf\n"
 "  -s, --size=N         queue size in records (default %u, at most %u)\n"
 "  -n, --count=N        exit after N error records\n"
 "      --slow=MS        also report I/O that succeeds but takes MS milliseconds\n"
@@ -91,6 +98,9 @@ static void usage(FILE *f)
 "                       and offset, the filesystem and mount with each record,\n"
 "                       and the files or metadata hit on a line after it\n"
 "      --no-files       with --identity: no file lookups (no impact lines)\n"
+"      --follow         with --device: watch the disks by identity (WWN, else\n"
+"                       serial): when one is removed and a disk with its\n"
+"                       identity is added, watch that one\n"
 "  -h, --help           show this help\n"
 "  -V, --version        show the version\n"
 "\n"
@@ -145,7 +155,14 @@ static int parse_subtypes(char *list, __u32 mask[8])
 	int st;
 
 	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		unsigned int first, last;
+
 		st = blknotify_subtype_from_name(tok);
+		if (st < 0 && !blknotify_subtype_class_range(tok, &first, &last)) {
+			for (; first <= last; first++)	/* a class: error, soft, lifecycle, perf */
+				mask[first / 32] |= 1U << (first % 32);
+			continue;
+		}
 		if (st < 0) {
 			fprintf(stderr, "blkwatch: unknown subtype '%s' (see --help)\n", tok);
 			return -EINVAL;
@@ -295,6 +312,63 @@ static void print_error(const struct block_notification *n, size_t len, const st
 		identity_print_impact(ident, stdout, n, false);
 }
 
+/*
+ * A lifecycle record: the disk was added, removed or marked dead, its media
+ * or capacity changed, it became read-only or writable.  Capacities are
+ * printed in bytes (the record has 512-byte sectors).
+ */
+static void print_lifecycle(const struct block_notification *n, size_t len,
+			    const struct options *o)
+{
+	unsigned int id = (n->watch.info & WATCH_INFO_ID) >> WATCH_INFO_ID__SHIFT;
+	const char *subtype = blknotify_subtype_name(n->watch.subtype);
+	bool v2 = len >= BLOCK_NOTIFICATION_SIZE_V2;
+	bool cap = n->watch.subtype == NOTIFY_BLOCK_CAPACITY_CHANGE;
+	bool old_known = v2 && n->old_capacity != BLOCK_NOTIFY_CAPACITY_UNKNOWN;
+	const char *what;
+	char when[64] = "";
+
+	if (len >= BLOCK_NOTIFICATION_SIZE_V1)
+		format_time(n->time_ns, o->utc, when, sizeof(when));
+	switch (n->watch.subtype) {
+	case NOTIFY_BLOCK_DEVICE_ADDED:		what = "added"; break;
+	case NOTIFY_BLOCK_DEVICE_REMOVED:	what = "removed"; break;
+	case NOTIFY_BLOCK_DEVICE_DEAD:		what = "dead"; break;
+	case NOTIFY_BLOCK_MEDIA_CHANGE:		what = "media changed"; break;
+	case NOTIFY_BLOCK_CAPACITY_CHANGE:	what = "capacity"; break;
+	case NOTIFY_BLOCK_READ_ONLY_SET:	what = "read-only"; break;
+	case NOTIFY_BLOCK_READ_ONLY_CLEARED:	what = "read-write"; break;
+	default:				what = subtype ? subtype : "lifecycle"; break;
+	}
+	if (o->json) {
+		printf("{\"type\":\"lifecycle\",\"dev\":\"%u:%u\",\"disk\":\"%s\",\"subtype\":\"%s\","
+		       "\"subtype_nr\":%u,\"class\":\"lifecycle\",\"id\":%u",
+		       major(n->dev), minor(n->dev), disk_name(n->dev), subtype ? subtype : "unknown",
+		       n->watch.subtype, id);
+		if (when[0])
+			printf(",\"time\":\"%s\",\"time_ns\":%llu", when,
+			       (unsigned long long)n->time_ns);
+		if (cap) {
+			printf(",\"capacity\":%llu,\"old_capacity\":",
+			       (unsigned long long)n->sector * 512);
+			if (old_known)
+				printf("%llu", (unsigned long long)n->old_capacity * 512);
+			else
+				printf("null");
+		}
+		printf("}\n");
+		return;
+	}
+	printf("%s%s%s (%u:%u) %s", when, when[0] ? " " : "", disk_name(n->dev), major(n->dev),
+	       minor(n->dev), what);
+	if (cap && old_known)
+		printf(" %llu -> %llu", (unsigned long long)n->old_capacity * 512,
+		       (unsigned long long)n->sector * 512);
+	else if (cap)
+		printf(" ? -> %llu", (unsigned long long)n->sector * 512);
+	printf(" id %u\n", id);
+}
+
 /* A loss record carries no time of its own: it gets the time blkwatch read it. */
 static void print_loss(const struct watch_notification *w, size_t len, const struct options *o)
 {
@@ -358,6 +432,10 @@ static int setup(struct blknotify_queue *q, const struct options *o)
 
 	if (o->size && (err = blknotify_queue_set_size(q, o->size)) < 0)
 		return err;
+	for (i = 0; i < o->nr_devices; i++)
+		disk_name(o->devices[i]);	/* its name, for its removal record */
+	if (o->follow)
+		return follow_setup(&fol, q, o->subtypes);
 	if (o->subtypes[0] | o->subtypes[1] | o->subtypes[2] | o->subtypes[3] |
 	    o->subtypes[4] | o->subtypes[5] | o->subtypes[6] | o->subtypes[7]) {
 		struct {
@@ -382,8 +460,8 @@ static int setup(struct blknotify_queue *q, const struct options *o)
 }
 
 /* Print what one read returned; false once --count error records are out. */
-static bool print_records(const void *buf, ssize_t len, const struct options *o,
-			  unsigned long *seen)
+static bool print_records(struct blknotify_queue *q, void *buf, ssize_t len,
+			  const struct options *o, unsigned long *seen)
 {
 	const struct watch_notification *n;
 
@@ -397,6 +475,14 @@ static bool print_records(const void *buf, ssize_t len, const struct options *o,
 			print_removal(n, rlen, o);
 		} else if (n->type == WATCH_TYPE_BLOCK_NOTIFY &&
 			   rlen >= BLOCK_NOTIFICATION_SIZE_V0) {
+			/* --follow: an "added" may become a followed watch's (its ID rewritten). */
+			if (o->follow && !follow_record(&fol, q, (struct block_notification *)n))
+				continue;
+			if (n->subtype >= NOTIFY_BLOCK_CLASS_LIFECYCLE_FIRST &&
+			    n->subtype <= NOTIFY_BLOCK_CLASS_LIFECYCLE_LAST) {
+				print_lifecycle((const void *)n, rlen, o);	/* not counted */
+				continue;
+			}
 			if (o->count && *seen >= o->count)
 				return false;
 			print_error((const void *)n, rlen, o);
@@ -445,7 +531,7 @@ static int run(struct blknotify_queue *q, const struct options *o, int sig_fd)
 				why ? why : strerror((int)-len));
 			return EXIT_GONE;
 		}
-		if (!print_records(buf, len, o, &seen))
+		if (!print_records(q, buf, len, o, &seen))
 			return EXIT_OK;
 		timeout = 0;
 	}
@@ -506,6 +592,7 @@ enum {
 	OPT_BIO_ERRORS,
 	OPT_SLOW,
 	OPT_SLOW_RELATIVE,
+	OPT_FOLLOW,
 };
 
 /* One option; returns -1 to go on, else the exit status. */
@@ -612,6 +699,9 @@ static int parse_option(int c, const char *arg, struct options *o)
 		}
 		o->slow_relative = v;
 		return -1;
+	case OPT_FOLLOW:
+		o->follow = true;
+		return -1;
 	case 'h':
 		usage(stdout);
 		return EXIT_OK;
@@ -644,6 +734,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "no-files",	  no_argument,	     NULL, OPT_NO_FILES },
 		{ "slow",	  required_argument, NULL, OPT_SLOW },
 		{ "slow-relative", required_argument, NULL, OPT_SLOW_RELATIVE },
+		{ "follow",	  no_argument,	     NULL, OPT_FOLLOW },
 		{ "help",	  no_argument,	     NULL, 'h' },
 		{ "version",	  no_argument,	     NULL, 'V' },
 		{}
@@ -661,6 +752,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 	if (o->id + (o->nr_devices ? o->nr_devices - 1 : 0) > BLOCK_NOTIFY_WATCH_ID_MAX) {
 		fprintf(stderr, "blkwatch: watch IDs %u..%u do not fit in 0..255\n", o->id,
 			o->id + o->nr_devices - 1);
+		return EXIT_USAGE;
+	}
+	if (o->follow && (!o->nr_devices || o->nr_devices > FOLLOW_MAX)) {
+		fprintf(stderr, "blkwatch: --follow needs 1 to %d --device options\n", FOLLOW_MAX);
 		return EXIT_USAGE;
 	}
 	if (o->no_files && !o->identity) {
@@ -682,6 +777,17 @@ int main(int argc, char **argv)
 		return ret;
 	if (o.stats)
 		return print_daemon_stats(o.socket ? o.socket : BLKNOTIFY_DAEMON_SOCKET, o.json);
+	if (o.follow) {
+		unsigned int bad = 0;
+
+		err = follow_init(&fol, o.devices, o.nr_devices, o.id, &bad);
+		if (err < 0) {
+			fprintf(stderr, "blkwatch: --follow: %u:%u: %s\n", major(o.devices[bad]),
+				minor(o.devices[bad]), err == -ENOENT ? "the disk has no WWN or "
+				"serial to follow it by" : strerror(-err));
+			return EXIT_START;
+		}
+	}
 
 	/* Blocked from here on: a signal during setup waits for run(). */
 	sigemptyset(&sigs);

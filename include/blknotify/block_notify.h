@@ -111,7 +111,30 @@ enum block_notification_type {
 
 	/*
 	 * 48-63: lifecycle of the disk.  sector, nr_sectors, op and error are
-	 * zero unless said otherwise.
+	 * zero unless said otherwise; time_ns is when the source learnt of it.
+	 * Every watch on the disk takes them, a partition's too, whatever its
+	 * sector range; records are 72 bytes (BLOCK_NOTIFICATION_SIZE_V2).
+	 *
+	 * Sources.  The bpf and kmsg sources read the kernel's uevents (add,
+	 * remove, change with DISK_RO=, RESIZE=1, DISK_MEDIA_CHANGE=1; sysfs
+	 * for the new size) on the kernel's netlink group: no udevd needed.
+	 * DEAD (blk_mark_disk_dead(): NVMe, device-mapper, xen, rbd, mtip32xx
+	 * call it; SCSI does not) and READ_ONLY_* by BLKROSET come from BPF
+	 * hooks, where the kernel lets them load.  The watch_queue source's
+	 * kernel posts them itself.
+	 *
+	 * Ordering against error records of the same disk.  Guaranteed:
+	 * REMOVED comes after every error of the disk's I/O (del_gendisk()
+	 * drains the disk before the kernel sends the uevent) and nothing of
+	 * that disk follows it; DEAD (posted by the kernel) comes before the
+	 * errors of the I/O it fails.  Not guaranteed: ADDED before errors of
+	 * the new disk's partition scan (the kernel sends the add uevent after
+	 * it), and the place of ADDED, CAPACITY_CHANGE, MEDIA_CHANGE and
+	 * READ_ONLY_* among errors that complete within the time the reader
+	 * takes to read the uevent (uevent records are stamped when read, and
+	 * merged with the errors by time).  Across disks: by time_ns, as above.
+	 * Lost uevents (socket overflow) are a loss record, then what sysfs
+	 * shows changed meanwhile (added, removed, capacity) is reported.
 	 */
 	NOTIFY_BLOCK_DEVICE_ADDED		  = 48,	/* the disk appeared */
 	NOTIFY_BLOCK_DEVICE_REMOVED		  = 49,	/* the disk went away */
@@ -229,6 +252,9 @@ struct block_notification {
 #define BLOCK_NOTIFICATION_SIZE_V0	24	/* the original proposal */
 #define BLOCK_NOTIFICATION_SIZE_V1	48	/* + time, nr_sectors, error, op, flags */
 #define BLOCK_NOTIFICATION_SIZE_V2	72	/* + retries, transport, device detail, value */
+
+/* old_capacity of a NOTIFY_BLOCK_CAPACITY_CHANGE when the source did not know the old size. */
+#define BLOCK_NOTIFY_CAPACITY_UNKNOWN	(~0ULL)
 
 /*
  * Loss.  The kernel's own watch queue marks loss with an 8-byte

@@ -152,8 +152,10 @@ static bool foreign_errors(void)
 			unsigned int i;
 			bool mine = false;
 
-			if (w->type != WATCH_TYPE_BLOCK_NOTIFY)
-				continue;
+			if (w->type != WATCH_TYPE_BLOCK_NOTIFY ||
+			    (w->subtype >= NOTIFY_BLOCK_CLASS_LIFECYCLE_FIRST &&
+			     w->subtype <= NOTIFY_BLOCK_CLASS_LIFECYCLE_LAST))
+				continue;	/* not errors: disks coming and going */
 			for (i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
 				mine |= ours[i] && r->dev == ours[i];
 			if (!mine && r->time_ns > last_foreign_ns)

@@ -648,3 +648,50 @@ TEST(textfile_is_replaced_whole)
 	snprintf(path, sizeof(path), "%s/nonexistent", tmpdir);
 	ASSERT_EQ(metrics_textfile_write(path, "x", 1), -ENOENT);
 }
+
+/* Lifecycle records are not errors: a counter per subtype, a journal entry each. */
+TEST(lifecycle_records_are_counted_apart_from_errors)
+{
+	struct block_notification b = rec(makedev(8, 16), NOTIFY_BLOCK_CAPACITY_CHANGE, 0, 1 << 21, 0);
+	struct metrics m;
+	struct journal j;
+	char *t;
+
+	b.watch.info = BLOCK_NOTIFICATION_SIZE_V2;
+	b.error = 0;
+	b.old_capacity = 32768;
+	ASSERT_EQ(metrics_init(&m, 4, 3600), 0);
+	metrics_lifecycle(&m, NOTIFY_BLOCK_CAPACITY_CHANGE);
+	metrics_lifecycle(&m, NOTIFY_BLOCK_DEVICE_REMOVED);
+	metrics_lifecycle(&m, NOTIFY_BLOCK_DEVICE_REMOVED);
+	metrics_lifecycle(&m, NOTIFY_BLOCK_ERROR_IO);	/* not one: ignored */
+	t = exposition(&m);
+	ASSERT_CONTAINS(t, "blknotify_lifecycle_events_total{subtype=\"capacity\"} 1\n");
+	ASSERT_CONTAINS(t, "blknotify_lifecycle_events_total{subtype=\"removed\"} 2\n");
+	ASSERT_CONTAINS(t, "blknotify_lifecycle_events_total{subtype=\"added\"} 0\n");
+	ASSERT_LACKS(t, "blknotify_errors_total{");
+	ASSERT_EQ(m.errors, 0);
+	free(t);
+	metrics_free(&m);
+
+	memset(&sent, 0, sizeof(sent));
+	disk_add(makedev(8, 16), "sdb", 4);
+	ASSERT_EQ(journal_init(&j, 1000, 5, 4, capture, &sent), 0);
+	journal_lifecycle(&j, &b, sizeof(b), ident(b.dev));
+	ASSERT_EQ(sent.nr, 1);
+	ASSERT_STREQ(field_of(0, "MESSAGE_ID"), JOURNAL_MESSAGE_ID_LIFECYCLE);
+	ASSERT_STREQ(field_of(0, "PRIORITY"), "5");
+	ASSERT_STREQ(field_of(0, "BLKNOTIFY_DEVICE"), "sdb");
+	ASSERT_STREQ(field_of(0, "BLKNOTIFY_SUBTYPE"), "capacity");
+	ASSERT_STREQ(field_of(0, "BLKNOTIFY_CAPACITY"), "2097152");
+	ASSERT_STREQ(field_of(0, "BLKNOTIFY_OLD_CAPACITY"), "32768");
+	ASSERT_STREQ(field_of(0, "MESSAGE"), "sdb: capacity 16777216 -> 1073741824 bytes");
+	ASSERT_EQ(j.entries, 0);		/* not an error entry */
+	ASSERT_EQ(j.lifecycle_entries, 1);
+	b.watch.subtype = NOTIFY_BLOCK_DEVICE_DEAD;
+	journal_lifecycle(&j, &b, sizeof(b), ident(b.dev));
+	ASSERT_STREQ(field_of(1, "PRIORITY"), "2");
+	ASSERT_STREQ(field_of(1, "MESSAGE"), "sdb: dead");
+	ASSERT_TRUE(field_of(1, "BLKNOTIFY_CAPACITY") == NULL);
+	journal_free(&j);
+}

@@ -153,6 +153,30 @@ TEST(fanout_one_record_per_taking_watch)
 	ASSERT_EQ(bn_fanout(&c, &ev, sizeof(ev), sink_emit, &s), 2);
 }
 
+/* A lifecycle record is the whole disk's: a partition's watch takes it, whatever its sector says. */
+TEST(lifecycle_records_ignore_the_sector_range)
+{
+	struct block_notification ev = {
+		.watch = { .type = WATCH_TYPE_BLOCK_NOTIFY, .subtype = NOTIFY_BLOCK_CAPACITY_CHANGE,
+			   .info = sizeof(ev) },
+		.dev = makedev(7, 0), .sector = 1 << 21,	/* the new capacity */
+	};
+	struct sink s = { .refuse_after = 100 };
+	struct bn_config c;
+
+	bn_config_init(&c);
+	bn_config_add_watch(&c, 2, makedev(7, 0), 0, 40, NULL, 0);	/* a partition */
+	bn_config_add_watch(&c, 3, makedev(7, 0), 2048, 4096, NULL, 0);	/* another */
+	bn_config_add_watch(&c, 4, makedev(7, 1), 0, UINT64_MAX, NULL, 0);	/* other disk */
+	ASSERT_EQ(bn_fanout(&c, &ev, sizeof(ev), sink_emit, &s), 2);
+	ASSERT_EQ(s.ids[0], 2);
+	ASSERT_EQ(s.ids[1], 3);
+	/* An error at that sector is neither partition's. */
+	ev.watch.subtype = NOTIFY_BLOCK_ERROR_IO;
+	s = (struct sink){ .refuse_after = 100 };
+	ASSERT_EQ(bn_fanout(&c, &ev, sizeof(ev), sink_emit, &s), 0);
+}
+
 TEST(loss_records)
 {
 	struct block_notification_loss l;

@@ -488,6 +488,57 @@ def md_bio(c, s, k):
               (devs.get("nullb30"), 4000, 8, "read", "io", "EIO")])
     c.eq("daemon: watcher exit status", s.fact("daemon.exit"), "0")
     c.eq("daemon (bio_errors = yes): exit status on SIGTERM", s.fact("daemon_exit"), "0")
+def lifecycle(c, s, k):
+    def mine(dev):
+        return [r for r in s.recs.get("bpf", []) if r.get("dev") == dev]
+
+    b = [(r.get("type"), r.get("subtype")) for r in mine(s.fact("dev_b"))]
+    c.eq("disk B, added after the watch began: its records in order", b,
+         [("lifecycle", "added"), ("error", "medium"), ("lifecycle", "capacity"),
+          ("lifecycle", "read_only"), ("lifecycle", "read_write"), ("lifecycle", "removed")])
+    cap = [r for r in mine(s.fact("dev_b")) if r.get("subtype") == "capacity"]
+    if c.eq("disk B: one capacity record", len(cap), 1):
+        # 16 MiB (dev_size_mb) to virtual_gb=1, in bytes; the size sysfs showed after.
+        c.eq("capacity record: old, new (bytes)", (cap[0].get("old_capacity"), cap[0].get("capacity")),
+             (16 << 20, 1 << 30))
+        c.eq("capacity record = sysfs size after the rescan", cap[0].get("capacity"),
+             int(s.fact("size_b", "0")) * 512)
+    for r in mine(s.fact("dev_b")):
+        if r.get("type") == "lifecycle":
+            c.eq(f"{r.get('subtype')} record: class", r.get("class"), "lifecycle")
+    dm = mine(s.fact("dev_dm"))
+    # Created, then destroyed at the reader's last close: device-mapper marks
+    # the disk dead (blk_mark_disk_dead() in __dm_destroy()), then
+    # del_gendisk() removes it.  Its table load is a capacity change from 0
+    # to 4 MiB when the source read the add uevent before the load (sysfs is
+    # read when the uevent is): there or not, never another size.
+    c.eq("dm device removed while open: its records", [r.get("subtype") for r in dm
+                                                       if r.get("subtype") != "capacity"],
+         ["added", "dead", "removed"])
+    for r in dm:
+        if r.get("subtype") == "capacity":
+            c.eq("dm table load: old, new capacity (bytes)",
+                 (r.get("old_capacity"), r.get("capacity")), (0, 8192 * 512))
+    c.eq("bpf: watcher exit status (killed at the end)", s.fact("bpf.exit") in ("0", "143"), True)
+
+
+def lifecycle_follow(c, s, k):
+    recs = [(r.get("type"), r.get("subtype"), r.get("dev"), r.get("id"), r.get("sector"))
+            for r in s.recs.get("bpf", []) if r.get("type") in ("lifecycle", "error")]
+    gone = [r.get("disk") for r in s.recs.get("bpf", []) if r.get("subtype") == "removed"]
+    c.eq("the removed disk is named as it was", gone, [s.fact("disk")])
+    c.eq("watch by WWN: removed, the disk back (added), its error, all watch 9", recs,
+         [("lifecycle", "removed", s.fact("dev"), 9, None),
+          ("lifecycle", "added", s.fact("dev2"), 9, None),
+          ("error", "medium", s.fact("dev2"), 9, 1000)])
+
+
+def lifecycle_pinned(c, s, k):
+    c.eq("the restarted daemon took the pinned queue over", s.fact("resumed"), "1")
+    c.eq("BLKROSET after the takeover: its records",
+         [(r.get("subtype"), r.get("dev")) for r in s.recs.get("bpf", [])
+          if r.get("type") == "lifecycle"],
+         [("read_only", s.fact("dev")), ("read_write", s.fact("dev"))])
 
 
 CHECKS = {
@@ -511,6 +562,9 @@ CHECKS = {
     "kmsg_burst": kmsg_burst,
     "storm": storm,
     "daemon": daemon,
+    "lifecycle": lifecycle,
+    "lifecycle_follow": lifecycle_follow,
+    "lifecycle_pinned": lifecycle_pinned,
 }
 # Scenarios that need a newer kernel than the oldest one tested:
 # scsi_debug's per-command error injection (debugfs "error") came in 6.7.

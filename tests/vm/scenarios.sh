@@ -698,6 +698,140 @@ scn_scsi_identity() {
 	scsi_debug_down
 }
 
+# --- lifecycle: disks that appear, resize, go read-only, die and go away ------
+# A watch of every device began before scsi_debug's second host was added:
+# its disk (B) is covered (added, then its medium error).  virtual_gb and a
+# rescan resize B (16 MiB -> 1 GiB: RESIZE=1); blockdev --setro/--setrw is
+# BLKROSET (no uevent: the BPF hook); B deleted while reads run: removed
+# (SCSI does not mark a disk dead).  Then a dm device removed while open
+# (--deferred, the reader still running): device-mapper marks it dead, then
+# it goes away.  Each step waits for blkwatch to have read it: a record says
+# what sysfs says when the source reads the uevent.
+lc_settle() {
+	_n=0
+	_c=$(wc -l <"/tmp/$SCN.bpf")
+	while [ $_n -lt 30 ]; do
+		sleep 0.2
+		_d=$(wc -l <"/tmp/$SCN.bpf")
+		[ "$_d" != "$_c" ] && [ "$_d" -ge "${1:-0}" ] && return 0
+		_n=$((_n + 1))
+	done
+}
+scn_lifecycle() {
+	export DM_DISABLE_UDEV=1
+	scsi_debug_up opts=2 medium_error_start=1004 medium_error_count=1 || return
+	_a=$DISK
+	load dm-mod || return
+	watch_start bpf --json --subtype lifecycle,medium
+	echo 1 >"$SD/add_host"
+	_b=
+	_n=100
+	while [ -z "$_b" ] && [ $_n -gt 0 ]; do
+		for _x in "$SD"/adapter*/host*/target*/*/block/*; do
+			[ -e "$_x" ] && [ "$(basename "$_x")" != "$_a" ] && _b=$(basename "$_x")
+		done
+		sleep 0.1
+		_n=$((_n - 1))
+	done
+	[ -n "$_b" ] && wait_for "/dev/$_b" || { log "the added host's disk did not appear"; return; }
+	fact disk_b "$_b"
+	fact dev_b "$(dev_of "/dev/$_b")"
+	lc_settle
+	DISK=$_b
+	io read 1000 8
+	lc_settle
+	echo 1 >"$SD/virtual_gb"
+	echo 1 >"/sys/block/$_b/device/rescan"
+	lc_settle
+	fact size_b "$(cat "/sys/block/$_b/size")"
+	blockdev --setro "/dev/$_b"
+	lc_settle
+	blockdev --setrw "/dev/$_b"
+	lc_settle
+	bnvm-io read "/dev/$_b" 0 8 100000 >/tmp/lc.reads &
+	_r=$!
+	sleep 0.3
+	echo 1 >"/sys/block/$_b/device/delete"
+	wait $_r
+	lc_settle
+	dmsetup create bnlc --table "0 8192 linear /dev/$_a 0" || return
+	fact dev_dm "$(dev_of /dev/mapper/bnlc)"
+	lc_settle
+	bnvm-io read /dev/mapper/bnlc 0 8 2000 >/tmp/lc.dmreads &
+	_r=$!
+	sleep 0.2
+	dmsetup remove --deferred bnlc
+	wait $_r
+	lc_settle 1
+	sleep 1
+	# shellcheck disable=SC2154 # set by watch_start
+	kill "$WPID_bpf"
+	watch_finish bpf
+	scsi_debug_down
+}
+
+# --- lifecycle_follow: a watch by identity follows its disk back --------------
+# blkwatch --device sdX --follow watches the disk by its WWN (sysfs here: the
+# guest has no udev).  The disk is deleted (its watch ends with "removed"),
+# the host rescanned: the same LUN comes back, maybe under another name,
+# with the same WWN, and the watch is set on it ("added", same ID), so its
+# medium error is seen.
+scn_lifecycle_follow() {
+	scsi_debug_up opts=2 medium_error_start=1004 medium_error_count=1 || return
+	_a=$DISK
+	_hctl=$(basename "$(readlink "/sys/block/$_a/device")")
+	watch_start bpf --json --device "$_a" --follow --id 9 --subtype medium,lifecycle
+	echo 1 >"/sys/block/$_a/device/delete"
+	lc_settle
+	echo "- - -" >"/sys/class/scsi_host/host${_hctl%%:*}/scan"
+	DISK=$(scsi_debug_disk) && wait_for "/dev/$DISK" || { log "the LUN did not come back"; return; }
+	fact disk2 "$DISK"
+	fact dev2 "$(dev_of "/dev/$DISK")"
+	lc_settle
+	io read 1000 8
+	lc_settle
+	# shellcheck disable=SC2154 # set by watch_start
+	kill "$WPID_bpf"
+	watch_finish bpf
+	scsi_debug_down
+}
+
+# --- lifecycle_pinned: the hooks come back with a pinned queue ----------------
+# blknotifyd pins its BPF queue; only the error program's link is pinned, so
+# a daemon that takes the queue over loads the lifecycle hooks again on it.
+# After a restart, blockdev --setro/--setrw must still give records.
+scn_lifecycle_pinned() {
+	command -v blknotifyd >/dev/null || { log "blknotifyd not in the initramfs"; return; }
+	null_blk_up nullb11 size=16 memory_backed=1 || return
+	mkdir -p /run/blknotify
+	printf 'pin_path = /sys/fs/bpf/bnlc\nsocket = /run/blknotify/lc.sock\nstate_file = /tmp/lc.state\n' \
+		>/tmp/lc.conf
+	blknotifyd -c /tmp/lc.conf --source bpf >/tmp/lcd1.log 2>&1 &
+	_d=$!
+	wait_for /run/blknotify/lc.sock 30 || { log "no daemon socket: $(cat /tmp/lcd1.log)"; return; }
+	kill "$_d"
+	wait "$_d"
+	rm -f /run/blknotify/lc.sock
+	blknotifyd -c /tmp/lc.conf --source bpf >/tmp/lcd2.log 2>&1 &
+	_d=$!
+	wait_for /run/blknotify/lc.sock 30 || { log "no daemon socket: $(cat /tmp/lcd2.log)"; return; }
+	fact resumed "$(grep -c 'took over the source pinned' /tmp/lcd2.log)"
+	watch_start bpf --source daemon --socket /run/blknotify/lc.sock --json --subtype lifecycle \
+		--device nullb11
+	blockdev --setro /dev/nullb11
+	lc_settle
+	blockdev --setrw /dev/nullb11
+	lc_settle
+	# shellcheck disable=SC2154 # set by watch_start
+	kill "$WPID_bpf"
+	watch_finish bpf
+	while IFS= read -r _l; do log "daemon: $_l"; done </tmp/lcd2.log
+	kill "$_d"
+	wait "$_d"
+	rm -rf /sys/fs/bpf/bnlc
+	null_blk_down nullb11
+}
+
 run_scenarios() {
 	scenario scsi_medium
 	scenario scsi_identity
@@ -720,4 +854,7 @@ run_scenarios() {
 	scenario kmsg_burst
 	scenario storm
 	scenario daemon
+	scenario lifecycle
+	scenario lifecycle_follow
+	scenario lifecycle_pinned
 }
