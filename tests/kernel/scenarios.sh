@@ -5,6 +5,7 @@
 
 INJECT=/sys/kernel/debug/block/notify_inject
 WATCHES=/sys/kernel/debug/block/notify_watches
+MARK_DEAD=/sys/kernel/debug/block/notify_mark_dead
 FAKE=250:7	# a disk nobody has: injection does not need one
 
 pass() { echo "@@BNK@@ PASS $*"; }
@@ -327,7 +328,8 @@ life_of() {
 
 # The disk's life on a loop device, as losetup and blockdev make it, through
 # a watch on every device: attach (media changed, capacity from 0), grow the
-# file and re-read its size, read-only and back, detach (media changed).
+# file and re-read its size, read-only, an error, writable again, detach
+# (media changed), and marked dead (debugfs; loop5 is not used after this).
 bw_lifecycle() {
 	lo=loop5
 	dev=$(cat /sys/block/$lo/dev)
@@ -336,14 +338,16 @@ bw_lifecycle() {
 		fail "blkwatch:lifecycle start: $(cat /tmp/bw-life.err)"
 		return
 	fi
-	{ losetup /dev/$lo /tmp/life.img && truncate -s 3M /tmp/life.img &&
-	  losetup -c /dev/$lo && blockdev --setro /dev/$lo &&
-	  blockdev --setrw /dev/$lo && losetup -d /dev/$lo; } ||
-		fail "blkwatch:lifecycle a losetup or blockdev command failed"
-	bw_until_n "\"dev\":\"$dev\"" 6 || true
+	# On one CPU: records are in order per CPU (their buffers are).
+	taskset 1 sh -c "losetup /dev/$lo /tmp/life.img && truncate -s 3M /tmp/life.img &&
+		losetup -c /dev/$lo && blockdev --setro /dev/$lo &&
+		echo '$dev 100 8 -5' > $INJECT && blockdev --setrw /dev/$lo &&
+		losetup -d /dev/$lo && echo $dev > $MARK_DEAD" ||
+		fail "blkwatch:lifecycle a losetup, blockdev or debugfs command failed"
+	bw_until_n "\"dev\":\"$dev\"" 8 || true
 	bw_stop
 	cat /tmp/bw-life
-	want="51:0 52:2048 52:6144 53:0 54:0 51:0 "
+	want="51:0 52:2048 52:6144 53:0 10:100 54:0 51:0 50:0 "
 	got=$(life_of /tmp/bw-life "$dev")
 	if [ "$got" = "$want" ]; then
 		pass "blkwatch:lifecycle-loop"
