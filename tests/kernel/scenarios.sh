@@ -5,6 +5,7 @@
 
 INJECT=/sys/kernel/debug/block/notify_inject
 WATCHES=/sys/kernel/debug/block/notify_watches
+MARK_DEAD=/sys/kernel/debug/block/notify_mark_dead
 FAKE=250:7	# a disk nobody has: injection does not need one
 
 pass() { echo "@@BNK@@ PASS $*"; }
@@ -309,6 +310,101 @@ bw_flood() {
 	rmdir $nb
 }
 
+# Wait (at most 30 s) until the output has $2 lines matching $1.
+bw_until_n() {
+	i=0
+	until [ "$(grep -c "$1" "$BW_OUT")" -ge "$2" ]; do
+		i=$((i + 1))
+		[ $i -gt 300 ] && return 1
+		sleep 0.1
+	done
+}
+
+# "subtype:sector" of each record of device $2 in blkwatch's output $1.
+life_of() {
+	grep "\"dev\":\"$2\"" "$1" |
+		sed -n 's/.*"subtype_nr":\([0-9]*\),"sector":\([0-9]*\),.*/\1:\2/p' | tr '\n' ' '
+}
+
+# The disk's life on a loop device, as losetup and blockdev make it, through
+# a watch on every device: attach (media changed, capacity from 0), grow the
+# file and re-read its size, read-only, an error, writable again, detach
+# (media changed), and marked dead (debugfs; loop5 is not used after this).
+bw_lifecycle() {
+	lo=loop5
+	dev=$(cat /sys/block/$lo/dev)
+	truncate -s 1M /tmp/life.img
+	if ! bw_start /tmp/bw-life --source watch_queue --json --id 50; then
+		fail "blkwatch:lifecycle start: $(cat /tmp/bw-life.err)"
+		return
+	fi
+	# On one CPU: records are in order per CPU (their buffers are).
+	taskset 1 sh -c "losetup /dev/$lo /tmp/life.img && truncate -s 3M /tmp/life.img &&
+		losetup -c /dev/$lo && blockdev --setro /dev/$lo &&
+		echo '$dev 100 8 -5' > $INJECT && blockdev --setrw /dev/$lo &&
+		losetup -d /dev/$lo && echo $dev > $MARK_DEAD" ||
+		fail "blkwatch:lifecycle a losetup, blockdev or debugfs command failed"
+	bw_until_n "\"dev\":\"$dev\"" 8 || true
+	bw_stop
+	cat /tmp/bw-life
+	want="51:0 52:2048 52:6144 53:0 10:100 54:0 51:0 50:0 "
+	got=$(life_of /tmp/bw-life "$dev")
+	if [ "$got" = "$want" ]; then
+		pass "blkwatch:lifecycle-loop"
+	else
+		fail "blkwatch:lifecycle-loop expected '$want' (subtype:sector) for $dev, got '$got'"
+	fi
+	rm -f /tmp/life.img
+}
+
+# A disk that appears and goes away (null_blk through configfs): a watch on
+# every device sees it added and removed; a watch on the disk ends with the
+# removal record, and the kernel drops that watch while blkwatch still runs.
+bw_add_remove() {
+	nb=/sys/kernel/config/nullb/bnlife
+	if ! bw_start /tmp/bw-all --source watch_queue --json --id 60; then
+		fail "blkwatch:add-remove start: $(cat /tmp/bw-all.err)"
+		return
+	fi
+	ALL_PID=$BW_PID
+	mkdir $nb && echo 16 > $nb/size && echo 1 > $nb/power || {
+		fail "blkwatch:add-remove cannot set up null_blk"
+		kill $ALL_PID; wait $ALL_PID
+		return
+	}
+	i=0
+	while [ ! -b /dev/bnlife ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	dev=$(cat /sys/block/bnlife/dev)
+	if ! bw_start /tmp/bw-one --source watch_queue --json -d bnlife --id 61; then
+		fail "blkwatch:add-remove start -d: $(cat /tmp/bw-one.err)"
+		kill $ALL_PID; wait $ALL_PID
+		return
+	fi
+	before=$(cat $WATCHES)
+	echo 0 > $nb/power
+	bw_until '"subtype_nr":49' || true
+	after=$(cat $WATCHES)
+	bw_stop
+	BW_OUT=/tmp/bw-all BW_PID=$ALL_PID
+	bw_until "\"dev\":\"$dev\".*\"subtype_nr\":49" || true
+	bw_stop
+	rmdir $nb
+	cat /tmp/bw-all /tmp/bw-one
+	got=$(life_of /tmp/bw-all "$dev")
+	if [ "$got" = "48:0 49:0 " ]; then
+		pass "blkwatch:added-removed"
+	else
+		fail "blkwatch:added-removed expected '48:0 49:0 ' for $dev on the watch on every device, got '$got'"
+	fi
+	if [ "$(life_of /tmp/bw-one "$dev")" = "49:0 " ] &&
+	   grep -q "\"dev\":\"$dev\".*\"subtype_nr\":49,\"sector\":0,\"id\":61," /tmp/bw-one &&
+	   [ "$after" = $((before - 1)) ]; then
+		pass "blkwatch:removal-ends-disk-watch"
+	else
+		fail "blkwatch:removal-ends-disk-watch expected one removal record with id 61 and watches $before -> $((before - 1)), got '$(cat /tmp/bw-one)', watches $before -> $after"
+	fi
+}
+
 run_all() {
 	selftest
 	if ! command -v blkwatch > /dev/null; then
@@ -323,4 +419,6 @@ run_all() {
 	bw_partition
 	bw_timeout
 	bw_flood
+	bw_lifecycle
+	bw_add_remove
 }
