@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <blknotify/device.h>
+#include "history.h"
 #include "journal.h"
 #include "log.h"
 #include "manager.h"
@@ -32,6 +33,9 @@ struct outputs {
 	struct blknotify_device_cache *cache;	/* the disks' identity */
 	__u64 devs[OUTPUTS_DEVICES_MAX];	/* outputs_devices, resolved; none: all */
 	unsigned int nr_devs;
+	bool history_on, history_armed;
+	struct history history;
+	int history_fd;			/* commit timer: history_commit_ms after the first row */
 };
 
 /* (now_ns(), the manager's, is CLOCK_MONOTONIC.) */
@@ -69,6 +73,15 @@ static void stats(struct manager *m, struct metrics_daemon_stats *s)
 	s->journal_summarised = o->journal.summarised;
 	s->journal_failed = o->journal.failed;
 	s->textfile_failed = o->textfile_failed;
+	if (o->history_on) {
+		s->history_on = true;
+		s->history_rows = o->history.stats.rows;
+		s->history_loss_rows = o->history.stats.loss_rows;
+		s->history_dropped = o->history.stats.dropped;
+		s->history_trimmed = o->history.stats.trimmed;
+		s->history_commits = o->history.stats.commits;
+		s->history_commit_failed = o->history.stats.commit_failed;
+	}
 }
 
 static char *render(void *userdata, size_t *len)
@@ -226,7 +239,7 @@ int outputs_start(struct manager *m)
 	o = m->outputs = calloc(1, sizeof(*o));
 	if (!o)
 		return -ENOMEM;
-	o->textfile_fd = o->expire_fd = o->journal_fd = o->journal_sock = -1;
+	o->textfile_fd = o->expire_fd = o->journal_fd = o->journal_sock = o->history_fd = -1;
 	if ((r = resolve_devices(m)) < 0)
 		return r;
 	r = blknotify_device_cache_new(&o->cache, &(struct blknotify_device_cache_opts){
@@ -250,7 +263,47 @@ int outputs_start(struct manager *m)
 		if ((o->journal_fd = add_timer(m, 0, TAG_OUTPUT_JOURNAL)) < 0)
 			return o->journal_fd;
 	}
+	if (c->history_path[0]) {
+		char err[1024];
+
+		r = history_open(&o->history, c->history_path, m->source, c->history_max_age_s,
+				 c->history_max_bytes, c->history_batch, c->history_queue, err, sizeof(err));
+		if (r < 0) {
+			log_err("%s", err);
+			history_close(&o->history);
+			return r;
+		}
+		o->history_on = true;
+		if ((o->history_fd = add_timer(m, 0, TAG_OUTPUT_HISTORY)) < 0)
+			return o->history_fd;
+		log_info("storing the history in %s", c->history_path);
+	}
 	return 0;
+}
+
+/* Commit when a batch is full, else history_commit_ms after the first row that waits. */
+static void history_kick(struct manager *m)
+{
+	struct outputs *o = m->outputs;
+	unsigned int ms = m->cfg.outputs.history_commit_ms;
+	struct itimerspec its = { .it_value = { ms / 1000, ms % 1000 * 1000000 } };
+
+	if (history_full(&o->history))
+		history_commit(&o->history, false);
+	if (!o->history_armed && history_pending(&o->history)) {
+		o->history_armed = true;
+		timerfd_settime(o->history_fd, 0, &its, NULL);
+	}
+}
+
+void outputs_loss(struct manager *m, __u64 nr)
+{
+	struct outputs *o = m->outputs;
+
+	if (!o || !o->history_on)
+		return;
+	history_loss(&o->history, nr, realtime_ns());
+	history_kick(m);
 }
 
 static void journal_arm(struct outputs *o, __u64 deadline)
@@ -281,6 +334,10 @@ void outputs_record(struct manager *m, const struct block_notification *b, size_
 		if (!o->journal_armed)
 			journal_arm(o, journal_flush(&o->journal, mono, false));
 	}
+	if (o->history_on) {
+		history_record(&o->history, b, len, &id, realtime_ns());
+		history_kick(m);
+	}
 	disk_identity_put(&id);
 }
 
@@ -308,6 +365,12 @@ void outputs_dispatch(struct manager *m, unsigned int tag)
 		(void)!read(o->journal_fd, &n, sizeof(n));
 		journal_arm(o, journal_flush(&o->journal, now_ns(), false));
 		return;
+	case TAG_OUTPUT_HISTORY:
+		(void)!read(o->history_fd, &n, sizeof(n));
+		o->history_armed = false;
+		history_commit(&o->history, true);
+		history_kick(m);	/* what could not be committed: again later */
+		return;
 	}
 }
 
@@ -327,6 +390,8 @@ void outputs_stop(struct manager *m)
 		}
 		journal_flush(&o->journal, now_ns(), true);
 	}
+	if (o->history_on)
+		history_close(&o->history);	/* before the textfile: its last counts */
 	if (m->cfg.outputs.metrics_textfile_dir[0] && o->textfile_fd >= 0)
 		write_textfile(m);
 	if (o->http_on)
@@ -339,6 +404,8 @@ void outputs_stop(struct manager *m)
 		close(o->journal_fd);
 	if (o->journal_sock >= 0)
 		close(o->journal_sock);
+	if (o->history_fd >= 0)
+		close(o->history_fd);
 	metrics_free(&o->metrics);
 	journal_free(&o->journal);
 	blknotify_device_cache_free(o->cache);

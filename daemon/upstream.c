@@ -290,6 +290,7 @@ static void upstream_loss(struct manager *m, __u64 nr)
 	unsigned int i;
 
 	m->upstream_lost += nr;
+	outputs_loss(m, nr);
 	for (i = 0; i < BND_CLIENTS_HARD_MAX; i++) {
 		struct client *c = m->clients[i];
 

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * blknotifyd's history output: every error record the source gives on the
+ * outputs' disks, and every loss with its count, stored in an SQLite
+ * database (history_path) that survives restarts and crashes, for
+ * blknotify-history(1) to query.
+ *
+ * Writing.  A record becomes a row in memory (history_record()); rows are
+ * written in one transaction when history_batch of them wait, or
+ * history_commit_ms after the first of them, on the manager's loop.  The
+ * database is in WAL mode with synchronous=NORMAL: a commit appends to the
+ * WAL without an fsync (only checkpoints, every HISTORY_WAL_PAGES pages,
+ * sync), so a storm costs a few inserts per error, not a disk flush.  A
+ * commit that finds the database busy (another writer, a reader holding a
+ * checkpoint back) is given up at once (no busy wait) and tried again at
+ * the next timer; meanwhile rows wait in a queue of history_queue rows, and
+ * what does not fit is dropped, counted (HISTORY_REASON_QUEUE) and written
+ * as a loss row with the next commit that succeeds.
+ *
+ * Crashes.  The meta table says whether the daemon that wrote last stopped
+ * cleanly.  If not (SIGKILL, a crash, power loss), the rows it had not yet
+ * committed are gone, at most one batch plus what waited: the next start
+ * writes a loss row for them, with the count unknown (HISTORY_REASON_CRASH).
+ * Losses the source reports (its ring buffer overran) are loss rows with
+ * their count (HISTORY_REASON_SOURCE).
+ *
+ * Retention.  Each commit deletes at most HISTORY_TRIM_FACTOR times the rows
+ * it added, oldest first, among those older than history_max_age_s and
+ * while the database's pages in use exceed history_max_bytes: trimming
+ * keeps up with a storm and never stalls one.  Freed pages are reused, so
+ * the file stays near history_max_bytes (plus the WAL, kept to
+ * HISTORY_WAL_LIMIT bytes once checkpointed).
+ *
+ * The schema is versioned (PRAGMA user_version = HISTORY_SCHEMA_VERSION,
+ * application_id = HISTORY_APPLICATION_ID) and older versions are migrated
+ * in a transaction.  A file that is not an SQLite database, another
+ * program's database or one written by a newer blknotifyd is refused with
+ * a message saying what to do, and never written to: the daemon does not
+ * start (history_open() fails), because an operator who configured a
+ * history would otherwise believe errors are kept that are not.  A
+ * database found corrupted while running turns the history off, loudly;
+ * the daemon goes on serving its clients.
+ *
+ * Bounds: history_queue rows in memory (HISTORY_ROW_SIZE bytes each),
+ * HISTORY_DISKS_CACHED disks' row ids remembered.
+ */
+#ifndef BLKNOTIFYD_HISTORY_H
+#define BLKNOTIFYD_HISTORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <blknotify/block_notify.h>
+#include "disk-info.h"
+
+#define HISTORY_APPLICATION_ID		0x626c6b68	/* "blkh" */
+#define HISTORY_SCHEMA_VERSION		1
+#define HISTORY_MAX_AGE_DEFAULT		(90 * 86400)	/* s */
+#define HISTORY_MAX_BYTES_DEFAULT	(256ULL << 20)
+#define HISTORY_MAX_BYTES_MIN		(1ULL << 20)
+#define HISTORY_BATCH_DEFAULT		1024
+#define HISTORY_BATCH_MAX		65536
+#define HISTORY_COMMIT_DEFAULT		200		/* ms */
+#define HISTORY_QUEUE_DEFAULT		65536		/* rows */
+#define HISTORY_QUEUE_MAX		(1U << 22)
+#define HISTORY_TRIM_FACTOR		2
+#define HISTORY_WAL_PAGES		1000		/* SQLite's wal_autocheckpoint */
+#define HISTORY_WAL_LIMIT		(16LL << 20)	/* journal_size_limit */
+#define HISTORY_DISKS_CACHED		64
+
+/* A loss row's reason column. */
+enum history_reason {
+	HISTORY_REASON_SOURCE = 1,	/* the source's buffer overran: count given */
+	HISTORY_REASON_QUEUE = 2,	/* the history's queue was full (SQLite busy or slow) */
+	HISTORY_REASON_CRASH = 3,	/* the last daemon did not stop cleanly: count unknown */
+};
+
+struct history_row {
+	__u64 realtime_ns;		/* when the daemon read it, CLOCK_REALTIME */
+	__u64 lost;			/* a loss row: the count (0: unknown) */
+	__s64 disk;			/* disks.id, 0: none (a loss) */
+	__u32 len;			/* of rec; 0: a loss row */
+	__u8 reason;			/* a loss row's enum history_reason */
+	struct block_notification rec;
+};
+#define HISTORY_ROW_SIZE	sizeof(struct history_row)
+
+struct history_disk {
+	__u64 dev, diskseq;
+	__s64 id;			/* disks.id */
+	char serial[96];		/* as the row was made: a new serial is a new disk */
+};
+
+struct history_stats {
+	__u64 rows;			/* record rows committed */
+	__u64 loss_rows;		/* loss rows committed */
+	__u64 dropped;			/* records the queue had no room for */
+	__u64 trimmed;			/* rows deleted by retention */
+	__u64 commits, commit_failed;
+	__u64 commit_ns, commit_ns_max;	/* time spent committing */
+};
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+struct history {
+	struct sqlite3 *db;
+	struct sqlite3_stmt *insert, *trim_age, *trim_size, *disk_insert, *disk_find;
+	char path[256];
+	int lock_fd;			/* flock()ed: one daemon per history */
+	long long page_size;
+	unsigned int source;		/* enum blknotify_source, for each row */
+	unsigned int batch, queue_max;
+	__u64 max_age_ns, max_bytes;
+	bool failed;			/* corrupted while running: off */
+	struct history_row *rows;	/* queue_max of them, a ring */
+	unsigned int head, nr;
+	__u64 dropped_pending;		/* dropped, not yet written as a loss row */
+	struct history_disk disks[HISTORY_DISKS_CACHED];
+	unsigned int nr_disks, next_disk;
+	struct history_stats stats;
+};
+
+/*
+ * Open (or create) the database at path with these bounds.  Refuses, with
+ * the reason in err[], a file that is not ours; writes the crash loss row
+ * when the last daemon did not stop cleanly.  Returns 0 or a negative errno.
+ */
+int history_open(struct history *h, const char *path, unsigned int source,
+		 unsigned int max_age_s, unsigned long long max_bytes, unsigned int batch,
+		 unsigned int queue, char *err, size_t err_len);
+/* One record of the disk id (looked up by the caller), read at realtime_ns. */
+void history_record(struct history *h, const struct block_notification *b, size_t len,
+		    const struct disk_identity *id, __u64 realtime_ns);
+/* The source lost nr records. */
+void history_loss(struct history *h, __u64 nr, __u64 realtime_ns);
+/* Whether history_record() would commit now (history_batch rows wait). */
+static inline bool history_full(const struct history *h)
+{
+	return h->nr >= h->batch;
+}
+/* Whether rows wait to be committed. */
+static inline bool history_pending(const struct history *h)
+{
+	return h->nr || h->dropped_pending;
+}
+/* Commit what waits (at most history_batch rows per transaction, all of them when all). */
+int history_commit(struct history *h, bool all);
+/* Commit everything, mark the stop clean and close. */
+void history_close(struct history *h);
+
+#endif /* BLKNOTIFYD_HISTORY_H */
