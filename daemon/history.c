@@ -212,6 +212,14 @@ static void push_loss(struct history *h, __u64 nr, enum history_reason reason, _
 	push(h, &(struct history_row){ .realtime_ns = realtime_ns, .lost = nr, .reason = reason });
 }
 
+static __u64 mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
 static __u64 realtime_now(void)
 {
 	struct timespec ts;
@@ -319,14 +327,15 @@ static __s64 disk_id(struct history *h, const struct disk_identity *id, __u64 re
 	struct history_disk *d;
 	unsigned int i;
 	__s64 rowid = 0;
-	char name[32];
+	const char *name;
+	char buf[32];
 
 	for (i = 0; i < h->nr_disks; i++) {
 		d = &h->disks[i];
 		if (d->dev == id->dev && d->diskseq == id->diskseq && !strcmp(d->serial, serial))
 			return d->id;
 	}
-	disk_identity_name(id, name, sizeof(name));
+	name = disk_identity_name(id, buf, sizeof(buf));
 	sqlite3_bind_int64(h->disk_find, 1, id->dev);
 	sqlite3_bind_int64(h->disk_find, 2, id->diskseq);
 	bind_text(h->disk_find, 3, name);
@@ -366,9 +375,14 @@ void history_record(struct history *h, const struct block_notification *b, size_
 		    const struct disk_identity *id, __u64 realtime_ns)
 {
 	struct history_row row = { .realtime_ns = realtime_ns, .len = len };
+	__u64 mono;
 
 	if (h->failed)
 		return;
+	/* The error's own time, on CLOCK_REALTIME: now less how long ago it was. */
+	if (len >= BLOCK_NOTIFICATION_SIZE_V1 && b->time_ns && (mono = mono_now()) >= b->time_ns &&
+	    mono - b->time_ns < realtime_ns)
+		row.realtime_ns = realtime_ns - (mono - b->time_ns);
 	if (h->nr == h->queue_max) {
 		h->stats.dropped++;
 		h->dropped_pending++;
@@ -466,14 +480,6 @@ static int trim(struct history *h, unsigned int limit)
 		h->stats.trimmed += sqlite3_changes(h->db);
 	}
 	return SQLITE_OK;
-}
-
-static __u64 mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 static bool fatal(int rc)
