@@ -306,6 +306,8 @@ int history_open(struct history *h, const char *path, unsigned int source,
 			 sqlite3_errmsg(h->db));
 		return -EIO;
 	}
+	h->opened = true;
+	h->trim_more = true;	/* what aged while no daemon ran: trimmed at the first tick */
 	if (h->nr)
 		history_commit(h, true);
 	return 0;
@@ -449,11 +451,15 @@ static int insert(struct history *h, const struct history_row *row)
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-/* Delete at most limit of the oldest rows that retention says must go. */
+/*
+ * Delete at most limit of the oldest rows that retention says must go;
+ * trim_more says whether it stopped at the limit (then the timer goes on).
+ */
 static int trim(struct history *h, unsigned int limit)
 {
 	int rc = SQLITE_OK;
 	long long used;
+	unsigned int age = 0, size = 0;
 
 	if (h->max_age_ns) {
 		__u64 now = realtime_now();
@@ -464,8 +470,8 @@ static int trim(struct history *h, unsigned int limit)
 		sqlite3_reset(h->trim_age);
 		if (rc != SQLITE_DONE)
 			return rc;
-		h->stats.trimmed += sqlite3_changes(h->db);
-		limit -= sqlite3_changes(h->db);
+		age = sqlite3_changes(h->db);
+		limit -= age;
 	}
 	used = query_int(h->db, "SELECT p.page_count - f.freelist_count FROM pragma_page_count() p, "
 			 "pragma_freelist_count() f", &rc);
@@ -477,8 +483,10 @@ static int trim(struct history *h, unsigned int limit)
 		sqlite3_reset(h->trim_size);
 		if (rc != SQLITE_DONE)
 			return rc;
-		h->stats.trimmed += sqlite3_changes(h->db);
+		size = sqlite3_changes(h->db);
 	}
+	h->trimmed_now = age + size;
+	h->trim_more = !limit || (size && size == limit);
 	return SQLITE_OK;
 }
 
@@ -512,8 +520,9 @@ static int commit_one(struct history *h)
 		else
 			losses++;
 	}
+	/* At least a batch: a backlog (after a restart, a smaller limit) goes at one per tick. */
 	if (rc == SQLITE_OK)
-		rc = trim(h, n * HISTORY_TRIM_FACTOR > 64 ? n * HISTORY_TRIM_FACTOR : 64);
+		rc = trim(h, n * HISTORY_TRIM_FACTOR > h->batch ? n * HISTORY_TRIM_FACTOR : h->batch);
 	if (rc == SQLITE_OK)
 		rc = exec(h, "COMMIT");
 	if (rc != SQLITE_OK) {
@@ -523,6 +532,7 @@ static int commit_one(struct history *h)
 	h->head = (h->head + n) % h->queue_max;
 	h->nr -= n;
 	h->dropped_pending -= dropped;
+	h->stats.trimmed += h->trimmed_now;
 	h->stats.rows += rows;
 	h->stats.loss_rows += losses;
 	h->stats.commits++;
@@ -557,16 +567,17 @@ int history_commit(struct history *h, bool all)
 					 (unsigned long long)h->stats.commit_failed, h->queue_max);
 			return rc == SQLITE_BUSY ? -EBUSY : -EIO;
 		}
-	} while (all && history_pending(h));
+	} while (all && (h->nr || h->dropped_pending));
 	return 0;
 }
 
 void history_close(struct history *h)
 {
-	if (h->db) {
-		if (h->rows && !h->failed && history_pending(h))
+	/* Not opened: not ours, or not sure it is, so nothing is written. */
+	if (h->db && h->opened) {
+		if (h->rows && !h->failed && (h->nr || h->dropped_pending))
 			history_commit(h, true);
-		if (!h->failed && !history_pending(h) &&
+		if (!h->failed && !h->nr && !h->dropped_pending &&
 		    exec(h, "INSERT OR REPLACE INTO meta VALUES('clean', 1)") != SQLITE_OK)
 			log_warn("history %s: cannot mark the stop clean: %s", h->path,
 				 sqlite3_errmsg(h->db));

@@ -25,9 +25,12 @@
  * their count (HISTORY_REASON_SOURCE).
  *
  * Retention.  Each commit deletes at most HISTORY_TRIM_FACTOR times the rows
- * it added, oldest first, among those older than history_max_age_s and
- * while the database's pages in use exceed history_max_bytes: trimming
- * keeps up with a storm and never stalls one.  Freed pages are reused, so
+ * it added (at least history_batch), oldest first, among those older than
+ * history_max_age_s and while the database's pages in use exceed
+ * history_max_bytes: trimming keeps up with a storm and never stalls one.
+ * When a commit stopped at that limit, and at start (what aged while no
+ * daemon ran), the timer runs again to trim more.  While no error comes,
+ * rows that age past history_max_age_s are trimmed with the next commit.  Freed pages are reused, so
  * the file stays near history_max_bytes (plus the WAL, kept to
  * HISTORY_WAL_LIMIT bytes once checkpointed).
  *
@@ -75,7 +78,7 @@ enum history_reason {
 };
 
 struct history_row {
-	__u64 realtime_ns;		/* when the daemon read it, CLOCK_REALTIME */
+	__u64 realtime_ns;		/* CLOCK_REALTIME: of the error (its time_ns), else when read */
 	__u64 lost;			/* a loss row: the count (0: unknown) */
 	__s64 disk;			/* disks.id, 0: none (a loss) */
 	__u32 len;			/* of rec; 0: a loss row */
@@ -111,7 +114,10 @@ struct history {
 	unsigned int source;		/* enum blknotify_source, for each row */
 	unsigned int batch, queue_max;
 	__u64 max_age_ns, max_bytes;
+	bool opened;			/* ours, checked: it may be written */
 	bool failed;			/* corrupted while running: off */
+	bool trim_more;			/* retention stopped at its limit: go on at the next tick */
+	unsigned int trimmed_now;	/* by the transaction being made */
 	struct history_row *rows;	/* queue_max of them, a ring */
 	unsigned int head, nr;
 	__u64 dropped_pending;		/* dropped, not yet written as a loss row */
@@ -138,10 +144,10 @@ static inline bool history_full(const struct history *h)
 {
 	return h->nr >= h->batch;
 }
-/* Whether rows wait to be committed. */
+/* Whether rows wait to be committed, or retention has more to trim: then the timer runs. */
 static inline bool history_pending(const struct history *h)
 {
-	return h->nr || h->dropped_pending;
+	return h->nr || h->dropped_pending || h->trim_more;
 }
 /* Commit what waits (at most history_batch rows per transaction, all of them when all). */
 int history_commit(struct history *h, bool all);

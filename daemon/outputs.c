@@ -228,6 +228,8 @@ static bool current(void *userdata, __u64 dev, __u64 diskseq)
 	return disk_identity_current(userdata, dev, diskseq);
 }
 
+static void history_kick(struct manager *m);
+
 int outputs_start(struct manager *m)
 {
 	const struct outputs_config *c = &m->cfg.outputs;
@@ -277,6 +279,7 @@ int outputs_start(struct manager *m)
 		if ((o->history_fd = add_timer(m, 0, TAG_OUTPUT_HISTORY)) < 0)
 			return o->history_fd;
 		log_info("storing the history in %s", c->history_path);
+		history_kick(m);	/* retention, for what aged while no daemon ran */
 	}
 	return 0;
 }
