@@ -551,6 +551,7 @@ int history_commit(struct history *h, bool all)
 		return -EIO;
 	do {
 		rc = commit_one(h);
+		h->waiting = rc != SQLITE_OK;
 		if (rc != SQLITE_OK) {
 			h->stats.commit_failed++;
 			if (fatal(rc)) {

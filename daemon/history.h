@@ -116,6 +116,7 @@ struct history {
 	__u64 max_age_ns, max_bytes;
 	bool opened;			/* ours, checked: it may be written */
 	bool failed;			/* corrupted while running: off */
+	bool waiting;			/* the last commit failed: the timer retries */
 	bool trim_more;			/* retention stopped at its limit: go on at the next tick */
 	unsigned int trimmed_now;	/* by the transaction being made */
 	struct history_row *rows;	/* queue_max of them, a ring */
@@ -139,10 +140,13 @@ void history_record(struct history *h, const struct block_notification *b, size_
 		    const struct disk_identity *id, __u64 realtime_ns);
 /* The source lost nr records. */
 void history_loss(struct history *h, __u64 nr, __u64 realtime_ns);
-/* Whether history_record() would commit now (history_batch rows wait). */
+/*
+ * Whether to commit now: history_batch rows wait, and the last commit did
+ * not fail (then the timer tries again, not every record).
+ */
 static inline bool history_full(const struct history *h)
 {
-	return h->nr >= h->batch;
+	return h->nr >= h->batch && !h->waiting;
 }
 /* Whether rows wait to be committed, or retention has more to trim: then the timer runs. */
 static inline bool history_pending(const struct history *h)

@@ -182,7 +182,7 @@ static int list(sqlite3 *db, const struct options *o)
 		"SELECT * FROM (SELECT e.id, e.time, e.kind, e.dev, e.subtype, e.op, e.flags, e.sector,"
 		" e.nr_sectors, e.error, e.mono, e.retries, e.transport, e.detail, e.status,"
 		" e.command_id, e.sense_key, e.asc, e.ascq, e.opcode, e.device_lba, e.value, e.lost,"
-		" e.reason, e.watch, d.name, d.serial, d.wwn, d.by_id, d.model, d.diskseq"
+		" e.reason, e.watch, d.name, d.serial, d.wwn, d.by_id, d.model, d.diskseq, e.source"
 		" FROM events e LEFT JOIN disks d ON d.id = e.disk"
 		" WHERE " WHERE_TIME " AND (e.kind = 1 OR (" WHERE_DISK "))"
 		" ORDER BY e.id DESC LIMIT ?8) ORDER BY id";
@@ -262,7 +262,11 @@ static int list(sqlite3 *db, const struct options *o)
 		}
 		if (sqlite3_column_type(s, 30) != SQLITE_NULL)
 			printf(",\"diskseq\":%lld", (long long)sqlite3_column_int64(s, 30));
-		printf("}\n");
+		{
+			const char *src = blknotify_source_name(sqlite3_column_int(s, 31));
+
+			printf(",\"source\":\"%s\"}\n", src ? src : "unknown");
+		}
 	}
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE) {

@@ -6,6 +6,7 @@
  * a relative form moves with "now" by exactly as much as "now" moved.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

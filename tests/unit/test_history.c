@@ -137,6 +137,7 @@ TEST(busy_rows_wait_full_queue_drops_into_a_loss_row)
 		record(&h, i, realtime());
 	ASSERT_EQ(history_commit(&h, true), -EBUSY);	/* at once: no busy wait */
 	EXPECT_EQ(h.nr, 4);
+	ASSERT_FALSE(history_full(&h));			/* the timer retries, not each record */
 	for (i = 0; i < 3; i++)
 		record(&h, 100 + i, realtime());
 	history_loss(&h, 5, realtime());		/* no room either: counted */
@@ -148,6 +149,10 @@ TEST(busy_rows_wait_full_queue_drops_into_a_loss_row)
 	EXPECT_EQ(q("SELECT count(*) FROM events WHERE kind = 0"), 4);
 	EXPECT_EQ(q("SELECT sum(lost) FROM events WHERE kind = 1 AND reason = 2"), 8);
 	EXPECT_EQ(h.stats.commit_failed, 1);
+	/* With room, a loss the source reports is a row of its own, with its count. */
+	history_loss(&h, 42, realtime());
+	ASSERT_EQ(history_commit(&h, true), 0);
+	EXPECT_EQ(q("SELECT lost FROM events WHERE kind = 1 AND reason = 1"), 42);
 	history_close(&h);
 }
 
