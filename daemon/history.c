@@ -576,6 +576,8 @@ void history_close(struct history *h)
 {
 	/* Not opened: not ours, or not sure it is, so nothing is written. */
 	if (h->db && h->opened) {
+		/* Stopping may wait a little for a lock another program holds, not forever. */
+		sqlite3_busy_timeout(h->db, HISTORY_STOP_TIMEOUT_MS);
 		if (h->rows && !h->failed && (h->nr || h->dropped_pending))
 			history_commit(h, true);
 		if (!h->failed && !h->nr && !h->dropped_pending &&
