@@ -598,3 +598,14 @@ TEST(protocol_get_impact)
 	len = build(buf, BND_GET_IMPACT, &g, sizeof(g) - 8);
 	ASSERT_EQ(bnd_parse(buf, len, BND_TO_DAEMON, &m, why, sizeof(why)), -EBADMSG);
 }
+
+/* The message about an unknown key lists every key, the outputs' last one too, uncut. */
+TEST(config_unknown_key_lists_every_key)
+{
+	struct daemon_config c;
+	char err[2048];
+
+	ASSERT_EQ(parse_str(&c, "histroy_path = /x\n", err, sizeof(err)), -EINVAL);
+	if (!strstr(err, "history_commit_ms, history_queue)"))
+		TEST_FAIL_(0, "the list of keys is cut: \"%s\"", err);
+}
