@@ -122,6 +122,11 @@ static int check_schema(struct history *h, char *err, size_t err_len)
 		app = query_int(h->db, "PRAGMA application_id", &rc);
 	if (rc == SQLITE_OK)
 		version = query_int(h->db, "PRAGMA user_version", &rc);
+	if ((rc & 0xff) == SQLITE_BUSY) {
+		snprintf(err, err_len, "history_path %s: another program holds it locked: stop it, or "
+			 "set history_path to another file", h->path);
+		return -EBUSY;
+	}
 	if (rc != SQLITE_OK) {
 		snprintf(err, err_len, "history_path %s: SQLite cannot read it (%s): the file is "
 			 "damaged or not a database; %s", h->path, sqlite3_errstr(rc), what_to_do);
@@ -270,7 +275,8 @@ int history_open(struct history *h, const char *path, unsigned int source,
 			 h->db ? sqlite3_errmsg(h->db) : sqlite3_errstr(rc));
 		return -EIO;
 	}
-	sqlite3_busy_timeout(h->db, 0);	/* busy: give up now, try at the next timer */
+	/* Opening may wait a little for a lock another program holds; records never do (below). */
+	sqlite3_busy_timeout(h->db, HISTORY_STOP_TIMEOUT_MS);
 	if ((r = check_schema(h, err, err_len)) < 0)
 		return r;
 	/* Ours: from here on it may be written. */
@@ -306,6 +312,7 @@ int history_open(struct history *h, const char *path, unsigned int source,
 			 sqlite3_errmsg(h->db));
 		return -EIO;
 	}
+	sqlite3_busy_timeout(h->db, 0);	/* busy: give up now, try at the next timer */
 	h->opened = true;
 	h->trim_more = true;	/* what aged while no daemon ran: trimmed at the first tick */
 	if (h->nr)

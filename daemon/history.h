@@ -69,7 +69,7 @@
 #define HISTORY_WAL_PAGES		1000		/* SQLite's wal_autocheckpoint */
 #define HISTORY_WAL_LIMIT		(16LL << 20)	/* journal_size_limit */
 #define HISTORY_DISKS_CACHED		64
-#define HISTORY_STOP_TIMEOUT_MS		2000	/* the last commit waits this long for a lock */
+#define HISTORY_STOP_TIMEOUT_MS		2000	/* opening and the last commit wait this long for a lock */
 
 /* A loss row's reason column. */
 enum history_reason {
