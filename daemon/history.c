@@ -2,6 +2,8 @@
 /* The history output: records and losses into SQLite, batched (history.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,6 +235,112 @@ static __u64 realtime_now(void)
 	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+/* The checkpoint thread: copies the WAL into the database (and syncs) when asked. */
+static void *checkpointer(void *arg)
+{
+	struct history_checkpointer *ck = arg;
+
+	pthread_mutex_lock(&ck->lock);
+	for (;;) {
+		int rc, log = 0, done = 0;
+		__u64 t0, dt;
+
+		while (!ck->wanted && !ck->stop)
+			pthread_cond_wait(&ck->cond, &ck->lock);
+		if (ck->stop)
+			break;
+		ck->wanted = false;
+		pthread_mutex_unlock(&ck->lock);
+		t0 = mono_now();
+		rc = sqlite3_wal_checkpoint_v2(ck->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+		dt = mono_now() - t0;
+		__atomic_add_fetch(&ck->frames, done > 0 ? done : 0, __ATOMIC_RELAXED);
+		__atomic_add_fetch(rc == SQLITE_OK ? &ck->done : &ck->failed, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&ck->ns, dt, __ATOMIC_RELAXED);
+		if (dt > __atomic_load_n(&ck->ns_max, __ATOMIC_RELAXED))
+			__atomic_store_n(&ck->ns_max, dt, __ATOMIC_RELAXED);
+		pthread_mutex_lock(&ck->lock);
+	}
+	pthread_mutex_unlock(&ck->lock);
+	return NULL;
+}
+
+/* After each commit (SQLite's WAL hook, the writer's thread): a checkpoint when the WAL is long. */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct history_checkpointer *ck = arg;
+
+	(void)db;
+	(void)name;
+	if (pages >= HISTORY_WAL_PAGES) {
+		pthread_mutex_lock(&ck->lock);
+		ck->wanted = true;
+		pthread_cond_signal(&ck->cond);
+		pthread_mutex_unlock(&ck->lock);
+	}
+	return SQLITE_OK;
+}
+
+static int checkpointer_start(struct history *h, char *err, size_t err_len)
+{
+	struct history_checkpointer *ck = &h->ck;
+	sigset_t all, old;
+	int r;
+
+	if (sqlite3_open_v2(h->path, &ck->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW |
+			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(err, err_len, "history_path %s: a second connection: %s", h->path,
+			 ck->db ? sqlite3_errmsg(ck->db) : "no memory");
+		return -EIO;
+	}
+	/* A first read: the connection then knows the database is in WAL mode. */
+	{
+		int rc;
+
+		query_int(ck->db, "SELECT count(*) FROM sqlite_master", &rc);
+		if (rc != SQLITE_OK) {
+			snprintf(err, err_len, "history_path %s: a second connection: %s", h->path,
+				 sqlite3_errmsg(ck->db));
+			return -EIO;
+		}
+	}
+	pthread_mutex_init(&ck->lock, NULL);
+	pthread_cond_init(&ck->cond, NULL);
+	/* Signals stay the manager's (its signalfd). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	r = pthread_create(&ck->thread, NULL, checkpointer, ck);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r) {
+		snprintf(err, err_len, "history: cannot start the checkpoint thread: %s", strerror(r));
+		pthread_mutex_destroy(&ck->lock);
+		pthread_cond_destroy(&ck->cond);
+		return -r;
+	}
+	ck->running = true;
+	sqlite3_wal_hook(h->db, wal_hook, ck);	/* instead of wal_autocheckpoint's */
+	return 0;
+}
+
+static void checkpointer_stop(struct history *h)
+{
+	struct history_checkpointer *ck = &h->ck;
+
+	if (ck->running) {
+		pthread_mutex_lock(&ck->lock);
+		ck->stop = true;
+		pthread_cond_signal(&ck->cond);
+		pthread_mutex_unlock(&ck->lock);
+		pthread_join(ck->thread, NULL);
+		pthread_mutex_destroy(&ck->lock);
+		pthread_cond_destroy(&ck->cond);
+		ck->running = false;
+		sqlite3_wal_hook(h->db, NULL, NULL);
+	}
+	sqlite3_close(ck->db);	/* before the writer's: its close checkpoints and removes the WAL */
+	ck->db = NULL;
+}
+
 int history_open(struct history *h, const char *path, unsigned int source,
 		 unsigned int max_age_s, unsigned long long max_bytes, unsigned int batch,
 		 unsigned int queue, char *err, size_t err_len)
@@ -284,8 +392,7 @@ int history_open(struct history *h, const char *path, unsigned int source,
 		char sql[256];
 
 		snprintf(sql, sizeof(sql), "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
-			 "PRAGMA wal_autocheckpoint = %d; PRAGMA journal_size_limit = %lld",
-			 HISTORY_WAL_PAGES, (long long)HISTORY_WAL_LIMIT);
+			 "PRAGMA journal_size_limit = %lld", (long long)HISTORY_WAL_LIMIT);
 		if (exec(h, sql) != SQLITE_OK) {
 			snprintf(err, err_len, "history_path %s: cannot use WAL mode: %s", path,
 				 sqlite3_errmsg(h->db));
@@ -293,7 +400,7 @@ int history_open(struct history *h, const char *path, unsigned int source,
 		}
 	}
 	h->page_size = query_int(h->db, "PRAGMA page_size", &rc);
-	if ((r = prepare(h, err, err_len)) < 0)
+	if ((r = prepare(h, err, err_len)) < 0 || (r = checkpointer_start(h, err, err_len)) < 0)
 		return r;
 	clean = query_int(h->db, "SELECT value FROM meta WHERE key = 'clean'", &rc);
 	h->rows = calloc(h->queue_max, sizeof(*h->rows));
@@ -594,15 +701,19 @@ void history_close(struct history *h)
 		if (h->nr || h->dropped_pending)
 			log_warn("history %s: %u rows and %llu dropped records not written at stop",
 				 h->path, h->nr, (unsigned long long)h->dropped_pending);
+		checkpointer_stop(h);
 		log_info("history %s: %llu records and %llu losses stored in %llu commits "
 			 "(%.2f ms each on average, %.2f ms at most), %llu rows trimmed, "
-			 "%llu records dropped (queue full)", h->path,
+			 "%llu records dropped (queue full); %llu checkpoints in their thread "
+			 "(%.2f ms at most), %llu failed", h->path,
 			 (unsigned long long)h->stats.rows, (unsigned long long)h->stats.loss_rows,
 			 (unsigned long long)h->stats.commits,
 			 h->stats.commits ? h->stats.commit_ns / 1e6 / h->stats.commits : 0.0,
 			 h->stats.commit_ns_max / 1e6, (unsigned long long)h->stats.trimmed,
-			 (unsigned long long)h->stats.dropped);
+			 (unsigned long long)h->stats.dropped, (unsigned long long)h->ck.done,
+			 h->ck.ns_max / 1e6, (unsigned long long)h->ck.failed);
 	}
+	checkpointer_stop(h);
 	sqlite3_finalize(h->insert);
 	sqlite3_finalize(h->trim_age);
 	sqlite3_finalize(h->trim_size);

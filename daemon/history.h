@@ -9,8 +9,12 @@
  * written in one transaction when history_batch of them wait, or
  * history_commit_ms after the first of them, on the manager's loop.  The
  * database is in WAL mode with synchronous=NORMAL: a commit appends to the
- * WAL without an fsync (only checkpoints, every HISTORY_WAL_PAGES pages,
- * sync), so a storm costs a few inserts per error, not a disk flush.  A
+ * WAL without an fsync, so a storm costs a few inserts per error, not a
+ * disk flush.  The only fsync, the checkpoint that copies the WAL into the
+ * database, runs in a thread of its own on a connection of its own
+ * (PASSIVE: it never waits for, nor blocks, the writer), asked for when
+ * the WAL holds HISTORY_WAL_PAGES pages: the manager's loop never waits for
+ * the disk.  A
  * commit that finds the database busy (another writer, a reader holding a
  * checkpoint back) is given up at once (no busy wait) and tried again at
  * the next timer; meanwhile rows wait in a queue of history_queue rows, and
@@ -50,6 +54,7 @@
 #ifndef BLKNOTIFYD_HISTORY_H
 #define BLKNOTIFYD_HISTORY_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <blknotify/block_notify.h>
@@ -66,7 +71,7 @@
 #define HISTORY_QUEUE_DEFAULT		65536		/* rows */
 #define HISTORY_QUEUE_MAX		(1U << 22)
 #define HISTORY_TRIM_FACTOR		2
-#define HISTORY_WAL_PAGES		1000		/* SQLite's wal_autocheckpoint */
+#define HISTORY_WAL_PAGES		1000		/* a checkpoint is asked for at this many */
 #define HISTORY_WAL_LIMIT		(16LL << 20)	/* journal_size_limit */
 #define HISTORY_DISKS_CACHED		64
 #define HISTORY_STOP_TIMEOUT_MS		2000	/* opening and the last commit wait this long for a lock */
@@ -106,6 +111,18 @@ struct history_stats {
 struct sqlite3;
 struct sqlite3_stmt;
 
+/* The checkpoint thread's state; counters read with __atomic loads. */
+struct history_checkpointer {
+	struct sqlite3 *db;		/* its own connection */
+	pthread_t thread;
+	bool running;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool wanted, stop;		/* under lock */
+	__u64 done, failed, ns, ns_max;
+	__u64 frames;			/* WAL frames copied into the database */
+};
+
 struct history {
 	struct sqlite3 *db;
 	struct sqlite3_stmt *insert, *trim_age, *trim_size, *disk_insert, *disk_find;
@@ -126,6 +143,7 @@ struct history {
 	struct history_disk disks[HISTORY_DISKS_CACHED];
 	unsigned int nr_disks, next_disk;
 	struct history_stats stats;
+	struct history_checkpointer ck;
 };
 
 /*

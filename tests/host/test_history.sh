@@ -196,9 +196,9 @@ read -r e l u <<<"$(stored)"
 echo "# storm: caused $caused, stored $((e - 60)) rows, $l recorded lost, $u unknown"
 expect_eq "storm: nothing dropped by the history" "$(metric blknotify_history_dropped_total)" 0
 # The kernel skips the tracepoint's programs for a few errors under load
-# (bench/RESULTS.md figure 6, not blknotify's): at most 1 % here.
-ok "storm: rows + recorded losses = the errors caused, but for the kernel's misses (<= 1 %)" \
-	$([ $((e - 60 + l)) -le "$caused" ] && [ $((caused - (e - 60 + l))) -le $((caused / 100)) ]; echo $?)
+# (bench/RESULTS.md figure 6, not blknotify's: up to 1.3 % seen at high load): at most 2 %.
+ok "storm: rows + recorded losses = the errors caused, but for the kernel's misses (<= 2 %)" \
+	$([ $((e - 60 + l)) -le "$caused" ] && [ $((caused - (e - 60 + l))) -le $((caused / 50)) ]; echo $?)
 commits=$(metric blknotify_history_commits_total)
 ok "storm: batched ($commits commits for $((e)) rows)" $([ "$commits" -lt $((e / 100)) ]; echo $?)
 
@@ -218,8 +218,8 @@ read -r e0 l0 u0 <<<"$before"
 c1=$(cat "$work/caused1")
 echo "# restart: caused $c1, stored $((e - e0)) + lost $((l - l0)), unknown $((u - u0))"
 expect_eq "restart: no crash loss row" "$((u - u0))" 0
-ok "restart: stored + recorded losses = caused, but for the kernel's misses (<= 1 %)" \
-	$([ $((e - e0 + l - l0)) -le "$c1" ] && [ $((c1 - (e - e0 + l - l0))) -le $((c1 / 100 + 1)) ]; echo $?)
+ok "restart: stored + recorded losses = caused, but for the kernel's misses (<= 2 %)" \
+	$([ $((e - e0 + l - l0)) -le "$c1" ] && [ $((c1 - (e - e0 + l - l0))) -le $((c1 / 50 + 1)) ]; echo $?)
 
 # 4. SIGKILL in the middle of a storm: what was committed stays; the crash is a loss row.
 storm 50000 >"$work/caused2" &
@@ -243,7 +243,7 @@ c2=$(cat "$work/caused2")
 lost=$((c2 - (e2 - e + l2 - l)))
 echo "# SIGKILL: caused $c2, stored $((e2 - e)), recorded lost $((l2 - l)), missing $lost"
 ok "SIGKILL: what is missing is at most the open batch ($BATCH) and the kernel's misses" \
-	$([ "$lost" -ge 0 ] && [ "$lost" -le $((BATCH + c2 / 100)) ]; echo $?)
+	$([ "$lost" -ge 0 ] && [ "$lost" -le $((BATCH + c2 / 50)) ]; echo $?)
 "$HISTORY" -f "$db" | grep -q "LOSS: records lost, how many is not known (crash)"
 ok "the crash loss row reads as such" $?
 stop_daemon

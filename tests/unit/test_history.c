@@ -213,6 +213,12 @@ TEST(retention_by_size_keeps_the_newest)
 	EXPECT_EQ(q("SELECT max(sector) FROM events"), 39999);
 	EXPECT_EQ(q("SELECT count(*) FROM events") + (long long)h.stats.trimmed, 40000);
 	history_close(&h);
+	/* The WAL filled past HISTORY_WAL_PAGES: the thread checkpointed, the writer never did. */
+	printf("# %llu checkpoints, %llu frames, %.2f ms at most\n", (unsigned long long)h.ck.done,
+	       (unsigned long long)h.ck.frames, h.ck.ns_max / 1e6);
+	ASSERT_GT((long long)h.ck.done, 0);
+	ASSERT_GE((long long)h.ck.frames, HISTORY_WAL_PAGES);
+	EXPECT_EQ(h.ck.failed, 0);
 }
 
 TEST(retention_by_age)
