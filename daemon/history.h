@@ -106,6 +106,7 @@ struct history_stats {
 	__u64 trimmed;			/* rows deleted by retention */
 	__u64 commits, commit_failed;
 	__u64 commit_ns, commit_ns_max;	/* time spent committing */
+	__u64 commit_cpu_ns_max;	/* of it on the CPU (the rest: preempted, or the disk) */
 };
 
 struct sqlite3;
