@@ -444,55 +444,80 @@ static void bind_text(sqlite3_stmt *s, int i, const char *v)
 		sqlite3_bind_null(s, i);
 }
 
-/* The disks row of this identity; 0 when it cannot be written now (tried again later). */
-static __s64 disk_id(struct history *h, const struct disk_identity *id, __u64 realtime_ns)
+/* The slot of this identity (a copy of it), found or made: 1 + index, or HISTORY_NO_SLOT. */
+static __u16 disk_slot(struct history *h, const struct disk_identity *id, __u64 realtime_ns)
 {
-	const char *serial = id->serial ? id->serial : "";
-	struct history_disk *d;
-	unsigned int i;
-	__s64 rowid = 0;
-	const char *name;
-	char buf[32];
+	struct history_disk *d = NULL;
+	unsigned int i, k;
+	char buf[32], serial[sizeof(d->serial)];
 
+	disk_identity_copy(serial, sizeof(serial), id->serial);	/* as the slot holds it */
 	for (i = 0; i < h->nr_disks; i++) {
 		d = &h->disks[i];
 		if (d->dev == id->dev && d->diskseq == id->diskseq && !strcmp(d->serial, serial))
-			return d->id;
+			return i + 1;
 	}
-	name = disk_identity_name(id, buf, sizeof(buf));
-	sqlite3_bind_int64(h->disk_find, 1, id->dev);
-	sqlite3_bind_int64(h->disk_find, 2, id->diskseq);
-	bind_text(h->disk_find, 3, name);
-	bind_text(h->disk_find, 4, id->serial);
-	bind_text(h->disk_find, 5, id->wwn);
-	bind_text(h->disk_find, 6, id->by_id);
-	if (sqlite3_step(h->disk_find) == SQLITE_ROW)
-		rowid = sqlite3_column_int64(h->disk_find, 0);
-	sqlite3_reset(h->disk_find);
-	if (!rowid) {
-		sqlite3_bind_int64(h->disk_insert, 1, id->dev);
-		sqlite3_bind_int64(h->disk_insert, 2, id->diskseq);
-		bind_text(h->disk_insert, 3, name);
-		bind_text(h->disk_insert, 4, id->serial);
-		bind_text(h->disk_insert, 5, id->wwn);
-		bind_text(h->disk_insert, 6, id->by_id);
-		bind_text(h->disk_insert, 7, id->model);
-		sqlite3_bind_int64(h->disk_insert, 8, realtime_ns);
-		if (sqlite3_step(h->disk_insert) == SQLITE_DONE)
-			rowid = sqlite3_last_insert_rowid(h->db);
-		sqlite3_reset(h->disk_insert);
+	if (h->nr_disks < HISTORY_DISKS_CACHED) {
+		i = h->nr_disks++;
+	} else {
+		for (k = 0; k < HISTORY_DISKS_CACHED; k++) {
+			i = h->next_disk++ % HISTORY_DISKS_CACHED;
+			if (!h->disks[i].waiting)
+				break;
+		}
+		if (k == HISTORY_DISKS_CACHED)
+			return HISTORY_NO_SLOT;
 	}
-	if (!rowid)
-		return 0;
-	if (h->nr_disks < HISTORY_DISKS_CACHED)
-		d = &h->disks[h->nr_disks++];
-	else
-		d = &h->disks[h->next_disk++ % HISTORY_DISKS_CACHED];
+	d = &h->disks[i];
+	memset(d, 0, sizeof(*d));
 	d->dev = id->dev;
 	d->diskseq = id->diskseq;
-	d->id = rowid;
-	snprintf(d->serial, sizeof(d->serial), "%s", serial);
-	return rowid;
+	d->first_ns = realtime_ns;
+	disk_identity_copy(d->name, sizeof(d->name), disk_identity_name(id, buf, sizeof(buf)));
+	memcpy(d->serial, serial, sizeof(serial));
+	disk_identity_copy(d->wwn, sizeof(d->wwn), id->wwn);
+	disk_identity_copy(d->by_id, sizeof(d->by_id), id->by_id);
+	disk_identity_copy(d->model, sizeof(d->model), id->model);
+	return i + 1;
+}
+
+/* In the transaction: the disks row of a slot, found or written.  Returns an SQLite code. */
+static int disk_resolve(struct history *h, struct history_disk *d)
+{
+	int rc;
+
+	if (d->id)
+		return SQLITE_OK;
+	sqlite3_bind_int64(h->disk_find, 1, d->dev);
+	sqlite3_bind_int64(h->disk_find, 2, d->diskseq);
+	bind_text(h->disk_find, 3, d->name);
+	bind_text(h->disk_find, 4, d->serial);
+	bind_text(h->disk_find, 5, d->wwn);
+	bind_text(h->disk_find, 6, d->by_id);
+	rc = sqlite3_step(h->disk_find);
+	if (rc == SQLITE_ROW)
+		d->id = sqlite3_column_int64(h->disk_find, 0);
+	sqlite3_reset(h->disk_find);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return rc;
+	if (!d->id) {
+		sqlite3_bind_int64(h->disk_insert, 1, d->dev);
+		sqlite3_bind_int64(h->disk_insert, 2, d->diskseq);
+		bind_text(h->disk_insert, 3, d->name);
+		bind_text(h->disk_insert, 4, d->serial);
+		bind_text(h->disk_insert, 5, d->wwn);
+		bind_text(h->disk_insert, 6, d->by_id);
+		bind_text(h->disk_insert, 7, d->model);
+		sqlite3_bind_int64(h->disk_insert, 8, d->first_ns);
+		rc = sqlite3_step(h->disk_insert);
+		sqlite3_reset(h->disk_insert);
+		sqlite3_clear_bindings(h->disk_insert);
+		if (rc != SQLITE_DONE)
+			return rc;
+		d->id = sqlite3_last_insert_rowid(h->db);
+	}
+	d->new_id = true;	/* undone if the transaction is */
+	return SQLITE_OK;
 }
 
 void history_record(struct history *h, const struct block_notification *b, size_t len,
@@ -515,7 +540,9 @@ void history_record(struct history *h, const struct block_notification *b, size_
 	if (len > sizeof(row.rec))
 		row.len = len = sizeof(row.rec);
 	memcpy(&row.rec, b, len);
-	row.disk = disk_id(h, id, realtime_ns);	/* a lookup in a table but for a disk's first row */
+	row.disk = disk_slot(h, id, realtime_ns);	/* a table lookup: no SQL on this path */
+	if (row.disk != HISTORY_NO_SLOT)
+		h->disks[row.disk - 1].waiting++;
 	push(h, &row);
 }
 
@@ -531,11 +558,16 @@ static int insert(struct history *h, const struct history_row *row)
 	sqlite3_stmt *s = h->insert;
 	int rc;
 
+	if (row->len && row->disk != HISTORY_NO_SLOT) {
+		rc = disk_resolve(h, &h->disks[row->disk - 1]);
+		if (rc != SQLITE_OK)
+			return rc;
+	}
 	sqlite3_bind_int64(s, 1, row->realtime_ns);
 	sqlite3_bind_int(s, 2, row->len ? 0 : 1);
 	if (row->len) {
-		if (row->disk)
-			sqlite3_bind_int64(s, 3, row->disk);
+		if (row->disk != HISTORY_NO_SLOT)
+			sqlite3_bind_int64(s, 3, h->disks[row->disk - 1].id);
 		sqlite3_bind_int64(s, 4, b->dev);
 		sqlite3_bind_int(s, 5, h->source);
 		sqlite3_bind_int(s, 6, (b->watch.info & WATCH_INFO_ID) >> WATCH_INFO_ID__SHIFT);
@@ -650,7 +682,18 @@ static int commit_one(struct history *h)
 		rc = exec(h, "COMMIT");
 	if (rc != SQLITE_OK) {
 		exec(h, "ROLLBACK");
+		for (i = 0; i < h->nr_disks; i++)
+			if (h->disks[i].new_id)
+				h->disks[i].id = 0, h->disks[i].new_id = false;
 		return rc;
+	}
+	for (i = 0; i < h->nr_disks; i++)
+		h->disks[i].new_id = false;
+	for (i = 0; i < n; i++) {
+		const struct history_row *row = &h->rows[(h->head + i) % h->queue_max];
+
+		if (row->len && row->disk != HISTORY_NO_SLOT)
+			h->disks[row->disk - 1].waiting--;
 	}
 	h->head = (h->head + n) % h->queue_max;
 	h->nr -= n;

@@ -48,8 +48,10 @@
  * database found corrupted while running turns the history off, loudly;
  * the daemon goes on serving its clients.
  *
- * Bounds: history_queue rows in memory (HISTORY_ROW_SIZE bytes each),
- * HISTORY_DISKS_CACHED disks' row ids remembered.
+ * Bounds: history_queue rows in memory (HISTORY_ROW_SIZE, 96 bytes each),
+ * HISTORY_DISKS_CACHED disks' identities (456 bytes each), written to the
+ * disks table in the transaction of their first row: a record's path runs
+ * no SQL.
  */
 #ifndef BLKNOTIFYD_HISTORY_H
 #define BLKNOTIFYD_HISTORY_H
@@ -86,17 +88,28 @@ enum history_reason {
 struct history_row {
 	__u64 realtime_ns;		/* CLOCK_REALTIME: of the error (its time_ns), else when read */
 	__u64 lost;			/* a loss row: the count (0: unknown) */
-	__s64 disk;			/* disks.id, 0: none (a loss) */
 	__u32 len;			/* of rec; 0: a loss row */
+	__u16 disk;			/* 1 + its slot in history.disks; 0: none (a loss, or no slot) */
 	__u8 reason;			/* a loss row's enum history_reason */
 	struct block_notification rec;
 };
 #define HISTORY_ROW_SIZE	sizeof(struct history_row)
+#define HISTORY_NO_SLOT		0
 
+/*
+ * A disk's identity as its first row found it, kept until its disks row is
+ * written, which is done in the transaction of that row (never on the path
+ * of a record: a busy database costs no identity).  A slot is reused only
+ * when no waiting row refers to it; with HISTORY_DISKS_CACHED disks all
+ * waiting, a further new disk's rows have its number only (dev).
+ */
 struct history_disk {
 	__u64 dev, diskseq;
-	__s64 id;			/* disks.id */
-	char serial[96];		/* as the row was made: a new serial is a new disk */
+	__s64 id;			/* disks.id; 0: not written yet */
+	bool new_id;			/* id given by the transaction being made */
+	unsigned int waiting;		/* rows in the queue that refer to it */
+	__u64 first_ns;
+	char name[32], serial[96], wwn[64], by_id[160], model[64];
 };
 
 struct history_stats {

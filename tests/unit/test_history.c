@@ -147,6 +147,10 @@ TEST(busy_rows_wait_full_queue_drops_into_a_loss_row)
 	sqlite3_close(other);
 	ASSERT_EQ(history_commit(&h, true), 0);
 	EXPECT_EQ(q("SELECT count(*) FROM events WHERE kind = 0"), 4);
+	/* The disk was new while the database was busy: its identity is still in its rows. */
+	EXPECT_EQ(q("SELECT count(*) FROM events e JOIN disks d ON d.id = e.disk WHERE "
+		    "d.serial = 'SER1\"x' AND e.kind = 0"), 4);
+	EXPECT_EQ(q("SELECT count(*) FROM disks"), 1);
 	EXPECT_EQ(q("SELECT sum(lost) FROM events WHERE kind = 1 AND reason = 2"), 8);
 	EXPECT_EQ(h.stats.commit_failed, 1);
 	/* With room, a loss the source reports is a row of its own, with its count. */
@@ -294,4 +298,32 @@ TEST(files_that_are_not_ours_are_refused_and_kept)
 	ASSERT_EQ(write(fd, "not a database, but somebody's file\n", 36), 36);
 	close(fd);
 	expect_refused("not an SQLite database");
+}
+
+TEST(disk_slots_are_bounded_and_reused_once_written)
+{
+	struct disk_identity id = disk;
+	struct block_notification b = {
+		.watch = { .type = WATCH_TYPE_BLOCK_NOTIFY, .subtype = 10,
+			   .info = BLOCK_NOTIFICATION_SIZE_V1 },
+		.nr_sectors = 1, .error = -EIO,
+	};
+	struct history h;
+	unsigned int i;
+
+	fresh();
+	ASSERT_EQ(open_h(&h, 1000, 1000, 1ULL << 30, 0), 0);
+	for (i = 0; i <= HISTORY_DISKS_CACHED; i++) {	/* one more disk than slots, all waiting */
+		b.dev = id.dev = (8ULL << 8) | i;
+		history_record(&h, &b, BLOCK_NOTIFICATION_SIZE_V1, &id, realtime());
+	}
+	ASSERT_EQ(history_commit(&h, true), 0);
+	EXPECT_EQ(q("SELECT count(*) FROM disks"), HISTORY_DISKS_CACHED);
+	EXPECT_EQ(q("SELECT count(*) FROM events WHERE disk IS NULL AND dev = 2112"), 1);
+	/* Written: the slots may serve other disks now. */
+	b.dev = id.dev = (9ULL << 8) | 1;
+	history_record(&h, &b, BLOCK_NOTIFICATION_SIZE_V1, &id, realtime());
+	ASSERT_EQ(history_commit(&h, true), 0);
+	EXPECT_EQ(q("SELECT count(*) FROM events e JOIN disks d ON d.id = e.disk WHERE e.dev = 2305"), 1);
+	history_close(&h);
 }
