@@ -76,6 +76,7 @@
 #define HISTORY_WAL_PAGES		1000		/* a checkpoint is asked for at this many */
 #define HISTORY_WAL_LIMIT		(16LL << 20)	/* journal_size_limit */
 #define HISTORY_DISKS_CACHED		64
+#define HISTORY_TICK_BATCHES		8	/* transactions per timer tick, at most */
 #define HISTORY_STOP_TIMEOUT_MS		2000	/* opening and the last commit wait this long for a lock */
 
 /* A loss row's reason column. */

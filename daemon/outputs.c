@@ -368,12 +368,19 @@ void outputs_dispatch(struct manager *m, unsigned int tag)
 		(void)!read(o->journal_fd, &n, sizeof(n));
 		journal_arm(o, journal_flush(&o->journal, now_ns(), false));
 		return;
-	case TAG_OUTPUT_HISTORY:
+	case TAG_OUTPUT_HISTORY: {
+		unsigned int i;
+
 		(void)!read(o->history_fd, &n, sizeof(n));
 		o->history_armed = false;
-		history_commit(&o->history, true);
-		history_kick(m);	/* what could not be committed: again later */
+		/* A backlog (after a busy spell) goes a few batches per turn of the loop. */
+		for (i = 0; i < HISTORY_TICK_BATCHES; i++)
+			if (history_commit(&o->history, false) < 0 ||
+			    !(o->history.nr || o->history.dropped_pending))
+				break;
+		history_kick(m);	/* what is left, or could not be committed: again later */
 		return;
+	}
 	}
 }
 
