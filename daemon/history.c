@@ -481,6 +481,17 @@ static __u16 disk_slot(struct history *h, const struct disk_identity *id, __u64 
 	return i + 1;
 }
 
+/* ?1..?6 of disk_find and disk_insert: the columns that tell one disk from another. */
+static void bind_disk(sqlite3_stmt *s, const struct history_disk *d)
+{
+	sqlite3_bind_int64(s, 1, d->dev);
+	sqlite3_bind_int64(s, 2, d->diskseq);
+	bind_text(s, 3, d->name);
+	bind_text(s, 4, d->serial);
+	bind_text(s, 5, d->wwn);
+	bind_text(s, 6, d->by_id);
+}
+
 /* In the transaction: the disks row of a slot, found or written.  Returns an SQLite code. */
 static int disk_resolve(struct history *h, struct history_disk *d)
 {
@@ -488,12 +499,7 @@ static int disk_resolve(struct history *h, struct history_disk *d)
 
 	if (d->id)
 		return SQLITE_OK;
-	sqlite3_bind_int64(h->disk_find, 1, d->dev);
-	sqlite3_bind_int64(h->disk_find, 2, d->diskseq);
-	bind_text(h->disk_find, 3, d->name);
-	bind_text(h->disk_find, 4, d->serial);
-	bind_text(h->disk_find, 5, d->wwn);
-	bind_text(h->disk_find, 6, d->by_id);
+	bind_disk(h->disk_find, d);
 	rc = sqlite3_step(h->disk_find);
 	if (rc == SQLITE_ROW)
 		d->id = sqlite3_column_int64(h->disk_find, 0);
@@ -501,12 +507,7 @@ static int disk_resolve(struct history *h, struct history_disk *d)
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return rc;
 	if (!d->id) {
-		sqlite3_bind_int64(h->disk_insert, 1, d->dev);
-		sqlite3_bind_int64(h->disk_insert, 2, d->diskseq);
-		bind_text(h->disk_insert, 3, d->name);
-		bind_text(h->disk_insert, 4, d->serial);
-		bind_text(h->disk_insert, 5, d->wwn);
-		bind_text(h->disk_insert, 6, d->by_id);
+		bind_disk(h->disk_insert, d);
 		bind_text(h->disk_insert, 7, d->model);
 		sqlite3_bind_int64(h->disk_insert, 8, d->first_ns);
 		rc = sqlite3_step(h->disk_insert);
