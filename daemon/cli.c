@@ -91,7 +91,7 @@ int cli_parse(struct manager *m, int argc, char **argv)
 	};
 	const char *socket_arg = NULL, *source_arg = NULL;
 	bool check_only = false, config_given = false;
-	char err[1024];
+	char err[2048];
 	int opt, r;
 
 	while ((opt = getopt_long(argc, argv, "c:vhVst", longopts, NULL)) != -1) {

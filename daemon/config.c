@@ -70,7 +70,7 @@ struct parse_ctx {
 __attribute__((format(printf, 2, 3)))
 static int fail(struct parse_ctx *p, const char *fmt, ...)
 {
-	char msg[512];
+	char msg[1536];		/* the unknown key's message lists every key */
 	va_list ap;
 
 	va_start(ap, fmt);

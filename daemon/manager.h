@@ -13,6 +13,7 @@
  *   upstream.c  the source: selection, pinning, its watch set, fan-out
  *   state.c     the clients' state across a restart
  *   impact.c    GET_IMPACT: the files on failed sectors, if the policy allows
+ *   history.c   the history output: records and losses into SQLite (history.h)
  *
  * An output added later (metrics, journal, history, handlers) gets a file of
  * its own, a member here, and a call where records are fanned out

@@ -293,6 +293,23 @@ static void write_daemon(const struct metrics_daemon_stats *s, FILE *f)
 	counter(f, "blknotify_textfile_failed_total", "Textfile writes that failed.", s->textfile_failed);
 	if (s->handlers)
 		write_handlers(s->handlers, f);
+	if (s->history_on) {
+		family(f, "blknotify_history_rows_total", "counter",
+		       "Rows committed to the history, records and losses.");
+		fprintf(f, "blknotify_history_rows_total{kind=\"record\"} %llu\n"
+			"blknotify_history_rows_total{kind=\"loss\"} %llu\n",
+			(unsigned long long)s->history_rows, (unsigned long long)s->history_loss_rows);
+		counter(f, "blknotify_history_dropped_total",
+			"Records the history's queue had no room for (SQLite busy or slow); "
+			"each drop is also a loss row.", s->history_dropped);
+		counter(f, "blknotify_history_trimmed_total", "History rows deleted by retention.",
+			s->history_trimmed);
+		counter(f, "blknotify_history_commits_total", "History transactions committed.",
+			s->history_commits);
+		counter(f, "blknotify_history_commit_failed_total",
+			"History transactions that failed (rows wait for the next).",
+			s->history_commit_failed);
+	}
 }
 
 void metrics_lifecycle(struct metrics *m, unsigned int subtype)

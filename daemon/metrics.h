@@ -48,6 +48,11 @@ struct metrics_daemon_stats {
 	__u64 journal_failed;			/* entries journald did not take */
 	__u64 textfile_failed;			/* textfile writes that failed */
 	const struct handlers_stats *handlers;	/* handlers.h; NULL: handlers = no */
+	bool history_on;			/* history.h: */
+	__u64 history_rows, history_loss_rows;	/* rows committed */
+	__u64 history_dropped;			/* records its queue had no room for */
+	__u64 history_trimmed;			/* rows deleted by retention */
+	__u64 history_commits, history_commit_failed;
 };
 
 struct metrics_series {

@@ -8,6 +8,7 @@
 #include <sys/sysmacros.h>
 #include <arpa/inet.h>
 #include "config.h"
+#include "history.h"
 #include "journal.h"
 #include "metrics.h"
 #include "metrics-serve.h"
@@ -24,11 +25,17 @@ void outputs_config_defaults(struct outputs_config *c)
 	c->journal_burst = JOURNAL_BURST_DEFAULT;
 	c->journal_max_devices = JOURNAL_MAX_DEVICES_DEFAULT;
 	handlers_config_defaults(&c->handlers);
+	c->history_max_age_s = HISTORY_MAX_AGE_DEFAULT;
+	c->history_max_bytes = HISTORY_MAX_BYTES_DEFAULT;
+	c->history_batch = HISTORY_BATCH_DEFAULT;
+	c->history_commit_ms = HISTORY_COMMIT_DEFAULT;
+	c->history_queue = HISTORY_QUEUE_DEFAULT;
 }
 
 bool outputs_config_any(const struct outputs_config *c)
 {
-	return c->metrics_listen[0] || c->metrics_textfile_dir[0] || c->journal || c->handlers.enabled;
+	return c->metrics_listen[0] || c->metrics_textfile_dir[0] || c->journal || c->handlers.enabled ||
+	       c->history_path[0];
 }
 
 static const struct uint_key {
@@ -46,6 +53,10 @@ static const struct uint_key {
 	{ "journal_burst", offsetof(struct outputs_config, journal_burst), 0, 100000 },
 	{ "journal_max_devices", offsetof(struct outputs_config, journal_max_devices),
 	  1, METRICS_MAX_DEVICES_MAX },
+	{ "history_max_age_s", offsetof(struct outputs_config, history_max_age_s), 0, 10 * 366 * 86400 },
+	{ "history_batch", offsetof(struct outputs_config, history_batch), 1, HISTORY_BATCH_MAX },
+	{ "history_commit_ms", offsetof(struct outputs_config, history_commit_ms), 10, 60000 },
+	{ "history_queue", offsetof(struct outputs_config, history_queue), 1, HISTORY_QUEUE_MAX },
 };
 
 static int set_uint(const struct uint_key *k, struct outputs_config *c, const char *v,
@@ -179,6 +190,38 @@ static int set_devices(struct outputs_config *c, const char *v, char *err, size_
 	return 0;
 }
 
+/* history_max_bytes: bytes, or with a K, M, G or T suffix (powers of 1024). */
+static int set_max_bytes(struct outputs_config *c, const char *v, char *err, size_t err_len)
+{
+	static const char units[] = "KMGT";
+	unsigned long long n = 0, max = 1ULL << 50;
+	unsigned int shift = 0;
+	const char *u;
+	char *end = NULL;
+	bool ok = isdigit((unsigned char)v[0]);
+
+	if (ok) {
+		errno = 0;
+		n = strtoull(v, &end, 10);
+		ok = !errno;
+	}
+	if (ok && end[0]) {
+		ok = !end[1] && (u = strchr(units, end[0]));
+		if (ok)
+			shift = 10 * (u - units + 1);
+	}
+	if (ok && n > max >> shift)
+		ok = false;
+	n <<= shift;
+	if (!ok || n < HISTORY_MAX_BYTES_MIN) {
+		snprintf(err, err_len, "history_max_bytes: \"%s\" is not a size from 1M to 1024T "
+			 "(bytes, or a number with K, M, G or T)", v);
+		return -EINVAL;
+	}
+	c->history_max_bytes = n;
+	return 0;
+}
+
 static int set_key(struct outputs_config *c, const char *key, const char *v, char *err, size_t err_len)
 {
 	struct sockaddr_storage ss;
@@ -219,6 +262,18 @@ static int set_key(struct outputs_config *c, const char *key, const char *v, cha
 		}
 	} else if (!strcmp(key, "outputs_devices")) {
 		return set_devices(c, v, err, err_len);
+	} else if (!strcmp(key, "history_path")) {
+		if (!strcmp(v, "none")) {
+			c->history_path[0] = '\0';
+		} else if (v[0] != '/' || strlen(v) >= sizeof(c->history_path) - sizeof("-wal")) {
+			snprintf(err, err_len, "history_path: \"%s\" is neither \"none\" nor an absolute "
+				 "path of at most %zu bytes", v, sizeof(c->history_path) - sizeof("-wal") - 1);
+			return -EINVAL;
+		} else {
+			snprintf(c->history_path, sizeof(c->history_path), "%s", v);
+		}
+	} else if (!strcmp(key, "history_max_bytes")) {
+		return set_max_bytes(c, v, err, err_len);
 	} else {
 		for (i = 0; i < sizeof(uint_keys) / sizeof(uint_keys[0]); i++)
 			if (!strcmp(key, uint_keys[i].name))
@@ -235,6 +290,8 @@ int outputs_config_set(struct outputs_config *c, const char *key, const char *va
 		"metrics_listen", "metrics_textfile_dir", "journal", "metrics_textfile_interval_ms",
 		"metrics_max_devices", "metrics_device_expiry_s", "journal_window_ms",
 		"journal_burst", "journal_max_devices", "outputs_devices",
+		"history_path", "history_max_age_s", "history_max_bytes", "history_batch",
+		"history_commit_ms", "history_queue",
 	};
 	size_t i;
 	int r;
@@ -267,4 +324,8 @@ void outputs_config_print(const struct outputs_config *c, FILE *f)
 		c->journal ? "yes" : "no", c->journal_window_ms, c->journal_burst,
 		c->journal_max_devices, c->devices[0] ? c->devices : "all");
 	handlers_config_print(&c->handlers, f);
+	fprintf(f, "history_path = %s\nhistory_max_age_s = %u\nhistory_max_bytes = %llu\n"
+		"history_batch = %u\nhistory_commit_ms = %u\nhistory_queue = %u\n",
+		c->history_path[0] ? c->history_path : "none", c->history_max_age_s,
+		c->history_max_bytes, c->history_batch, c->history_commit_ms, c->history_queue);
 }

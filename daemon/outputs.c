@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <blknotify/device.h>
 #include "handlers.h"
+#include "history.h"
 #include "journal.h"
 #include "log.h"
 #include "manager.h"
@@ -34,6 +35,9 @@ struct outputs {
 	__u64 devs[OUTPUTS_DEVICES_MAX];	/* outputs_devices, resolved; none: all */
 	unsigned int nr_devs;
 	struct handlers *handlers;		/* NULL: handlers = no */
+	bool history_on, history_armed;
+	struct history history;
+	int history_fd;			/* commit timer: history_commit_ms after the first row */
 };
 
 /* (now_ns(), the manager's, is CLOCK_MONOTONIC.) */
@@ -77,6 +81,15 @@ static void stats(struct manager *m, struct metrics_daemon_stats *s)
 
 		handlers_get_stats(o->handlers, &hs);
 		s->handlers = &hs;
+	}
+	if (o->history_on) {
+		s->history_on = true;
+		s->history_rows = o->history.stats.rows;
+		s->history_loss_rows = o->history.stats.loss_rows;
+		s->history_dropped = o->history.stats.dropped;
+		s->history_trimmed = o->history.stats.trimmed;
+		s->history_commits = o->history.stats.commits;
+		s->history_commit_failed = o->history.stats.commit_failed;
 	}
 }
 
@@ -224,6 +237,8 @@ static bool current(void *userdata, __u64 dev, __u64 diskseq)
 	return disk_identity_current(userdata, dev, diskseq);
 }
 
+static void history_kick(struct manager *m);
+
 int outputs_start(struct manager *m)
 {
 	const struct outputs_config *c = &m->cfg.outputs;
@@ -235,7 +250,7 @@ int outputs_start(struct manager *m)
 	o = m->outputs = calloc(1, sizeof(*o));
 	if (!o)
 		return -ENOMEM;
-	o->textfile_fd = o->expire_fd = o->journal_fd = o->journal_sock = -1;
+	o->textfile_fd = o->expire_fd = o->journal_fd = o->journal_sock = o->history_fd = -1;
 	if ((r = resolve_devices(m)) < 0)
 		return r;
 	r = blknotify_device_cache_new(&o->cache, &(struct blknotify_device_cache_opts){
@@ -266,7 +281,38 @@ int outputs_start(struct manager *m)
 		    (r = manager_epoll_add(m, fd, EPOLLIN, TAG_OUTPUT_HANDLERS)) < 0)
 			return r;
 	}
+	if (c->history_path[0]) {
+		char err[1024];
+
+		r = history_open(&o->history, c->history_path, m->source, c->history_max_age_s,
+				 c->history_max_bytes, c->history_batch, c->history_queue, err, sizeof(err));
+		if (r < 0) {
+			log_err("%s", err);
+			history_close(&o->history);
+			return r;
+		}
+		o->history_on = true;
+		if ((o->history_fd = add_timer(m, 0, TAG_OUTPUT_HISTORY)) < 0)
+			return o->history_fd;
+		log_info("storing the history in %s", c->history_path);
+		history_kick(m);	/* retention, for what aged while no daemon ran */
+	}
 	return 0;
+}
+
+/* Commit when a batch is full, else history_commit_ms after the first row that waits. */
+static void history_kick(struct manager *m)
+{
+	struct outputs *o = m->outputs;
+	unsigned int ms = m->cfg.outputs.history_commit_ms;
+	struct itimerspec its = { .it_value = { ms / 1000, ms % 1000 * 1000000 } };
+
+	if (history_full(&o->history))
+		history_commit(&o->history, false);
+	if (!o->history_armed && history_pending(&o->history)) {
+		o->history_armed = true;
+		timerfd_settime(o->history_fd, 0, &its, NULL);
+	}
 }
 
 static void journal_arm(struct outputs *o, __u64 deadline)
@@ -309,13 +355,24 @@ void outputs_record(struct manager *m, const struct block_notification *b, size_
 			journal_arm(o, journal_flush(&o->journal, mono, false));
 	}
 	handlers_record(o->handlers, b, len, id.diskseq, m->stopping);	/* stopping: kept for the next start */
+	if (o->history_on) {
+		history_record(&o->history, b, len, &id, realtime_ns());
+		history_kick(m);
+	}
 	disk_identity_put(&id);
 }
 
 void outputs_loss(struct manager *m, __u64 nr)
 {
-	if (m->outputs)
-		handlers_loss(m->outputs->handlers, nr, m->stopping);
+	struct outputs *o = m->outputs;
+
+	if (!o)
+		return;
+	handlers_loss(o->handlers, nr, m->stopping);
+	if (o->history_on) {
+		history_loss(&o->history, nr, realtime_ns());
+		history_kick(m);
+	}
 }
 
 void outputs_dispatch(struct manager *m, unsigned int tag)
@@ -345,6 +402,19 @@ void outputs_dispatch(struct manager *m, unsigned int tag)
 	case TAG_OUTPUT_HANDLERS:
 		handlers_dispatch(o->handlers);
 		return;
+	case TAG_OUTPUT_HISTORY: {
+		unsigned int i;
+
+		(void)!read(o->history_fd, &n, sizeof(n));
+		o->history_armed = false;
+		/* A backlog (after a busy spell) goes a few batches per turn of the loop. */
+		for (i = 0; i < HISTORY_TICK_BATCHES; i++)
+			if (history_commit(&o->history, false) < 0 ||
+			    !(o->history.nr || o->history.dropped_pending))
+				break;
+		history_kick(m);	/* what is left, or could not be committed: again later */
+		return;
+	}
 	}
 }
 
@@ -370,6 +440,8 @@ void outputs_stop(struct manager *m)
 		}
 		journal_flush(&o->journal, now_ns(), true);
 	}
+	if (o->history_on)
+		history_close(&o->history);	/* before the textfile: its last counts */
 	if (m->cfg.outputs.metrics_textfile_dir[0] && o->textfile_fd >= 0)
 		write_textfile(m);
 	if (o->http_on)
@@ -383,6 +455,8 @@ void outputs_stop(struct manager *m)
 	if (o->journal_sock >= 0)
 		close(o->journal_sock);
 	handlers_free(o->handlers);	/* saves what is pending for the next start */
+	if (o->history_fd >= 0)
+		close(o->history_fd);
 	metrics_free(&o->metrics);
 	journal_free(&o->journal);
 	blknotify_device_cache_free(o->cache);

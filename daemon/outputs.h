@@ -35,8 +35,15 @@ struct outputs_config {
 	unsigned int journal_max_devices;
 	/* The disks the outputs count, as written ("sda 8:16 /dev/disk/by-id/..."); "" = all. */
 	char devices[512];
-	unsigned int seen[10];			/* line each key was set on */
 	struct handlers_config handlers;	/* handlers-config.h */
+	/* history (history.h): "" = off */
+	char history_path[256];
+	unsigned int history_max_age_s;		/* 0: no age limit */
+	unsigned long long history_max_bytes;
+	unsigned int history_batch;		/* rows per transaction, at most */
+	unsigned int history_commit_ms;		/* a row waits at most this long */
+	unsigned int history_queue;		/* rows held while SQLite is busy */
+	unsigned int seen[16];			/* line each key was set on */
 };
 
 void outputs_config_defaults(struct outputs_config *c);
@@ -50,7 +57,8 @@ void outputs_config_print(const struct outputs_config *c, FILE *f);
 /* The keys, for the message about an unknown one. */
 #define OUTPUTS_CONFIG_KEYS "metrics_listen, metrics_textfile_dir, metrics_textfile_interval_ms, " \
 	"metrics_max_devices, metrics_device_expiry_s, journal, journal_window_ms, journal_burst, " \
-	"journal_max_devices, outputs_devices, " HANDLERS_CONFIG_KEYS
+	"journal_max_devices, outputs_devices, history_path, history_max_age_s, history_max_bytes, " \
+	"history_batch, history_commit_ms, history_queue, " HANDLERS_CONFIG_KEYS
 /*
  * "ADDRESS:PORT" (IPv4) or "[ADDRESS]:PORT" (IPv6), numeric, into *ss.
  * Returns 0 or -EINVAL.
@@ -75,8 +83,9 @@ enum {
 	TAG_OUTPUT_TEXTFILE = 0xfff2, TAG_OUTPUT_JOURNAL = 0xfff3,
 	TAG_OUTPUT_EXPIRE = 0xfff4,
 	TAG_OUTPUT_HANDLERS = 0xfff9,	/* handlers.c: its own epoll fd */
+	TAG_OUTPUT_HISTORY = 0xffef,	/* history.c: the commit timer */
 };
-#define TAG_OUTPUT_FIRST	TAG_OUTPUT_HTTP
+#define TAG_OUTPUT_FIRST	TAG_OUTPUT_HISTORY
 #define TAG_OUTPUT_LAST		TAG_OUTPUT_HANDLERS
 
 /* Resolves outputs_devices: -ENODEV, logged, when one of them does not exist. */
@@ -89,7 +98,7 @@ int outputs_start(struct manager *m);
 bool outputs_wanted(const struct manager *m, __u64 *devs, unsigned int *nr, unsigned int max);
 /* One error record the source gave (after duplicates are dropped). */
 void outputs_record(struct manager *m, const struct block_notification *b, size_t len);
-/* The source lost nr records (of unknown disks). */
+/* The source lost nr records (whose, nobody knows): the history and the handlers are told. */
 void outputs_loss(struct manager *m, __u64 nr);
 /* An fd with a TAG_OUTPUT_* tag was readable. */
 void outputs_dispatch(struct manager *m, unsigned int tag);

@@ -642,3 +642,16 @@ TEST(protocol_get_impact)
 	len = build(buf, BND_GET_IMPACT, &g, sizeof(g) - 8);
 	ASSERT_EQ(bnd_parse(buf, len, BND_TO_DAEMON, &m, why, sizeof(why)), -EBADMSG);
 }
+
+/* The message about an unknown key lists every key, the outputs' last one too, uncut. */
+TEST(config_unknown_key_lists_every_key)
+{
+	struct daemon_config c;
+	char err[2048];
+
+	ASSERT_EQ(parse_str(&c, "histroy_path = /x\n", err, sizeof(err)), -EINVAL);
+	/* Every output's keys are in it, and it ends with the last one's closing parenthesis. */
+	if (!strstr(err, "history_commit_ms, history_queue, ") ||
+	    !strstr(err, "handlers_rate_keys, ") || err[strlen(err) - 1] != ')')
+		TEST_FAIL_(0, "the list of keys is cut: \"%s\"", err);
+}

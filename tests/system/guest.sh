@@ -179,6 +179,35 @@ rm -f /etc/blknotify/blknotifyd.conf /etc/blknotify/handlers.d/*
 systemctl restart blknotifyd.service
 wait_active blknotifyd.service 30
 
+# --- the history: SQLite in the unit's StateDirectory, blknotify-history ----
+printf '%s\n' 'history_path = /var/lib/blknotify/history.db' >/etc/blknotify/blknotifyd.conf
+systemctl restart blknotifyd.service
+wait_active blknotifyd.service 30
+fact hist.state "$(systemctl is-active blknotifyd.service)"
+sleep 1
+bad_reads 4
+sleep 1
+systemctl restart blknotifyd.service	# a clean stop: everything committed
+wait_active blknotifyd.service 30
+fact hist.mode "$(stat -c '%a %U' /var/lib/blknotify /var/lib/blknotify/history.db | tr '\n' ' ')"
+fact hist.summary "$(blknotify-history --summary -d "$DISK" -t medium | grep -c ': 4 errors, ')"
+blknotify-history --summary 2>&1 | while IFS= read -r _l; do log "history: $_l"; done
+runuser -u alice -- blknotify-history >/dev/null 2>/tmp/hist-alice.err
+fact hist.alice "$? $(grep -c 'readable by root only' /tmp/hist-alice.err)"
+logcmd cat /tmp/hist-alice.err
+systemctl kill -s KILL blknotifyd.service
+sleep 2
+wait_active blknotifyd.service 30	# Restart=on-failure
+sleep 1
+bad_reads 2
+sleep 1
+fact hist.kill "$(blknotify-history | grep -c 'how many is not known (crash)')" \
+	"$(blknotify-history -d "$DISK" -t medium | grep -c ' medium read ')"
+logcmd journalctl -b -u blknotifyd.service -g history --no-pager
+rm -f /etc/blknotify/blknotifyd.conf
+systemctl restart blknotifyd.service
+wait_active blknotifyd.service 30
+
 # --- restart and SIGKILL during a stream of errors --------------------------
 # Each phase: 20 errors, then the daemon goes away (restart / KILL), 20
 # more while it is away or coming back, 20 after.  The client reconnects.
@@ -334,6 +363,7 @@ fact purged.run "$(find /run -name blknotify -o -name 'blknotifyd*' | wc -l)"
 fact purged.links "$(find /etc/systemd /var/lib/systemd/deb-systemd-helper-enabled -name 'blknotifyd*' | wc -l)"
 fact purged.units "$(systemctl is-active blknotifyd.service blknotifyd.socket | tr '\n' ' ')"
 fact purged.group "$(getent group blknotify | cut -d: -f1)"
+fact purged.state "$(ls -d /var/lib/blknotify 2>/dev/null | wc -l)"
 find /sys/fs/bpf /run -name blknotify -o -name 'blknotifyd*' | while IFS= read -r _l; do log "left: $_l"; done
 
 M done

@@ -695,3 +695,43 @@ TEST(lifecycle_records_are_counted_apart_from_errors)
 	ASSERT_TRUE(field_of(1, "BLKNOTIFY_CAPACITY") == NULL);
 	journal_free(&j);
 }
+
+TEST(history_config_keys)
+{
+	struct outputs_config c;
+	char err[512];
+
+	outputs_config_defaults(&c);
+	ASSERT_EQ(c.history_max_bytes, 256ULL << 20);
+	ASSERT_EQ(c.history_batch, 1024);
+	ASSERT_EQ(outputs_config_set(&c, "history_path", "none", 1, err, sizeof(err)), 0);
+	ASSERT_FALSE(outputs_config_any(&c));
+	outputs_config_defaults(&c);
+	ASSERT_EQ(outputs_config_set(&c, "history_path", "rel.db", 1, err, sizeof(err)), -EINVAL);
+	ASSERT_EQ(outputs_config_set(&c, "history_path", "/var/lib/blknotify/history.db", 1, err,
+				     sizeof(err)), 0);
+	ASSERT_TRUE(outputs_config_any(&c));
+	ASSERT_EQ(outputs_config_set(&c, "history_max_bytes", "1G", 2, err, sizeof(err)), 0);
+	ASSERT_EQ(c.history_max_bytes, 1ULL << 30);
+	outputs_config_defaults(&c);
+	ASSERT_EQ(outputs_config_set(&c, "history_max_bytes", "1048576", 2, err, sizeof(err)), 0);
+	ASSERT_EQ(c.history_max_bytes, 1048576);
+	outputs_config_defaults(&c);
+	ASSERT_EQ(outputs_config_set(&c, "history_max_bytes", "1025T", 2, err, sizeof(err)), -EINVAL);
+	ASSERT_STREQ(err, "history_max_bytes: \"1025T\" is not a size from 1M to 1024T (bytes, or a "
+		     "number with K, M, G or T)");
+	ASSERT_EQ(outputs_config_set(&c, "history_max_bytes", "1023K", 2, err, sizeof(err)), -EINVAL);
+	ASSERT_EQ(outputs_config_set(&c, "history_max_bytes", "1MB", 2, err, sizeof(err)), -EINVAL);
+	ASSERT_EQ(outputs_config_set(&c, "history_max_bytes", "-1M", 2, err, sizeof(err)), -EINVAL);
+	ASSERT_EQ(outputs_config_set(&c, "history_max_bytes", "99999999999999999999", 2, err,
+				     sizeof(err)), -EINVAL);
+	ASSERT_EQ(outputs_config_set(&c, "history_max_bytes", "17592186044416K", 2, err,
+				     sizeof(err)), -EINVAL);	/* 2^44 K: past 1024T */
+	ASSERT_EQ(outputs_config_set(&c, "history_batch", "0", 3, err, sizeof(err)), -EINVAL);
+	ASSERT_STREQ(err, "history_batch: 0 is out of range (expected 1..65536)");
+	ASSERT_EQ(outputs_config_set(&c, "history_commit_ms", "9", 3, err, sizeof(err)), -EINVAL);
+	ASSERT_EQ(outputs_config_set(&c, "history_max_age_s", "0", 4, err, sizeof(err)), 0);
+	ASSERT_EQ(outputs_config_set(&c, "history_max_age_s", "1", 5, err, sizeof(err)), -EINVAL);
+	ASSERT_STREQ(err, "history_max_age_s is set twice (first on line 4)");
+	ASSERT_EQ(outputs_config_set(&c, "history_queue", "65536", 6, err, sizeof(err)), 0);
+}
