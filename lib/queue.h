@@ -135,6 +135,8 @@ extern const struct source_watch_queue_kernel *source_watch_queue_kernel;
 
 /* The bpf source's attached program (tests and benchmarks); -1 otherwise. */
 int source_bpf_prog_fd(const struct blknotify_queue *q);
+/* The transport-detail programs' fds (lib/source-bpf-detail.c); how many. */
+int source_bpf_detail_fds(const struct blknotify_queue *q, int *fds, int max);
 
 extern const struct source_ops source_bpf_ops;
 extern const struct source_ops source_kmsg_ops;

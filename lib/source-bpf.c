@@ -32,6 +32,7 @@
 #define offsetofend(TYPE, FIELD) (offsetof(TYPE, FIELD) + sizeof(((TYPE *)0)->FIELD))
 #endif
 #include "blknotify.skel.h"
+#include "source-bpf-detail.h"
 
 struct source_bpf {
 	struct blknotify_bpf *skel;	/* NULL when resumed from pins */
@@ -129,8 +130,9 @@ static int bpf_update(struct blknotify_queue *q)
 static int load_fresh(struct blknotify_queue *q, struct source_bpf *s, bool use_complete)
 {
 	size_t limit;
-	int err;
+	int err, detail = 1;
 
+again:
 	s->skel = blknotify_bpf__open();
 	if (!s->skel) {
 		err = errno;
@@ -152,8 +154,19 @@ static int load_fresh(struct blknotify_queue *q, struct source_bpf *s, bool use_
 	bpf_map__set_max_entries(s->skel->maps.events, s->ring_size);
 	bpf_program__set_autoload(s->skel->progs.block_rq_error, !use_complete);
 	bpf_program__set_autoload(s->skel->progs.block_rq_complete, use_complete);
+	detail = detail && source_bpf_detail_setup(s->skel, true) > 0;
+	if (!detail)
+		source_bpf_detail_setup(s->skel, false);
 
 	err = blknotify_bpf__load(s->skel);
+	if (err && detail) {
+		/* The records matter more than their detail: load without it. */
+		fprintf(stderr, "blknotify: the transport-detail programs did not load (%s; "
+			"libbpf said why above): records carry no device detail\n", strerror(-err));
+		blknotify_bpf__destroy(s->skel);
+		detail = 0;
+		goto again;
+	}
 	if (err) {
 		err = -err;
 		if (err == EPERM || err == EACCES)
@@ -178,6 +191,8 @@ static int load_fresh(struct blknotify_queue *q, struct source_bpf *s, bool use_
 		return queue_set_error(q, -err,
 			"attaching to block:%s failed: %s", use_complete ?
 			"block_rq_complete" : "block_rq_error", strerror(-err));
+	if (detail)
+		source_bpf_detail_attach(s->skel);
 	return 0;
 }
 
@@ -204,6 +219,7 @@ int source_bpf_unpin(const char *dir)
 	int err = 0;
 	size_t i;
 
+	source_bpf_detail_unpin(dir);
 	for (i = NR_PINS; i-- > 0;) {
 		if (pin_file(path, sizeof(path), dir, pin_names[i]))
 			return -ENAMETOOLONG;
@@ -253,6 +269,8 @@ static void pin(struct blknotify_queue *q, struct source_bpf *s, bool use_comple
 		err = -errno;
 		snprintf(path, sizeof(path), "%s", q->pin_path);
 	}
+	if (!err)
+		source_bpf_detail_pin(s->skel, q->pin_path);
 	for (i = 0; i < NR_PINS && !err; i++) {
 		err = pin_file(path, sizeof(path), q->pin_path, pin_names[i]);
 		if (!err)
@@ -651,6 +669,13 @@ int source_bpf_prog_fd(const struct blknotify_queue *q)
 	const struct source_bpf *s = q->priv;
 
 	return q->ops == &source_bpf_ops && s ? s->prog_fd : -1;
+}
+
+int source_bpf_detail_fds(const struct blknotify_queue *q, int *fds, int max)
+{
+	const struct source_bpf *s = q->priv;
+
+	return q->ops == &source_bpf_ops && s ? source_bpf_detail_prog_fds(s->skel, fds, max) : 0;
 }
 
 const struct source_ops source_bpf_ops = {
