@@ -186,6 +186,11 @@ static __always_inline void detail_soft(const struct request___x *rq, const stru
 	const struct bn_config *cfg;
 	__u32 zero = 0;
 
+	/* Passthrough commands (REQ_OP_DRV_IN/OUT: SG_IO, the driver's own
+	 * probes, such as the TEST UNIT READY retried after a unit attention)
+	 * are not I/O: block_rq_error skips them, and so do soft records. */
+	if ((BPF_CORE_READ(rq, cmd_flags) & 0xff) >= 34)
+		return;
 	cfg = bpf_map_lookup_elem(&config, &zero);
 	if (!cfg)
 		return;

@@ -25,6 +25,7 @@
 #include "protocol.h"	/* blknotifyd's statistics query */
 #include "sysfs.h"	/* bn_sysfs_dev_path() */
 #include "blkwatch-identity.h"
+#include "blkwatch-detail.h"
 
 #define MAX_DEVICES	BLKNOTIFY_QUEUE_WATCHES_MAX
 #define NAME_CACHE	64
@@ -207,6 +208,14 @@ static const char *errno_name(int err)
 	return name ? name : "?";
 }
 
+/* JSON "type": the subtype's class ("error", "soft", ...); an unknown number is an error. */
+static const char *record_class(unsigned int subtype)
+{
+	const char *c = blknotify_subtype_class(subtype);
+
+	return c ? c : "error";
+}
+
 static void print_error(const struct block_notification *n, size_t len, const struct options *o)
 {
 	unsigned int id = (n->watch.info & WATCH_INFO_ID) >> WATCH_INFO_ID__SHIFT;
@@ -222,8 +231,8 @@ static void print_error(const struct block_notification *n, size_t len, const st
 	if (!op)
 		op = "unknown";
 	if (o->json) {
-		printf("{\"type\":\"error\",\"dev\":\"%u:%u\",\"disk\":\"%s\",\"subtype\":\"%s\","
-		       "\"subtype_nr\":%u,\"sector\":%llu,\"id\":%u",
+		printf("{\"type\":\"%s\",\"dev\":\"%u:%u\",\"disk\":\"%s\",\"subtype\":\"%s\","
+		       "\"subtype_nr\":%u,\"sector\":%llu,\"id\":%u", record_class(n->watch.subtype),
 		       major(n->dev), minor(n->dev), disk_name(n->dev), subtype,
 		       n->watch.subtype, (unsigned long long)n->sector, id);
 		/* The record holds a negative errno; scripts compare with errno(3)'s. */
@@ -232,6 +241,7 @@ static void print_error(const struct block_notification *n, size_t len, const st
 			       "\"op_nr\":%u,\"flags\":%u,\"error\":\"%s\",\"errno\":%d",
 			       when, (unsigned long long)n->time_ns, n->nr_sectors, op, n->op,
 			       n->flags, errno_name(-n->error), -n->error);
+		detail_print(stdout, n, len, true);
 		if (ident)
 			identity_print(ident, stdout, n, true);
 		printf("}\n");
@@ -246,6 +256,7 @@ static void print_error(const struct block_notification *n, size_t len, const st
 	else
 		printf("%s (%u:%u) %s sector %llu id %u\n", disk_name(n->dev), major(n->dev),
 		       minor(n->dev), subtype, (unsigned long long)n->sector, id);
+	detail_print(stdout, n, len, false);
 	if (ident)
 		identity_print(ident, stdout, n, false);
 	if (ident && ext)
