@@ -36,17 +36,17 @@ struct request_queue___x {
 	struct gendisk___x *disk;
 } __attribute__((preserve_access_index));
 
+/* CO-RE matches an enum field only with an enum. */
+enum mq_rq_state___x { BN_MQ_RQ_IDLE = 0 };
+
 struct request___x {
 	struct request_queue___x *q;
 	unsigned int cmd_flags;
 	unsigned int __data_len;
 	__u64 __sector;
 	__u64 start_time_ns;
-	int state;
-	int tag;
+	enum mq_rq_state___x state;
 } __attribute__((preserve_access_index));
-
-#define BN_MQ_RQ_IDLE	0	/* enum mq_rq_state */
 
 struct bn_detail_key {
 	__u32 dev;		/* the kernel's dev_t of the disk, as the tracepoint has it */

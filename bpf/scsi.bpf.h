@@ -135,18 +135,35 @@ static __always_inline void scsi_read_sense(const struct scsi_cmnd___x *cmd, str
 	}
 }
 
+/*
+ * The error handler borrows a failed command to send TEST UNIT READY,
+ * REQUEST SENSE or START STOP UNIT (scsi_eh_prep_cmnd()); what the device
+ * answers to those is not what it said about the I/O.  No block I/O
+ * request is made of these commands (passthrough ones are not I/O here).
+ */
+static __always_inline int scsi_eh_borrowed(__u8 opcode)
+{
+	return opcode == 0x00 || opcode == 0x03 || opcode == 0x1b;
+}
+
 /* What the command's result and sense say, into its request's entry. */
 static __always_inline struct bn_detail *scsi_note(const struct scsi_cmnd___x *cmd, int host_override)
 {
 	const struct request___x *rq = scsi_rq(cmd);
-	struct bn_detail *d = detail_entry(rq, BLOCK_NOTIFY_TRANSPORT_SCSI);
-	int result = BPF_CORE_READ(cmd, result);
-	__u8 host = host_override >= 0 ? host_override : (result >> 16) & 0xff;
+	__u8 opcode = scsi_opcode(cmd);
+	struct bn_detail *d;
+	int result;
+	__u8 host;
 
+	if (scsi_eh_borrowed(opcode))
+		return NULL;
+	d = detail_entry(rq, BLOCK_NOTIFY_TRANSPORT_SCSI);
 	if (!d)
 		return NULL;
+	result = BPF_CORE_READ(cmd, result);
+	host = host_override >= 0 ? host_override : (result >> 16) & 0xff;
 	d->status = (__u16)host << 8 | (result & 0xff);
-	d->opcode = scsi_opcode(cmd);
+	d->opcode = opcode;
 	d->detail |= BLOCK_NOTIFY_D_STATUS;
 	if ((result & 0xff) == BN_SAM_STAT_CHECK_CONDITION) {
 		d->detail &= ~(BLOCK_NOTIFY_D_SENSE | BLOCK_NOTIFY_D_LBA);

@@ -216,8 +216,80 @@ def scsi_timeout(c, s, k):
     # after two medium-access timeouts.  The block layer never sees a
     # timeout status from SCSI.
     expect_io(c, s, "EIO 1")
-    expect_records(c, s, "bpf", 1, "io", "read", 2048, 8)
+    recs = expect_records(c, s, "bpf", 1, "io", "read", 2048, 8)
     c.eq("disk state after the timeouts", s.fact("device_state"), "offline")
+    # The record says the command timed out (host byte DID_TIME_OUT) and how
+    # often SCSI retried it.
+    for r in recs:
+        c.eq("record transport", r.get("transport"), "scsi")
+        c.eq("record (host_byte_name, opcode)", (r.get("host_byte_name"), r.get("opcode")),
+             ("DID_TIME_OUT", 0x28))
+        c.true("record retries known", isinstance(r.get("retries"), int), str(r.get("retries")))
+
+
+def expect_scsi_detail(c, p, r, sense=None, lba=None, retries=None, status=0x02, host=0,
+                       opcode=0x28):
+    """Record r carries the SCSI command's detail: status byte, host byte,
+    opcode, sense key/ASC/ASCQ (or none), the sense data's LBA, retries."""
+    c.eq(f"{p} transport", r.get("transport"), "scsi")
+    c.eq(f"{p} (scsi_status, host_byte, opcode)",
+         (r.get("scsi_status"), r.get("host_byte"), r.get("opcode")), (status, host, opcode))
+    c.eq(f"{p} (sense_key, asc, ascq)",
+         (r.get("sense_key"), r.get("asc"), r.get("ascq")) if sense else None,
+         sense if sense else None)
+    if sense is None:
+        c.eq(f"{p} no sense data", "sense_key" in r, False)
+    c.eq(f"{p} device_lba", r.get("device_lba"), lba)
+    if retries is not None:
+        c.eq(f"{p} retries", r.get("retries"), retries)
+
+
+def scsi_detail(c, s, k):
+    # MEDIUM ERROR 11/00 with the failing LBA in the sense data, no retry.
+    expect_io(c, s, "ENODATA 1", "ENODATA 1")
+    recs = expect_records(c, s, "bpf", 2, "medium", "read", [5000, 5004], 8)
+    for i, r in enumerate(recs):
+        expect_scsi_detail(c, f"bpf record {i}", r, sense=(3, 0x11, 0), lba=r.get("sector"),
+                           retries=0)
+        c.eq(f"bpf record {i} device_said", r.get("device_said"),
+             f"MEDIUM ERROR 11/00 unrecovered read error (opcode 0x28), "
+             f"device sector {r.get('sector')}, retries 0")
+
+
+def scsi_soft(c, s, k):
+    # Recovered errors at 100 and 200, one retry at 400 that succeeded,
+    # five at 500 that did not; then the final error at 500.
+    expect_io(c, s, "OK 1", "OK 1", "OK 1", "OK 1", "EIO 1")
+    soft = [r for r in s.recs.get("soft", []) if r.get("type") == "soft"]
+    c.eq("soft: watcher exit status", s.fact("soft.exit"), "0")
+    c.eq("soft records (subtype, sector, nr_sectors, retries)",
+         [(r.get("subtype"), r.get("sector"), r.get("nr_sectors"), r.get("retries"))
+          for r in soft],
+         [("recovered", 100, 8, 0), ("recovered", 200, 8, 0), ("retry", 400, 8, 1)] +
+         [("retry", 500, 8, n) for n in range(1, 6)])
+    for i, r in enumerate(soft):
+        c.eq(f"soft record {i} (dev, op, class)", (r.get("dev"), r.get("op"), r.get("type")),
+             (s.fact("dev"), "read", "soft"))
+        expect_scsi_detail(c, f"soft record {i}", r,
+                           sense=(1, 0x5d, 0) if r.get("subtype") == "recovered" else (0xb, 0x4b, 3))
+    recs = expect_records(c, s, "bpf", 1, "io", "read", 500, 8)
+    for r in recs:
+        expect_scsi_detail(c, "final record", r, sense=(0xb, 0x4b, 3), retries=5)
+
+
+def scsi_storm(c, s, k):
+    caused = int(s.fact("caused", "0"))
+    recs = s.errors("bpf")
+    lost = sum(r.get("nr_lost") or 0 for r in s.losses("bpf"))
+    c.eq("errors caused by two concurrent readers", caused, 800)
+    c.eq("records + reported loss = errors caused", len(recs) + lost, caused)
+    c.eq("records without the SCSI detail",
+         [r.get("sector") for r in recs if r.get("transport") != "scsi" or
+          (r.get("sense_key"), r.get("asc"), r.get("ascq")) != (3, 0x11, 0)], [])
+    c.eq("records whose device_lba is another request's",
+         [(r.get("sector"), r.get("device_lba")) for r in recs
+          if r.get("device_lba") != r.get("sector")], [])
+    c.eq("one record per request", len({r.get("sector") for r in recs}), len(recs))
 
 
 def scsi_offline(c, s, k):
@@ -395,6 +467,9 @@ CHECKS = {
     "scsi_identity": scsi_identity,
     "scsi_timeout": scsi_timeout,
     "scsi_offline": scsi_offline,
+    "scsi_detail": scsi_detail,
+    "scsi_soft": scsi_soft,
+    "scsi_storm": scsi_storm,
     "null_badblocks": null_badblocks,
     "null_timeout": null_timeout,
     "scsi_dif": scsi_dif,

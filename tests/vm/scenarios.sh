@@ -78,7 +78,8 @@ scn_scsi_timeout() {
 	for _h in "$SD"/adapter*/host*; do
 		echo 1 >"/sys/class/scsi_host/$(basename "$_h")/eh_deadline" 2>/dev/null
 	done
-	watch_start bpf --json --count 1 --device "$DISK"
+	# Only the final error: the tries before it give retry records.
+	watch_start bpf --json --count 1 --subtype io --device "$DISK"
 	dmesg_mark
 	echo 1 >"$SD/every_nth"
 	echo 128 >"$SD/opts"
@@ -88,6 +89,69 @@ scn_scsi_timeout() {
 	watch_finish bpf 60
 	fact device_state "$(cat "/sys/block/$DISK/device/state")"
 	dmesg_dump
+	scsi_debug_down
+}
+
+# --- scsi_debug: what the device said (transport detail) ---------------------
+# Medium errors at LBAs 5000..5011.  scsi_debug's sense data names the
+# command's first LBA as the failing one (past its fixed medium error
+# address 4660), so each record's device_lba must be its own sector.
+scn_scsi_detail() {
+	scsi_debug_up opts=2 medium_error_start=5000 medium_error_count=12 || return
+	watch_start bpf --json --count 2 --device "$DISK"
+	dmesg_mark
+	io read 5000 8
+	io read 5004 8
+	watch_finish bpf
+	dmesg_dump
+	scsi_debug_down
+}
+
+# --- scsi_debug: recovered errors and retries ----------------------------------
+# opts RECOVERED_ERR with every_nth 1: every read ends in RECOVERED ERROR
+# 5D/00 and succeeds.  opts TRANSPORT_ERR: ABORTED COMMAND 4B/03, which
+# SCSI retries; with every_nth 2 (the command count set even when written)
+# the read at 400 fails once and its retry succeeds; with every_nth 1 every
+# try of the read at 500 fails until the retries (5) run out.
+scn_scsi_soft() {
+	scsi_debug_up || return
+	watch_start soft --json --count 8 --subtype retry,recovered --device "$DISK"
+	watch_start bpf --json --count 1 --subtype io --device "$DISK"
+	dmesg_mark
+	echo 1 >"$SD/every_nth"
+	echo 8 >"$SD/opts"
+	io read 100 8
+	io read 200 8
+	echo 0 >"$SD/opts"
+	echo 16 >"$SD/opts"
+	echo 2 >"$SD/every_nth"
+	io read 300 8
+	io read 400 8
+	echo 1 >"$SD/every_nth"
+	io read 500 8
+	echo 0 >"$SD/opts"
+	echo 0 >"$SD/every_nth"
+	watch_finish soft
+	watch_finish bpf
+	dmesg_dump
+	scsi_debug_down
+}
+
+# --- scsi_debug: a storm of medium errors, each request its own LBA --------------
+# Two readers, 400 failing 8-sector reads each at distinct sectors: every
+# record's device_lba (the sense data's, scsi_debug's first LBA of the
+# command) must be its own request's sector.
+SCSI_STORM=400
+scn_scsi_storm() {
+	scsi_debug_up opts=2 medium_error_start=8192 medium_error_count=16384 || return
+	watch_start bpf --json --count $((2 * SCSI_STORM)) --subtype medium --device "$DISK"
+	BNVM_STRIDE=8 bnvm-io read "/dev/$DISK" 8192 8 $SCSI_STORM >/tmp/sstorm.a &
+	_a=$!
+	BNVM_STRIDE=8 bnvm-io read "/dev/$DISK" 16384 8 $SCSI_STORM >/tmp/sstorm.b &
+	wait $_a $!
+	watch_finish bpf 60
+	fact caused "$(awk '$1 == "result" && $2 == "ENODATA" { n += $3 } END { print n + 0 }' \
+		/tmp/sstorm.a /tmp/sstorm.b)"
 	scsi_debug_down
 }
 
@@ -526,6 +590,9 @@ run_scenarios() {
 	scenario scsi_identity
 	scenario scsi_timeout
 	scenario scsi_offline
+	scenario scsi_detail
+	scenario scsi_soft
+	scenario scsi_storm
 	scenario null_badblocks
 	scenario null_timeout
 	scenario scsi_dif
