@@ -90,7 +90,7 @@ static __always_inline void scsi_read_sense(const struct scsi_cmnd___x *cmd, str
 	__u32 block;
 	__u64 info = 0;
 	int have_info = 0;
-	int i;
+	int i, next = 8;
 
 	if (!sb || bpf_probe_read_kernel(s, sizeof(s), sb))
 		return;
@@ -111,9 +111,16 @@ static __always_inline void scsi_read_sense(const struct scsi_cmnd___x *cmd, str
 		d->asc = s[2];
 		d->ascq = s[3];
 		/* The information descriptor (type 0, 12 bytes); sd looks for it the same way. */
-		for (i = 8; i >= 0 && i + 12 <= BN_SENSE_LEN && i < 8 + s[7]; ) {
+		/* Constant offsets only: older verifiers (6.1) refuse a
+		 * variable-offset read of the stack. */
+#pragma unroll
+		for (i = 8; i + 12 <= BN_SENSE_LEN; i++) {
 			__u8 dlen = s[i + 1];
 
+			if (i != next)
+				continue;
+			if (i >= 8 + s[7])
+				break;
 			if (s[i] == 0x00 && dlen == 0x0a && (s[i + 2] & 0x80)) {
 				info = be_bytes(&s[i + 4], 8);
 				have_info = 1;
@@ -121,7 +128,7 @@ static __always_inline void scsi_read_sense(const struct scsi_cmnd___x *cmd, str
 			}
 			if (!dlen)	/* malformed: would not advance */
 				break;
-			i += 2 + dlen;
+			next = i + 2 + dlen;
 		}
 		break;
 	default:
