@@ -165,6 +165,7 @@ static __always_inline int fanout(const struct bn_config *cfg, struct block_noti
 /* What the device said (transport hooks and the join), see detail.bpf.h. */
 #include "detail.bpf.h"
 #include "scsi.bpf.h"
+#include "nvme.bpf.h"
 
 /* The request's operation and flags, from blk_fill_rwbs()'s string. */
 static __always_inline void parse_rwbs(const char *rwbs, __u16 *op, __u16 *flags)
@@ -261,8 +262,11 @@ int block_rq_complete(void *ctx)
 	if (bpf_core_type_exists(struct trace_event_raw_block_rq_completion___x)) {
 		struct trace_event_raw_block_rq_completion___x *c = ctx;
 
-		if (!c->error)
+		if (!c->error) {
+			if (detail_on)
+				detail_succeeded(c->dev, c->sector, c->nr_sector);
 			return 0;
+		}
 		__sync_fetch_and_add(&counters.runs, 1);
 		return HANDLE_CTX(c);
 	} else {

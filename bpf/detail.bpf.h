@@ -240,4 +240,31 @@ static __always_inline void detail_join(struct block_notification *ev, __u32 kde
 	}
 }
 
+/*
+ * At a successful completion (block_rq_complete, the per-completion attach
+ * point only): if an error hook keyed this request and the kernel retried
+ * it, the retries worked: a NOTIFY_BLOCK_SOFT_RETRY_SUCCEEDED record with
+ * their number.  The entry is done with either way.  A hash lookup per
+ * completion, which that attach point costs anyway (a program run each).
+ */
+static __always_inline void detail_succeeded(__u32 kdev, __u64 sector, __u32 nr_sector)
+{
+	struct bn_detail_key k = { .dev = kdev, .sector = sector };
+	const struct request___x *rq;
+	struct bn_detail *d, copy;
+
+	d = bpf_map_lookup_elem(&details, &k);
+	if (!d)
+		return;
+	copy = *d;
+	rq = (const void *)(unsigned long)copy.rq;
+	if (BPF_CORE_READ(rq, state) == BN_MQ_RQ_IDLE ||
+	    BPF_CORE_READ(rq, __sector) != sector ||
+	    BPF_CORE_READ(rq, start_time_ns) != copy.start_ns)
+		return;
+	bpf_map_delete_elem(&details, &k);
+	if (copy.retries)
+		detail_soft(rq, &copy, NOTIFY_BLOCK_SOFT_RETRY_SUCCEEDED);
+}
+
 #endif /* BLKNOTIFY_DETAIL_BPF_H */

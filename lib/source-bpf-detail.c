@@ -35,11 +35,13 @@ struct detail_prog {
 	const char *module;	/* where the function is when not built in */
 	const char *func;	/* the fentry target */
 	const char *alt_of;	/* attach only if this other func is missing */
+	bool per_completion;	/* runs for every completion: only with BLKNOTIFY_QUEUE_BPF_NVME_STATUS */
 	size_t prog_off;	/* offsetof(struct blknotify_bpf, progs.X) */
 	size_t link_off;	/* offsetof(struct blknotify_bpf, links.X) */
 };
 
-#define P(tr, mod, fn, alt, name) { tr, mod, fn, alt,					\
+#define P(tr, mod, fn, alt, name) PC(tr, mod, fn, alt, false, name)
+#define PC(tr, mod, fn, alt, pc, name) { tr, mod, fn, alt, pc,				\
 	offsetof(struct blknotify_bpf, progs.name), offsetof(struct blknotify_bpf, links.name) }
 
 static const struct detail_prog detail_progs[] = {
@@ -48,6 +50,8 @@ static const struct detail_prog detail_progs[] = {
 	P("SCSI", "scsi_mod", "scsi_queue_insert", "__scsi_queue_insert",
 	  bn_scsi_queue_insert_exported),
 	P("SCSI", "scsi_mod", "scsi_timeout", NULL, bn_scsi_timeout),
+	P("NVMe", "nvme_core", "nvme_retry_req", NULL, bn_nvme_retry_req),
+	PC("NVMe", "nvme_core", "nvme_end_req", NULL, true, bn_nvme_end_req),
 };
 #define NR_DETAIL_PROGS	(sizeof(detail_progs) / sizeof(detail_progs[0]))
 
@@ -92,7 +96,7 @@ static bool func_present(struct btf *vmlinux, const char *module, const char *fu
 	return btf_has_func(vmlinux, module, func, module_loaded);
 }
 
-int source_bpf_detail_setup(struct blknotify_bpf *skel, bool enable)
+int source_bpf_detail_setup(struct blknotify_bpf *skel, bool enable, bool per_completion)
 {
 	struct btf *vmlinux = enable ? btf__load_vmlinux_btf() : NULL;
 	bool present[NR_DETAIL_PROGS] = {}, loaded[NR_DETAIL_PROGS] = {};
@@ -100,7 +104,8 @@ int source_bpf_detail_setup(struct blknotify_bpf *skel, bool enable)
 	size_t i, j, n = 0;
 
 	for (i = 0; i < NR_DETAIL_PROGS; i++)
-		present[i] = vmlinux && func_present(vmlinux, detail_progs[i].module,
+		present[i] = vmlinux && (per_completion || !detail_progs[i].per_completion) &&
+			     func_present(vmlinux, detail_progs[i].module,
 						     detail_progs[i].func, &loaded[i]);
 	for (i = 0; i < NR_DETAIL_PROGS; i++) {
 		const struct detail_prog *p = &detail_progs[i];
@@ -114,7 +119,7 @@ int source_bpf_detail_setup(struct blknotify_bpf *skel, bool enable)
 		bpf_program__set_autoload(prog, on);
 		bpf_program__set_autoattach(prog, false);	/* source_bpf_detail_attach() */
 		n += on;
-		if (!present[i] && loaded[i] && !p->alt_of) {
+		if (!present[i] && loaded[i] && !p->alt_of && (per_completion || !p->per_completion)) {
 			bool alt = false;
 
 			for (j = 0; j < NR_DETAIL_PROGS; j++)

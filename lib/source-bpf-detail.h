@@ -9,9 +9,10 @@ struct blknotify_bpf;
 
 /*
  * Before load: turn on the programs whose function this kernel's BTF has
- * (none when !enable), log once which are missing.  Returns how many are on.
+ * (none when !enable; the per-completion ones only with per_completion),
+ * log once which are missing.  Returns how many are on.
  */
-int source_bpf_detail_setup(struct blknotify_bpf *skel, bool enable);
+int source_bpf_detail_setup(struct blknotify_bpf *skel, bool enable, bool per_completion);
 /* After load: attach them; one that fails is logged and left out.  Returns how many. */
 int source_bpf_detail_attach(struct blknotify_bpf *skel);
 /* Pin their links in dir (best effort, logged), and remove such pins. */

@@ -154,9 +154,10 @@ again:
 	bpf_map__set_max_entries(s->skel->maps.events, s->ring_size);
 	bpf_program__set_autoload(s->skel->progs.block_rq_error, !use_complete);
 	bpf_program__set_autoload(s->skel->progs.block_rq_complete, use_complete);
-	detail = detail && source_bpf_detail_setup(s->skel, true) > 0;
+	detail = detail && source_bpf_detail_setup(s->skel, true,
+						   q->flags & BLKNOTIFY_QUEUE_BPF_NVME_STATUS) > 0;
 	if (!detail)
-		source_bpf_detail_setup(s->skel, false);
+		source_bpf_detail_setup(s->skel, false, false);
 
 	err = blknotify_bpf__load(s->skel);
 	if (err && detail) {

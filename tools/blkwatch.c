@@ -64,6 +64,8 @@ static void usage(FILE *f)
 "\n"
 "      --source=SRC     auto (default), bpf, kmsg, watch_queue or daemon\n"
 "      --bpf-complete   bpf: attach to block_rq_complete instead of block_rq_error\n"
+"      --nvme-status    bpf: NVMe errors carry the device's status (a program\n"
+"                       run per NVMe completion)\n"
 "      --replay         kmsg: start at the beginning of the kernel log\n"
 "      --socket=PATH    daemon: its socket (default " BLKNOTIFY_DAEMON_SOCKET ")\n"
 "  -d, --device=DEV     only errors on DEV: a name (sda), a node (/dev/sda) or\n"
@@ -471,6 +473,7 @@ enum {
 	OPT_UTC,
 	OPT_IDENTITY,
 	OPT_NO_FILES,
+	OPT_NVME_STATUS,
 };
 
 /* One option; returns -1 to go on, else the exit status. */
@@ -494,6 +497,9 @@ static int parse_option(int c, const char *arg, struct options *o)
 		return -1;
 	case OPT_REPLAY:
 		o->flags |= BLKNOTIFY_QUEUE_KMSG_REPLAY;
+		return -1;
+	case OPT_NVME_STATUS:
+		o->flags |= BLKNOTIFY_QUEUE_BPF_NVME_STATUS;
 		return -1;
 	case OPT_SOCKET:
 		o->socket = arg;
@@ -574,6 +580,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	static const struct option longopts[] = {
 		{ "source",	  required_argument, NULL, OPT_SOURCE },
 		{ "bpf-complete", no_argument,	     NULL, OPT_BPF_COMPLETE },
+		{ "nvme-status",  no_argument,	     NULL, OPT_NVME_STATUS },
 		{ "replay",	  no_argument,	     NULL, OPT_REPLAY },
 		{ "socket",	  required_argument, NULL, OPT_SOCKET },
 		{ "device",	  required_argument, NULL, 'd' },

@@ -61,6 +61,11 @@ enum {
 	BLKNOTIFY_QUEUE_BPF_COMPLETE	= 1U << 0,
 	/* kmsg: start at the beginning of the kernel log, not its end. */
 	BLKNOTIFY_QUEUE_KMSG_REPLAY	= 1U << 1,
+	/* bpf: read the NVMe status of every NVMe completion (one program run
+	 * each, that returns at once for a successful one), so that a failed
+	 * NVMe request's record carries the device's status.  Without it NVMe
+	 * records carry only what the retry hook saw (docs/transport-detail.md). */
+	BLKNOTIFY_QUEUE_BPF_NVME_STATUS	= 1U << 8,
 };
 
 /*

@@ -276,6 +276,15 @@ def scsi_soft(c, s, k):
     recs = expect_records(c, s, "bpf", 1, "io", "read", 500, 8)
     for r in recs:
         expect_scsi_detail(c, "final record", r, sense=(0xb, 0x4b, 3), retries=5)
+    # block_rq_complete: the read at 400 succeeded after one retry (with the
+    # detail of the try that failed), the one at 500 did not.
+    recs = s.recs.get("complete", [])
+    c.eq("complete: watcher exit status", s.fact("complete.exit"), "0")
+    c.eq("complete: records (type, subtype, sector, retries)",
+         [(r.get("type"), r.get("subtype"), r.get("sector"), r.get("retries")) for r in recs],
+         [("soft", "retry_succeeded", 400, 1), ("error", "io", 500, 5)])
+    for r in recs[:1]:
+        expect_scsi_detail(c, "retry_succeeded record", r, sense=(0xb, 0x4b, 3), retries=1)
 
 
 def scsi_storm(c, s, k):
@@ -291,6 +300,60 @@ def scsi_storm(c, s, k):
          [(r.get("sector"), r.get("device_lba")) for r in recs
           if r.get("device_lba") != r.get("sector")], [])
     c.eq("one record per request", len({r.get("sector") for r in recs}), len(recs))
+
+
+def nvme_blkdebug(c, s, k):
+    # blkdebug fails the first read of 4096 and every read of 2048: QEMU says
+    # Unrecovered Read Error (SCT 2, SC 0x81) without DNR; nvme retries it 5
+    # times, then completes it with BLK_STS_MEDIUM.
+    expect_io(c, s, "OK 1", "ENODATA 1", "OK 1")
+    retry_hook = kernel_at_least(k, 6, 12)	# nvme_retry_req() has BTF of its own
+    soft = [r for r in s.recs.get("soft", []) if r.get("type") == "soft"]
+    c.eq("soft records (subtype, sector, retries, nvme status)",
+         [(r.get("subtype"), r.get("sector"), r.get("retries"), r.get("status", 0) & 0x7ff)
+          for r in soft],
+         [("retry", 4096, 1, 0x281)] + [("retry", 2048, n, 0x281) for n in range(1, 6)]
+         if retry_hook else [])
+    for i, r in enumerate(soft):
+        c.eq(f"soft record {i} (transport, opcode, dnr, name)",
+             (r.get("transport"), r.get("opcode"), r.get("dnr"), r.get("nvme_status_name")),
+             ("nvme", 0x02, False, "unrecovered read error"))
+    for tag in ("status", "plain"):
+        recs = expect_records(c, s, tag, 1, "medium", "read", 2048, 8)
+        detail = tag == "status" or retry_hook
+        for r in recs:
+            c.eq(f"{tag} record transport", r.get("transport"), "nvme" if detail else "none")
+            if detail:
+                c.eq(f"{tag} record (nvme_sct, nvme_sc, dnr, opcode, retries)",
+                     (r.get("nvme_sct"), r.get("nvme_sc"), r.get("dnr"), r.get("opcode"),
+                      r.get("retries")), (2, 0x81, False, 0x02, 5))
+                c.eq(f"{tag} record device_said", r.get("device_said", "").split(" (")[0],
+                     "NVMe 0x281 unrecovered read error")
+
+
+def vblk_blkdebug(c, s, k):
+    # virtio-blk: the once-failing read, the always-failing one, then the
+    # first again (now fine).  No retries; nothing the record could decode.
+    expect_io(c, s, "EIO 1", "EIO 1", "OK 1")
+    recs = expect_records(c, s, "bpf", 2, "io", "read", [4096, 2048], 8)
+    for i, r in enumerate(recs):
+        c.eq(f"bpf record {i} (transport, retries)", (r.get("transport"), r.get("retries")),
+             ("none", None))
+
+
+def vscsi_blkdebug(c, s, k):
+    # QEMU's scsi-hd reports EIO as CHECK CONDITION, ABORTED COMMAND 00/06
+    # (I/O process terminated), which SCSI retries: the read of 4096 succeeds
+    # on its retry, the read of 2048 fails after 5.
+    expect_io(c, s, "OK 1", "EIO 1")
+    soft = [r for r in s.recs.get("soft", []) if r.get("type") == "soft"]
+    c.eq("soft records (subtype, sector, retries)",
+         [(r.get("subtype"), r.get("sector"), r.get("retries")) for r in soft],
+         [("retry", 4096, 1)] + [("retry", 2048, n) for n in range(1, 6)])
+    for i, r in enumerate(soft):
+        expect_scsi_detail(c, f"soft record {i}", r, sense=(0xb, 0x00, 0x06))
+    for r in expect_records(c, s, "bpf", 1, "io", "read", 2048, 8):
+        expect_scsi_detail(c, "final record", r, sense=(0xb, 0x00, 0x06), retries=5)
 
 
 def scsi_offline(c, s, k):
@@ -471,6 +534,9 @@ CHECKS = {
     "scsi_detail": scsi_detail,
     "scsi_soft": scsi_soft,
     "scsi_storm": scsi_storm,
+    "nvme_blkdebug": nvme_blkdebug,
+    "vblk_blkdebug": vblk_blkdebug,
+    "vscsi_blkdebug": vscsi_blkdebug,
     "null_badblocks": null_badblocks,
     "null_timeout": null_timeout,
     "scsi_dif": scsi_dif,

@@ -117,6 +117,9 @@ scn_scsi_soft() {
 	scsi_debug_up || return
 	watch_start soft --json --count 8 --subtype retry,recovered --device "$DISK"
 	watch_start bpf --json --count 1 --subtype io --device "$DISK"
+	# The per-completion attach point also sees the retried read succeed.
+	watch_start complete --json --count 2 --bpf-complete --subtype retry_succeeded,io \
+		--device "$DISK"
 	dmesg_mark
 	echo 1 >"$SD/every_nth"
 	echo 8 >"$SD/opts"
@@ -133,6 +136,7 @@ scn_scsi_soft() {
 	echo 0 >"$SD/every_nth"
 	watch_finish soft
 	watch_finish bpf
+	watch_finish complete
 	dmesg_dump
 	scsi_debug_down
 }
@@ -153,6 +157,81 @@ scn_scsi_storm() {
 	fact caused "$(awk '$1 == "result" && $2 == "ENODATA" { n += $3 } END { print n + 0 }' \
 		/tmp/sstorm.a /tmp/sstorm.b)"
 	scsi_debug_down
+}
+
+# --- QEMU's transport drives (tests/vm/run: transport_drives) ------------------
+# Each is a raw image under QEMU's blkdebug driver: reads of sector 2048
+# always fail with EIO, the first read of 4096 fails (tests/vm/blkdebug.conf).
+
+# transport_disk_up DRIVER... : load the drivers, wait for the disk the
+# function named by $1's scenario finds; sets DISK and DEV.
+transport_disk_up() {
+	_find=$1; shift
+	for _m in "$@"; do load "$_m" || return 1; done
+	_n=300
+	while [ $_n -gt 0 ]; do
+		DISK=$($_find) && [ -e "/dev/$DISK" ] && break
+		sleep 0.1
+		_n=$((_n - 1))
+	done
+	[ -e "/dev/$DISK" ] || { log "no disk from $*"; return 1; }
+	DEV=$(dev_of "/dev/$DISK")
+	fact disk "$DISK"
+	fact dev "$DEV"
+}
+find_nvme() { [ -e /sys/block/nvme0n1 ] && echo nvme0n1; }
+find_vblk() { [ -e /sys/block/vda ] && echo vda; }
+find_vscsi() {
+	for _v in /sys/bus/scsi/devices/*/vendor; do
+		[ "$(cat "$_v" 2>/dev/null)" = QEMU ] || continue
+		for _b in "${_v%/vendor}"/block/*; do [ -e "$_b" ] && { basename "$_b"; return 0; }; done
+	done
+	return 1
+}
+
+# NVMe: QEMU completes a failed read with Unrecovered Read Error (0x281)
+# and no DNR, so nvme retries it (nvme_max_retries, 5).  "status" watches
+# with --nvme-status (a program on every NVMe completion), "plain" without,
+# "soft" the retries (6.12 and later: 6.1 inlines nvme_retry_req()).
+scn_nvme_blkdebug() {
+	transport_disk_up find_nvme nvme || return
+	watch_start soft --json --count 6 --subtype retry --device "$DISK"
+	watch_start status --json --count 1 --nvme-status --subtype medium --device "$DISK"
+	watch_start plain --json --count 1 --subtype medium --device "$DISK"
+	dmesg_mark
+	io read 4096 8
+	io read 2048 8
+	io read 0 8
+	watch_finish status
+	watch_finish plain
+	watch_finish soft 5
+	dmesg_dump
+}
+
+# virtio-blk: VIRTIO_BLK_S_IOERR, no retries, no device detail to read.
+scn_vblk_blkdebug() {
+	transport_disk_up find_vblk virtio_pci virtio_blk || return
+	watch_start bpf --json --count 2 --device "$DISK"
+	dmesg_mark
+	io read 4096 8
+	io read 2048 8
+	io read 4096 8
+	watch_finish bpf
+	dmesg_dump
+}
+
+# scsi-hd on virtio-scsi: QEMU's SCSI disk turns EIO into sense data; SCSI
+# retries what the sense allows.
+scn_vscsi_blkdebug() {
+	transport_disk_up find_vscsi sd_mod virtio_pci virtio_scsi || return
+	watch_start soft --json --count 6 --subtype retry,recovered --device "$DISK"
+	watch_start bpf --json --count 1 --device "$DISK"
+	dmesg_mark
+	io read 4096 8
+	io read 2048 8
+	watch_finish bpf
+	watch_finish soft 5
+	dmesg_dump
 }
 
 # --- scsi: I/O to an offline device ------------------------------------------
@@ -593,6 +672,9 @@ run_scenarios() {
 	scenario scsi_detail
 	scenario scsi_soft
 	scenario scsi_storm
+	scenario nvme_blkdebug
+	scenario vblk_blkdebug
+	scenario vscsi_blkdebug
 	scenario null_badblocks
 	scenario null_timeout
 	scenario scsi_dif
