@@ -258,9 +258,12 @@ static __always_inline void detail_succeeded(__u32 kdev, __u64 sector, __u32 nr_
 		return;
 	copy = *d;
 	rq = (const void *)(unsigned long)copy.rq;
+	/* Only the completion that ends the request: SCSI "completes" 0 bytes
+	 * with no error before it fails the rest of a command. */
 	if (BPF_CORE_READ(rq, state) == BN_MQ_RQ_IDLE ||
 	    BPF_CORE_READ(rq, __sector) != sector ||
-	    BPF_CORE_READ(rq, start_time_ns) != copy.start_ns)
+	    BPF_CORE_READ(rq, start_time_ns) != copy.start_ns ||
+	    !nr_sector || nr_sector < BPF_CORE_READ(rq, __data_len) >> 9)
 		return;
 	bpf_map_delete_elem(&details, &k);
 	if (copy.retries)

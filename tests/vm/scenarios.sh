@@ -170,11 +170,12 @@ transport_disk_up() {
 	for _m in "$@"; do load "$_m" || return 1; done
 	_n=300
 	while [ $_n -gt 0 ]; do
-		DISK=$($_find) && [ -e "/dev/$DISK" ] && break
+		DISK=$($_find) && [ -n "$DISK" ] && [ -e "/dev/$DISK" ] && break
+		DISK=
 		sleep 0.1
 		_n=$((_n - 1))
 	done
-	[ -e "/dev/$DISK" ] || { log "no disk from $*"; return 1; }
+	[ -n "$DISK" ] || { log "no disk from $*"; return 1; }
 	DEV=$(dev_of "/dev/$DISK")
 	fact disk "$DISK"
 	fact dev "$DEV"
@@ -183,7 +184,8 @@ find_nvme() { [ -e /sys/block/nvme0n1 ] && echo nvme0n1; }
 find_vblk() { [ -e /sys/block/vda ] && echo vda; }
 find_vscsi() {
 	for _v in /sys/bus/scsi/devices/*/vendor; do
-		[ "$(cat "$_v" 2>/dev/null)" = QEMU ] || continue
+		# The vendor is space-padded to 8 characters.
+		case $(cat "$_v" 2>/dev/null) in QEMU*) ;; *) continue ;; esac
 		for _b in "${_v%/vendor}"/block/*; do [ -e "$_b" ] && { basename "$_b"; return 0; }; done
 	done
 	return 1
@@ -225,7 +227,7 @@ scn_vblk_blkdebug() {
 scn_vscsi_blkdebug() {
 	transport_disk_up find_vscsi sd_mod virtio_pci virtio_scsi || return
 	watch_start soft --json --count 6 --subtype retry,recovered --device "$DISK"
-	watch_start bpf --json --count 1 --device "$DISK"
+	watch_start bpf --json --count 1 --subtype io --device "$DISK"
 	dmesg_mark
 	io read 4096 8
 	io read 2048 8
