@@ -5,7 +5,8 @@
 SCSI sense keys and ASC/ASCQ: sg3-utils' sg_decode_sense (its own copy of
 T10's asc-num.txt).  NVMe status codes: libnvme's nvme_status_to_string().
 Each name must equal the reference's (case and the reference's trailing
-explanation aside).  TAP output; argv[1] is the built libblknotify.so.
+explanation aside).  TAP output; argv[1] is decode_dump (every name the
+library has, one a line).
 """
 import ctypes
 import subprocess
@@ -21,10 +22,7 @@ if not shutil.which("sg_decode_sense") or nvme is None:
     print("1..1\nnot ok 1 names_match_independent_tables # needs sg_decode_sense (sg3-utils) "
           "and libnvme.so.1 (libnvme1): apt-get install sg3-utils libnvme1")
     sys.exit(1)
-lib = ctypes.CDLL(sys.argv[1])
-for f in ("blknotify_scsi_sense_key_name", "blknotify_scsi_asc_name",
-          "blknotify_nvme_status_name"):
-    getattr(lib, f).restype = ctypes.c_char_p
+names = subprocess.run([sys.argv[1]], capture_output=True, text=True, check=True).stdout
 nvme.nvme_status_to_string.restype = ctypes.c_char_p
 nvme.nvme_status_to_string.argtypes = [ctypes.c_int, ctypes.c_bool]
 
@@ -48,28 +46,24 @@ def sg_decode(key, asc, ascq):
     return k, a
 
 
-for key in range(16):
-    ours = lib.blknotify_scsi_sense_key_name(key)
-    if ours is None:
-        continue
-    ref, _ = sg_decode(key, 0, 0)
-    ref = ref.replace(f"({key})", "")	# sg3-utils: "Vendor specific(9)"
-    check(f"sense key {key:#x}", ours.decode(), ref)
-
-for asc in range(256):
-    for ascq in range(256):
-        ours = lib.blknotify_scsi_asc_name(asc, ascq)
-        if ours is None:
-            continue
+for line in names.splitlines():
+    kind, rest = line.split(" ", 1)
+    if kind == "sense":
+        key, ours = rest.split(" ", 1)
+        key = int(key, 16)
+        ref, _ = sg_decode(key, 0, 0)
+        ref = ref.replace(f"({key})", "")	# sg3-utils: "Vendor specific(9)"
+        check(f"sense key {key:#x}", ours, ref)
+    elif kind == "asc":
+        asc, ascq, ours = rest.split(" ", 2)
+        asc, ascq = int(asc, 16), int(ascq, 16)
         _, ref = sg_decode(3, asc, ascq)
-        check(f"asc {asc:02X}/{ascq:02X}", ours.decode(), ref)
-
-for code in range(0x800):
-    ours = lib.blknotify_nvme_status_name(code)
-    if ours is None:
-        continue
-    ref = nvme.nvme_status_to_string(code, False).decode().split(":", 1)[0]
-    check(f"NVMe {code:#05x}", ours.decode(), ref)
+        check(f"asc {asc:02X}/{ascq:02X}", ours, ref)
+    elif kind == "nvme":
+        code, ours = rest.split(" ", 1)
+        code = int(code, 16)
+        ref = nvme.nvme_status_to_string(code, False).decode().split(":", 1)[0]
+        check(f"NVMe {code:#05x}", ours, ref)
 
 print("1..1")
 for b in bad:
