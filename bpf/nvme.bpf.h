@@ -10,10 +10,12 @@
  *                         record.  Error-only.  A function of its own in
  *                         6.12's BTF; inlined into nvme_complete_rq() on 6.1,
  *                         so 6.1 has no NVMe retry records (logged).
- *   nvme_end_req(req)     every NVMe request ends here: per completion, so
- *                         opt-in (BLKNOTIFY_QUEUE_BPF_NVME_STATUS).  Returns
- *                         at once for a successful one; for a failed one it
- *                         notes the status for the block_rq_error record.
+ *   nvme_complete_rq(req) every NVMe completion: so opt-in
+ *                         (BLKNOTIFY_QUEUE_BPF_NVME_STATUS).  Returns at once
+ *                         for a successful one; for a failed one it notes the
+ *                         status for the block_rq_error record.  (Not
+ *                         nvme_end_req(): 6.1 declares it inline, which the
+ *                         kernel makes notrace, so fentry cannot attach.)
  *                         NVMe has no error-only point for the final error on
  *                         these kernels: nvme_log_error() is inlined (6.1,
  *                         6.12), and the block layer's hooks have no status.
@@ -71,8 +73,8 @@ int bn_nvme_retry_req(__u64 *ctx)
 	return 0;
 }
 
-SEC("fentry/nvme_end_req")
-int bn_nvme_end_req(__u64 *ctx)
+SEC("fentry/nvme_complete_rq")
+int bn_nvme_complete_rq(__u64 *ctx)
 {
 	nvme_note((const void *)ctx[0], 0);
 	return 0;

@@ -51,7 +51,7 @@ static const struct detail_prog detail_progs[] = {
 	  bn_scsi_queue_insert_exported),
 	P("SCSI", "scsi_mod", "scsi_timeout", NULL, bn_scsi_timeout),
 	P("NVMe", "nvme_core", "nvme_retry_req", NULL, bn_nvme_retry_req),
-	PC("NVMe", "nvme_core", "nvme_end_req", NULL, true, bn_nvme_end_req),
+	PC("NVMe", "nvme_core", "nvme_complete_rq", NULL, true, bn_nvme_complete_rq),
 };
 #define NR_DETAIL_PROGS	(sizeof(detail_progs) / sizeof(detail_progs[0]))
 
