@@ -356,6 +356,39 @@ def vscsi_blkdebug(c, s, k):
         expect_scsi_detail(c, "final record", r, sense=(0xb, 0x00, 0x06), retries=5)
 
 
+def detail_cost(c, s, k):
+    # 2000 good reads on scsi_debug and on NVMe: no program at the default
+    # attach points ran.  --nvme-status's fentry on nvme_complete_rq() runs
+    # for NVMe completions that are not batched: with the default scheduler
+    # (none) nvme-pci batches them (reported, not asserted), with
+    # mq-deadline it cannot: one run per completion, whose cost is reported.
+    expect_io(c, s, "OK 2000", "OK 2000", "OK 2000")
+    c.true("NVMe scheduler before: none", "[none]" in (s.fact("nvme_sched") or ""),
+           str(s.fact("nvme_sched")))
+
+    def sums(key):
+        runs, ns = {}, {}
+        for v in s.facts.get(key, []):
+            name, r, t = (v.split() + ["0", "0"])[:3]
+            runs[name] = runs.get(name, 0) + int(r)
+            ns[name] = ns.get(name, 0) + int(t)
+        return runs, ns
+    runs, ns = sums("prog")
+    runs2, ns2 = sums("prog2")
+    default = ["block_rq_error", "bn_scsi_check_s", "bn_scsi_queue_i", "bn_scsi_timeout"]
+    if kernel_at_least(k, 6, 12):
+        default.append("bn_nvme_retry_r")
+    c.eq("default attach points loaded", sorted(n for n in default if n in runs), sorted(default))
+    c.eq("runs at the default attach points under healthy I/O",
+         {n: runs2.get(n) for n in default}, {n: 0 for n in default})
+    batched = runs.get("bn_nvme_complet", 0)
+    n = runs2.get("bn_nvme_complet", 0) - batched
+    t = ns2.get("bn_nvme_complet", 0) - ns.get("bn_nvme_complet", 0)
+    c.true("--nvme-status with mq-deadline: a run per NVMe completion", n >= 2000, f"got {n}")
+    print(f"# {k} detail_cost: nvme_complete_rq fentry ran {batched} times for 2000 reads "
+          f"without a scheduler, {n} with mq-deadline, {t / max(n, 1):.0f} ns per run (QEMU TCG)")
+
+
 def scsi_offline(c, s, k):
     # scsi_device_state_check() rejects I/O to an SDEV_OFFLINE device with
     # BLK_STS_IOERR on 6.1 and 6.12 alike; BLK_STS_OFFLINE is only for the
@@ -537,6 +570,7 @@ CHECKS = {
     "nvme_blkdebug": nvme_blkdebug,
     "vblk_blkdebug": vblk_blkdebug,
     "vscsi_blkdebug": vscsi_blkdebug,
+    "detail_cost": detail_cost,
     "null_badblocks": null_badblocks,
     "null_timeout": null_timeout,
     "scsi_dif": scsi_dif,

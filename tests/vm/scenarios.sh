@@ -236,6 +236,35 @@ scn_vscsi_blkdebug() {
 	dmesg_dump
 }
 
+# --- cost: healthy I/O runs none of the transport programs -------------------------
+# A scsi_debug disk and the NVMe drive; a watcher at the default attach
+# points on both, one with --nvme-status on the NVMe one; 2000 good reads on
+# each disk.  Every program's run count (and time) is a fact.
+scn_detail_cost() {
+	scsi_debug_up || return
+	_sd=$DISK
+	load nvme || return
+	wait_for /dev/nvme0n1 30 || { log "no /dev/nvme0n1"; return; }
+	echo 1 >/proc/sys/kernel/bpf_stats_enabled
+	watch_start plain --json --device "$_sd" --device nvme0n1
+	watch_start status --json --nvme-status --device nvme0n1
+	bnvm-io read "/dev/$_sd" 0 8 2000 | while read -r _w _r _n; do fact io "$_r $_n"; done
+	bnvm-io read /dev/nvme0n1 0 8 2000 | while read -r _w _r _n; do fact io "$_r $_n"; done
+	bnvm-progs | while read -r _w _name _runs _ns; do fact prog "$_name $_runs $_ns"; done
+	# nvme-pci completes successful requests in batches that bypass
+	# nvme_complete_rq(), except those of a queue with an I/O scheduler:
+	# the worst case for --nvme-status, measured second.
+	fact nvme_sched "$(cat /sys/block/nvme0n1/queue/scheduler)"
+	echo mq-deadline >/sys/block/nvme0n1/queue/scheduler
+	bnvm-io read /dev/nvme0n1 0 8 2000 | while read -r _w _r _n; do fact io "$_r $_n"; done
+	bnvm-progs | while read -r _w _name _runs _ns; do fact prog2 "$_name $_runs $_ns"; done
+	echo none >/sys/block/nvme0n1/queue/scheduler
+	echo 0 >/proc/sys/kernel/bpf_stats_enabled
+	watch_finish plain 1
+	watch_finish status 1
+	scsi_debug_down
+}
+
 # --- scsi: I/O to an offline device ------------------------------------------
 # Rejected before it reaches the driver, with BLK_STS_IOERR on 6.1 and 6.12.
 scn_scsi_offline() {
@@ -677,6 +706,7 @@ run_scenarios() {
 	scenario nvme_blkdebug
 	scenario vblk_blkdebug
 	scenario vscsi_blkdebug
+	scenario detail_cost
 	scenario null_badblocks
 	scenario null_timeout
 	scenario scsi_dif
