@@ -207,29 +207,48 @@ static __always_inline void detail_soft(const struct request___x *rq, const stru
 }
 
 /*
+ * The entry at (kdev, sector), copied into *copy, if it is the request now
+ * completing there: that address still in flight or completing, at that
+ * sector of that disk, with the start time the entry was made with.  Its
+ * request, or NULL (no entry, or another request's: a stale one).
+ */
+static __always_inline const struct request___x *
+detail_take(const struct bn_detail_key *k, struct bn_detail *copy)
+{
+	const struct request___x *rq;
+	struct bn_detail *d;
+
+	d = bpf_map_lookup_elem(&details, k);
+	if (!d)
+		return NULL;
+	*copy = *d;
+	rq = (const void *)(unsigned long)copy->rq;
+	if (BPF_CORE_READ(rq, state) == BN_MQ_RQ_IDLE ||
+	    BPF_CORE_READ(rq, __sector) != k->sector ||
+	    BPF_CORE_READ(rq, start_time_ns) != copy->start_ns ||
+	    rq_kdev(rq) != k->dev) {
+		detail_count(2);
+		return NULL;
+	}
+	return rq;
+}
+
+/*
  * At block_rq_error: the detail of the failing request at (kdev, sector),
- * if an error hook saw it.  nr_sector: what this completion covers; if the
- * request goes on past it, the entry moves to where the rest starts.
+ * if an error hook saw it.  If the request goes on past what this
+ * completion covers (ev->nr_sectors), the entry moves to where the rest
+ * starts.
  */
 static __always_inline void detail_join(struct block_notification *ev, __u32 kdev)
 {
 	struct bn_detail_key k = { .dev = kdev, .sector = ev->sector };
 	const struct request___x *rq;
-	struct bn_detail *d, copy;
+	struct bn_detail copy;
 	__u32 left;
 
-	d = bpf_map_lookup_elem(&details, &k);
-	if (!d)
+	rq = detail_take(&k, &copy);
+	if (!rq)
 		return;
-	copy = *d;
-	rq = (const void *)(unsigned long)copy.rq;
-	if (BPF_CORE_READ(rq, state) == BN_MQ_RQ_IDLE ||
-	    BPF_CORE_READ(rq, __sector) != ev->sector ||
-	    BPF_CORE_READ(rq, start_time_ns) != copy.start_ns ||
-	    rq_kdev(rq) != kdev) {
-		detail_count(2);	/* another request's (or a stale) entry */
-		return;
-	}
 	detail_copy(ev, &copy);
 	detail_count(1);
 	bpf_map_delete_elem(&details, &k);
@@ -251,19 +270,12 @@ static __always_inline void detail_succeeded(__u32 kdev, __u64 sector, __u32 nr_
 {
 	struct bn_detail_key k = { .dev = kdev, .sector = sector };
 	const struct request___x *rq;
-	struct bn_detail *d, copy;
+	struct bn_detail copy;
 
-	d = bpf_map_lookup_elem(&details, &k);
-	if (!d)
-		return;
-	copy = *d;
-	rq = (const void *)(unsigned long)copy.rq;
+	rq = detail_take(&k, &copy);
 	/* Only the completion that ends the request: SCSI "completes" 0 bytes
 	 * with no error before it fails the rest of a command. */
-	if (BPF_CORE_READ(rq, state) == BN_MQ_RQ_IDLE ||
-	    BPF_CORE_READ(rq, __sector) != sector ||
-	    BPF_CORE_READ(rq, start_time_ns) != copy.start_ns ||
-	    !nr_sector || nr_sector < BPF_CORE_READ(rq, __data_len) >> 9)
+	if (!rq || !nr_sector || nr_sector < BPF_CORE_READ(rq, __data_len) >> 9)
 		return;
 	bpf_map_delete_elem(&details, &k);
 	if (copy.retries)
