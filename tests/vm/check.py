@@ -366,7 +366,9 @@ def detail_cost(c, s, k):
     # for NVMe completions that are not batched: with the default scheduler
     # (none) nvme-pci batches them (reported, not asserted), with
     # mq-deadline it cannot: one run per completion, whose cost is reported.
-    expect_io(c, s, "OK 2000", "OK 2000", "OK 2000")
+    # Then one medium error runs the SCSI and block_rq_error programs of
+    # both watchers: they were loaded all along.
+    expect_io(c, s, "OK 2000", "OK 2000", "OK 2000", "ENODATA 1")
     c.true("NVMe scheduler before: none", "[none]" in (s.fact("nvme_sched") or ""),
            str(s.fact("nvme_sched")))
 
@@ -379,12 +381,14 @@ def detail_cost(c, s, k):
         return runs, ns
     runs, ns = sums("prog")
     runs2, ns2 = sums("prog2")
-    default = ["block_rq_error", "bn_scsi_check_s", "bn_scsi_queue_i", "bn_scsi_timeout"]
-    if kernel_at_least(k, 6, 12):
-        default.append("bn_nvme_retry_r")
-    c.eq("default attach points loaded", sorted(n for n in default if n in runs), sorted(default))
+    runs3, _ = sums("prog3")
+    default = ["block_rq_error", "bn_scsi_check_s", "bn_scsi_queue_i", "bn_scsi_timeout",
+               "bn_nvme_retry_r"]
     c.eq("runs at the default attach points under healthy I/O",
          {n: runs2.get(n) for n in default}, {n: 0 for n in default})
+    c.eq("runs of the error and sense programs for one medium error (two watchers)",
+         (runs3.get("block_rq_error", 0) - runs2.get("block_rq_error", 0),
+          runs3.get("bn_scsi_check_s", 0) - runs2.get("bn_scsi_check_s", 0)), (2, 2))
     batched = runs.get("bn_nvme_complet", 0)
     n = runs2.get("bn_nvme_complet", 0) - batched
     t = ns2.get("bn_nvme_complet", 0) - ns.get("bn_nvme_complet", 0)

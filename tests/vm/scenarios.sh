@@ -239,7 +239,12 @@ scn_vscsi_blkdebug() {
 # --- cost: healthy I/O runs none of the transport programs -------------------------
 # A scsi_debug disk and the NVMe drive; a watcher at the default attach
 # points on both, one with --nvme-status on the NVMe one; 2000 good reads on
-# each disk.  Every program's run count (and time) is a fact.
+# each disk, then each program's run count and time (facts prog).  nvme-pci
+# completes successful requests in batches that bypass nvme_complete_rq(),
+# except on a queue with an I/O scheduler: 2000 more reads with mq-deadline,
+# the worst case for --nvme-status (prog2).  Last, one medium error (prog3):
+# the SCSI program was there, and runs when a command fails.
+DETAIL_PROGS="block_rq_error bn_scsi_check_s bn_scsi_queue_i bn_scsi_timeout bn_nvme_retry_r bn_nvme_complet"
 scn_detail_cost() {
 	scsi_debug_up || return
 	_sd=$DISK
@@ -250,15 +255,19 @@ scn_detail_cost() {
 	watch_start status --json --nvme-status --device nvme0n1
 	bnvm-io read "/dev/$_sd" 0 8 2000 | while read -r _w _r _n; do fact io "$_r $_n"; done
 	bnvm-io read /dev/nvme0n1 0 8 2000 | while read -r _w _r _n; do fact io "$_r $_n"; done
-	bnvm-progs | while read -r _w _name _runs _ns; do fact prog "$_name $_runs $_ns"; done
-	# nvme-pci completes successful requests in batches that bypass
-	# nvme_complete_rq(), except those of a queue with an I/O scheduler:
-	# the worst case for --nvme-status, measured second.
+	# shellcheck disable=SC2086 # a list of names
+	bnvm-progstat $DETAIL_PROGS | while read -r _w _p _r _t; do fact prog "$_p $_r $_t"; done
 	fact nvme_sched "$(cat /sys/block/nvme0n1/queue/scheduler)"
 	echo mq-deadline >/sys/block/nvme0n1/queue/scheduler
 	bnvm-io read /dev/nvme0n1 0 8 2000 | while read -r _w _r _n; do fact io "$_r $_n"; done
-	bnvm-progs | while read -r _w _name _runs _ns; do fact prog2 "$_name $_runs $_ns"; done
+	# shellcheck disable=SC2086
+	bnvm-progstat $DETAIL_PROGS | while read -r _w _p _r _t; do fact prog2 "$_p $_r $_t"; done
 	echo none >/sys/block/nvme0n1/queue/scheduler
+	echo 2 >"$SD/opts"	# scsi_debug's default medium error LBAs: 4660..4669
+	io read 4660 8
+	echo 0 >"$SD/opts"
+	# shellcheck disable=SC2086
+	bnvm-progstat $DETAIL_PROGS | while read -r _w _p _r _t; do fact prog3 "$_p $_r $_t"; done
 	echo 0 >/proc/sys/kernel/bpf_stats_enabled
 	watch_finish plain 1
 	watch_finish status 1
