@@ -257,6 +257,13 @@ def scsi_detail(c, s, k):
              f"device sector {r.get('sector')}, retries 0")
 
 
+def scsi_detail_4k(c, s, k):
+    c.eq("logical block size", s.fact("lbs"), "4096")
+    expect_io(c, s, "ENODATA 1")
+    for r in expect_records(c, s, "bpf", 1, "medium", "read", 40000, 8):
+        expect_scsi_detail(c, "bpf record", r, sense=(3, 0x11, 0), lba=40000, retries=0)
+
+
 def scsi_soft(c, s, k):
     # Recovered errors at 100 and 200, one retry at 400 that succeeded,
     # five at 500 that did not; then the final error at 500.
@@ -573,6 +580,7 @@ CHECKS = {
     "scsi_timeout": scsi_timeout,
     "scsi_offline": scsi_offline,
     "scsi_detail": scsi_detail,
+    "scsi_detail_4k": scsi_detail_4k,
     "scsi_soft": scsi_soft,
     "scsi_storm": scsi_storm,
     "nvme_blkdebug": nvme_blkdebug,

@@ -107,6 +107,20 @@ scn_scsi_detail() {
 	scsi_debug_down
 }
 
+# The same on a disk of 4096-byte logical blocks: the sense data's LBA 5000
+# is sector 40000 of the record (device_lba is in 512-byte sectors).
+scn_scsi_detail_4k() {
+	scsi_debug_up sector_size=4096 dev_size_mb=32 opts=2 medium_error_start=5000 \
+		medium_error_count=4 || return
+	fact lbs "$(cat "/sys/block/$DISK/queue/logical_block_size")"
+	watch_start bpf --json --count 1 --device "$DISK"
+	dmesg_mark
+	io read 40000 8
+	watch_finish bpf
+	dmesg_dump
+	scsi_debug_down
+}
+
 # --- scsi_debug: recovered errors and retries ----------------------------------
 # opts RECOVERED_ERR with every_nth 1: every read ends in RECOVERED ERROR
 # 5D/00 and succeeds.  opts TRANSPORT_ERR: ABORTED COMMAND 4B/03, which
@@ -710,6 +724,7 @@ run_scenarios() {
 	scenario scsi_timeout
 	scenario scsi_offline
 	scenario scsi_detail
+	scenario scsi_detail_4k
 	scenario scsi_soft
 	scenario scsi_storm
 	scenario nvme_blkdebug
