@@ -264,6 +264,17 @@ def scsi_detail_4k(c, s, k):
         expect_scsi_detail(c, "bpf record", r, sense=(3, 0x11, 0), lba=40000, retries=0)
 
 
+def daemon_detail(c, s, k):
+    c.eq("pins of the daemon's queue",
+         s.fact("pins", "").split(),
+         sorted(["bss", "config", "events", "link", "detail-__scsi_queue_insert",
+                 "detail-scsi_check_sense", "detail-scsi_timeout"]))
+    expect_io(c, s, "ENODATA 1")
+    for r in expect_records(c, s, "d", 1, "medium", "read", 5000, 8):
+        expect_scsi_detail(c, "record after the restart", r, sense=(3, 0x11, 0), lba=5000,
+                           retries=0)
+
+
 def scsi_soft(c, s, k):
     # Recovered errors at 100 and 200, one retry at 400 that succeeded,
     # five at 500 that did not; then the final error at 500.
@@ -581,6 +592,7 @@ CHECKS = {
     "scsi_offline": scsi_offline,
     "scsi_detail": scsi_detail,
     "scsi_detail_4k": scsi_detail_4k,
+    "daemon_detail": daemon_detail,
     "scsi_soft": scsi_soft,
     "scsi_storm": scsi_storm,
     "nvme_blkdebug": nvme_blkdebug,

@@ -121,6 +121,38 @@ scn_scsi_detail_4k() {
 	scsi_debug_down
 }
 
+# --- blknotifyd: the device detail across a restart ---------------------------
+# The daemon pins its BPF queue, the transport programs' links beside it.
+# Stopped and started again, it takes the pinned queue over without loading
+# anything: the detail of an error after the restart comes from the pinned
+# SCSI programs.  The pins are removed at the end (later scenarios start
+# their own daemon afresh).
+scn_daemon_detail() {
+	command -v blknotifyd >/dev/null || { log "blknotifyd not in the initramfs"; return; }
+	scsi_debug_up opts=2 medium_error_start=5000 medium_error_count=8 || return
+	mkdir -p /run/blknotify
+	_sock=/run/blknotify/detail.sock
+	blknotifyd --source bpf --socket "$_sock" -v >/tmp/dd.1 2>&1 &
+	_dpid=$!
+	wait_for "$_sock" 30 || { log "no daemon socket: $(cat /tmp/dd.1)"; return; }
+	kill "$_dpid"
+	wait "$_dpid"
+	fact pins "$(ls /sys/fs/bpf/blknotify | sort | tr '\n' ' ')"
+	blknotifyd --source bpf --socket "$_sock" -v >/tmp/dd.2 2>&1 &
+	_dpid=$!
+	wait_for "$_sock" 30 || { log "no daemon socket: $(cat /tmp/dd.2)"; return; }
+	watch_start d --source daemon --socket "$_sock" --json --count 1 --device "$DISK"
+	io read 5000 8
+	watch_finish d
+	kill "$_dpid"
+	wait "$_dpid"
+	for _l in /tmp/dd.1 /tmp/dd.2; do
+		while IFS= read -r _x; do log "blknotifyd: $_x"; done <"$_l"
+	done
+	rm -r /sys/fs/bpf/blknotify
+	scsi_debug_down
+}
+
 # --- scsi_debug: recovered errors and retries ----------------------------------
 # opts RECOVERED_ERR with every_nth 1: every read ends in RECOVERED ERROR
 # 5D/00 and succeeds.  opts TRANSPORT_ERR: ABORTED COMMAND 4B/03, which
@@ -725,6 +757,7 @@ run_scenarios() {
 	scenario scsi_offline
 	scenario scsi_detail
 	scenario scsi_detail_4k
+	scenario daemon_detail
 	scenario scsi_soft
 	scenario scsi_storm
 	scenario nvme_blkdebug
