@@ -46,6 +46,7 @@ struct trace_event_raw_block_rq_complete___x {
 const volatile __u32 limit_bytes = BN_RECORD_SLOT * 4096;	/* the queue's bound */
 const volatile __u32 wake_backlog = BN_RECORD_SLOT * 1024;	/* wake now at this backlog */
 const volatile __u64 wake_interval_ns = BN_WAKE_INTERVAL_NS;
+const volatile __u32 detail_on = 0;	/* a transport hook is attached: join at block_rq_error */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -145,6 +146,28 @@ static __always_inline void emit_len(const struct block_notification *ev, const 
 }
 
 #define emit(ev) emit_len(ev, BN_RECORD_SIZE)
+/* One record per matching watch, as the kernel's watch queue posts
+ * (the same rule as bn_fanout() in user space). */
+static __always_inline int fanout(const struct bn_config *cfg, struct block_notification *ev)
+{
+	__u32 i;
+
+	for (i = 0; i < BN_WATCHES_MAX; i++) {
+		__u32 info;
+
+		ev->watch.info = BN_RECORD_SIZE;
+		if (!bn_watch_takes(cfg, i, ev, &info))
+			continue;
+		ev->watch.info = info;
+		emit(ev);
+	}
+	return 0;
+}
+
+/* What the device said (transport hooks and the join), see detail.bpf.h. */
+#include "detail.bpf.h"
+#include "scsi.bpf.h"
+#include "nvme.bpf.h"
 
 /* The request's operation and flags, from blk_fill_rwbs()'s string. */
 static __always_inline void parse_rwbs(const char *rwbs, __u16 *op, __u16 *flags)
@@ -202,7 +225,7 @@ static __always_inline int handle(__u32 kdev, __u64 sector, __u32 nr_sector, int
 {
 	struct block_notification ev = {};
 	const struct bn_config *cfg;
-	__u32 zero = 0, i;
+	__u32 zero = 0;
 
 	cfg = bpf_map_lookup_elem(&config, &zero);
 	if (!cfg)
@@ -216,19 +239,9 @@ static __always_inline int handle(__u32 kdev, __u64 sector, __u32 nr_sector, int
 	ev.nr_sectors = nr_sector;
 	ev.error = error;
 	parse_rwbs(rwbs, &ev.op, &ev.flags);
-
-	/* One record per matching watch, as the kernel's watch queue posts
-	 * (the same rule as bn_fanout() in user space). */
-	for (i = 0; i < BN_WATCHES_MAX; i++) {
-		__u32 info;
-
-		ev.watch.info = BN_RECORD_SIZE;
-		if (!bn_watch_takes(cfg, i, &ev, &info))
-			continue;
-		ev.watch.info = info;
-		emit(&ev);
-	}
-	return 0;
+	if (detail_on)
+		detail_join(&ev, kdev);
+	return fanout(cfg, &ev);
 }
 
 #define HANDLE_CTX(ctx) ({							\
@@ -251,8 +264,11 @@ int block_rq_complete(void *ctx)
 	if (bpf_core_type_exists(struct trace_event_raw_block_rq_completion___x)) {
 		struct trace_event_raw_block_rq_completion___x *c = ctx;
 
-		if (!c->error)
+		if (!c->error) {
+			if (detail_on)
+				detail_succeeded(c->dev, c->sector, c->nr_sector);
 			return 0;
+		}
 		__sync_fetch_and_add(&counters.runs, 1);
 		return HANDLE_CTX(c);
 	} else {

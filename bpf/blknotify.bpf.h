@@ -8,7 +8,7 @@
 
 /* Ring-buffer bytes one record takes: 8-byte header + the record. */
 /* The length of the records this program writes (ring slot: + 8-byte header). */
-#define BN_RECORD_SIZE	BLOCK_NOTIFICATION_SIZE_V1
+#define BN_RECORD_SIZE	BLOCK_NOTIFICATION_SIZE_V2
 #define BN_RECORD_SLOT	(8 + BN_RECORD_SIZE)
 #define BN_LOSS_SLOT	(8 + BLOCK_NOTIFICATION_LOSS_SIZE)
 
@@ -24,6 +24,16 @@ struct bn_counters {
 	__u64 lost;		/* records dropped: queue full */
 	__u64 pending_loss;	/* dropped and not yet reported in a loss record */
 	__u64 deferred_wakeups;	/* records queued without waking the reader */
+};
+
+/* Transport detail (detail.bpf.h): the join table's bound and its counters. */
+#define BN_DETAIL_MAX	1024
+
+struct bn_detail_stats {
+	__u64 stored;		/* entries an error hook made */
+	__u64 joined;		/* block_rq_error records that got an entry's detail */
+	__u64 refused;		/* entries found at a record's key that were another request's */
+	__u64 soft;		/* retry / recovered records made (before watches and filter) */
 };
 
 #endif /* BLKNOTIFY_BPF_H */

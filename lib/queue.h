@@ -144,6 +144,8 @@ bool source_bpf_lifecycle_hooks(const struct blknotify_queue *q);
 int source_bpf_prog_fd(const struct blknotify_queue *q);
 /* Its bio program (BLKNOTIFY_QUEUE_BPF_BIO) when loaded here; -1 otherwise. */
 int source_bpf_bio_prog_fd(const struct blknotify_queue *q);
+/* The transport-detail programs' fds (lib/source-bpf-detail.c); how many. */
+int source_bpf_detail_fds(const struct blknotify_queue *q, int *fds, int max);
 
 extern const struct source_ops source_bpf_ops;
 extern const struct source_ops source_kmsg_ops;

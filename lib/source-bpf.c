@@ -37,6 +37,7 @@
 #define offsetofend(TYPE, FIELD) (offsetof(TYPE, FIELD) + sizeof(((TYPE *)0)->FIELD))
 #endif
 #include "blknotify.skel.h"
+#include "source-bpf-detail.h"
 
 struct source_bpf {
 	struct blknotify_bpf *skel;	/* NULL when resumed from pins */
@@ -196,8 +197,11 @@ static int load_instance(struct blknotify_queue *q, struct source_bpf *s, bool u
 			 bool hooks)
 {
 	size_t limit;
-	int err;
+	/* A kernel that refused the detail programs once refuses them again. */
+	static bool no_detail;
+	int err, detail = !no_detail;
 
+again:
 	s->skel = blknotify_bpf__open();
 	if (!s->skel) {
 		err = errno;
@@ -227,8 +231,21 @@ static int load_instance(struct blknotify_queue *q, struct source_bpf *s, bool u
 		lifecycle_hooks(s->skel, false);
 	else
 		lifecycle_hooks_off(s->skel);
+	detail = detail && source_bpf_detail_setup(s->skel, true,
+						   q->flags & BLKNOTIFY_QUEUE_BPF_NVME_STATUS) > 0;
+	if (!detail)
+		source_bpf_detail_setup(s->skel, false, false);
 
 	err = blknotify_bpf__load(s->skel);
+	if (err && detail) {
+		/* The records matter more than their detail: load without it. */
+		fprintf(stderr, "blknotify: the transport-detail programs did not load (%s; "
+			"libbpf said why above): records carry no device detail\n", strerror(-err));
+		blknotify_bpf__destroy(s->skel);
+		detail = 0;
+		no_detail = true;
+		goto again;
+	}
 	if (err) {
 		err = -err;
 		if (err == EPERM || err == EACCES)
@@ -258,6 +275,8 @@ static int load_instance(struct blknotify_queue *q, struct source_bpf *s, bool u
 			"block_rq_complete" : "block_rq_error", strerror(-err));
 	if (hooks)
 		lifecycle_hooks(s->skel, true);
+	if (detail)
+		source_bpf_detail_attach(s->skel);
 	return 0;
 }
 
@@ -322,6 +341,7 @@ int source_bpf_unpin(const char *dir)
 	int err = 0, bio_err, slow_err;
 	size_t i;
 
+	source_bpf_detail_unpin(dir);
 	for (i = NR_PINS; i-- > 0;) {
 		if (pin_file(path, sizeof(path), dir, pin_names[i]))
 			return -ENAMETOOLONG;
@@ -381,6 +401,8 @@ static void pin(struct blknotify_queue *q, struct source_bpf *s, bool use_comple
 		snprintf(path, sizeof(path), "%s/bio_link", q->pin_path);
 	if (!err && (err = bpf_slow_pin(s->skel, &s->slow, q->pin_path)))
 		snprintf(path, sizeof(path), "%s/slow_*", q->pin_path);
+	if (!err)
+		source_bpf_detail_pin(s->skel, q->pin_path);
 	for (i = 0; i < NR_PINS && !err; i++) {
 		err = pin_file(path, sizeof(path), q->pin_path, pin_names[i]);
 		if (!err)
@@ -905,6 +927,13 @@ int source_bpf_slow_prog_fd(const struct blknotify_queue *q, int which)
 
 	return q->ops == &source_bpf_ops && s && which >= 0 && which < 2 ?
 	       s->slow.prog_fd[which] : -1;
+}
+
+int source_bpf_detail_fds(const struct blknotify_queue *q, int *fds, int max)
+{
+	const struct source_bpf *s = q->priv;
+
+	return q->ops == &source_bpf_ops && s ? source_bpf_detail_prog_fds(s->skel, fds, max) : 0;
 }
 
 const struct source_ops source_bpf_ops = {

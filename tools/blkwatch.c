@@ -26,6 +26,7 @@
 #include "sysfs.h"	/* bn_sysfs_dev_path() */
 #include "blkwatch-identity.h"
 #include "blkwatch-follow.h"
+#include "blkwatch-detail.h"
 
 #define MAX_DEVICES	BLKNOTIFY_QUEUE_WATCHES_MAX
 #define NAME_CACHE	64
@@ -70,6 +71,8 @@ static void usage(FILE *f)
 "      --bpf-complete   bpf: attach to block_rq_complete instead of block_rq_error\n"
 "      --bio-errors     bpf: also errors of dm, md and other bio-based devices\n"
 "                       that no request reports (a program runs per bio)\n"
+"      --nvme-status    bpf: NVMe errors carry the device's status (a program\n"
+"                       run per NVMe completion)\n"
 "      --replay         kmsg: start at the beginning of the kernel log\n"
 "      --socket=PATH    daemon: its socket (default " BLKNOTIFY_DAEMON_SOCKET ")\n"
 "  -d, --device=DEV     only errors on DEV: a name (sda), a node (/dev/sda) or\n"
@@ -263,6 +266,14 @@ static void print_slow(const struct block_notification *n, const struct options 
 		identity_print(ident, stdout, n, false);
 }
 
+/* JSON "type": the subtype's class ("error", "soft", ...); an unknown number is an error. */
+static const char *record_class(unsigned int subtype)
+{
+	const char *c = blknotify_subtype_class(subtype);
+
+	return c ? c : "error";
+}
+
 static void print_error(const struct block_notification *n, size_t len, const struct options *o)
 {
 	unsigned int id = (n->watch.info & WATCH_INFO_ID) >> WATCH_INFO_ID__SHIFT;
@@ -282,8 +293,8 @@ static void print_error(const struct block_notification *n, size_t len, const st
 	if (!op)
 		op = "unknown";
 	if (o->json) {
-		printf("{\"type\":\"error\",\"dev\":\"%u:%u\",\"disk\":\"%s\",\"subtype\":\"%s\","
-		       "\"subtype_nr\":%u,\"sector\":%llu,\"id\":%u",
+		printf("{\"type\":\"%s\",\"dev\":\"%u:%u\",\"disk\":\"%s\",\"subtype\":\"%s\","
+		       "\"subtype_nr\":%u,\"sector\":%llu,\"id\":%u", record_class(n->watch.subtype),
 		       major(n->dev), minor(n->dev), disk_name(n->dev), subtype,
 		       n->watch.subtype, (unsigned long long)n->sector, id);
 		/* The record holds a negative errno; scripts compare with errno(3)'s. */
@@ -292,6 +303,7 @@ static void print_error(const struct block_notification *n, size_t len, const st
 			       "\"op_nr\":%u,\"flags\":%u,\"error\":\"%s\",\"errno\":%d",
 			       when, (unsigned long long)n->time_ns, n->nr_sectors, op, n->op,
 			       n->flags, errno_name(-n->error), -n->error);
+		detail_print(stdout, n, len, true);
 		if (ident)
 			identity_print(ident, stdout, n, true);
 		printf("}\n");
@@ -306,6 +318,7 @@ static void print_error(const struct block_notification *n, size_t len, const st
 	else
 		printf("%s (%u:%u) %s sector %llu id %u\n", disk_name(n->dev), major(n->dev),
 		       minor(n->dev), subtype, (unsigned long long)n->sector, id);
+	detail_print(stdout, n, len, false);
 	if (ident)
 		identity_print(ident, stdout, n, false);
 	if (ident && ext)
@@ -593,6 +606,7 @@ enum {
 	OPT_SLOW,
 	OPT_SLOW_RELATIVE,
 	OPT_FOLLOW,
+	OPT_NVME_STATUS,
 };
 
 /* One option; returns -1 to go on, else the exit status. */
@@ -619,6 +633,9 @@ static int parse_option(int c, const char *arg, struct options *o)
 		return -1;
 	case OPT_BIO_ERRORS:
 		o->flags |= BLKNOTIFY_QUEUE_BPF_BIO;
+		return -1;
+	case OPT_NVME_STATUS:
+		o->flags |= BLKNOTIFY_QUEUE_BPF_NVME_STATUS;
 		return -1;
 	case OPT_SOCKET:
 		o->socket = arg;
@@ -720,6 +737,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "source",	  required_argument, NULL, OPT_SOURCE },
 		{ "bpf-complete", no_argument,	     NULL, OPT_BPF_COMPLETE },
 		{ "bio-errors",	  no_argument,	     NULL, OPT_BIO_ERRORS },
+		{ "nvme-status",  no_argument,	     NULL, OPT_NVME_STATUS },
 		{ "replay",	  no_argument,	     NULL, OPT_REPLAY },
 		{ "socket",	  required_argument, NULL, OPT_SOCKET },
 		{ "device",	  required_argument, NULL, 'd' },

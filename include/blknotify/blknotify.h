@@ -67,6 +67,11 @@ enum {
 	 * that device.  Runs a program on every bio completion (block:
 	 * block_bio_complete); see libblknotify(3) for its cost. */
 	BLKNOTIFY_QUEUE_BPF_BIO		= 1U << 2,
+	/* bpf: read the NVMe status of every NVMe completion (one program run
+	 * each, that returns at once for a successful one), so that a failed
+	 * NVMe request's record carries the device's status.  Without it NVMe
+	 * records carry only what the retry hook saw (docs/transport-detail.md). */
+	BLKNOTIFY_QUEUE_BPF_NVME_STATUS	= 1U << 8,
 };
 
 /*
@@ -245,6 +250,32 @@ BLKNOTIFY_API int blknotify_source_from_name(const char *name);
 
 /* The subtype for a negative errno the kernel reported (unknown: NOTIFY_BLOCK_ERROR_IO). */
 BLKNOTIFY_API unsigned int blknotify_subtype_from_errno(int error);
+
+/*
+ * What the device said (a record's transport detail, lib/decode.c).  Each
+ * name function returns NULL for a code it does not name; print the number.
+ * SCSI: sense keys and ASC/ASCQ (SPC-6), the status byte (SAM-6), Linux's
+ * host byte (DID_*).  NVMe: status as the record holds it (the CQE status
+ * field without the phase bit): the code is status & BLKNOTIFY_NVME_SCT_SC.
+ */
+#define BLKNOTIFY_NVME_SCT_SC	0x07ff	/* status code type << 8 | status code */
+#define BLKNOTIFY_NVME_CRD	0x1800	/* command retry delay */
+#define BLKNOTIFY_NVME_MORE	0x2000
+#define BLKNOTIFY_NVME_DNR	0x4000	/* do not retry */
+BLKNOTIFY_API const char *blknotify_scsi_sense_key_name(unsigned int key);
+BLKNOTIFY_API const char *blknotify_scsi_asc_name(unsigned int asc, unsigned int ascq);
+BLKNOTIFY_API const char *blknotify_scsi_status_name(unsigned int status);
+BLKNOTIFY_API const char *blknotify_scsi_host_byte_name(unsigned int host);
+BLKNOTIFY_API const char *blknotify_nvme_status_name(unsigned int status);
+/*
+ * A record's device detail as text ("MEDIUM ERROR 11/00 unrecovered read
+ * error (opcode 0x28), device sector 1004, retries 0", "NVMe 0x281
+ * unrecovered read error DNR (opcode 0x02, command id 12)"), snprintf()
+ * style: the length it needs, 0 when the record has no detail (shorter
+ * than BLOCK_NOTIFICATION_SIZE_V2, or detail 0).
+ */
+BLKNOTIFY_API int blknotify_detail_format(const struct block_notification *r, size_t len,
+					  char *buf, size_t size);
 
 #ifdef __cplusplus
 }

@@ -94,13 +94,16 @@ print(len(mine))
 print(" ".join(str(r["sector"]) for r in mine))
 print(all(r["type"] == "error" and r["subtype"] == "io" and r["op"] == "read" and
           r["nr_sectors"] == 1 and r["error"] == "EIO" and r["errno"] == 5 and
-          r["id"] == 0 and r["disk"] == sys.argv[3] for r in mine) if mine else False)
+          r["id"] == 0 and r["disk"] == sys.argv[3] and
+          # A loop device has no transport: no device detail.
+          r["transport"] == "none" and r["retries"] is None and "device_said" not in r
+          for r in mine) if mine else False)
 EOF
 { read -r total; read -r mine; read -r sectors; read -r fields; } <"$work/check"
 echo "# $total records, $mine from our device"
 expect_eq "100 records from our device" "$mine" 100
 expect_eq "the 100 bad sectors read, in order" "$sectors" "$(seq -s ' ' 4096 2 4294)"
-expect_eq "each record: io, read, 1 sector, EIO, id 0, disk name" "$fields" True
+expect_eq "each record: io, read, 1 sector, EIO, id 0, disk name, transport none" "$fields" True
 
 # --- device filter, ID, text output ---
 "$BLKWATCH" --device "$dev" --id 42 --count 2 >"$work/out.txt" 2>"$work/err" &

@@ -59,6 +59,7 @@ static void setup(void)
 }
 #define TEST_SETUP setup
 #include "../harness.h"
+#define RECORDS_LEN BLOCK_NOTIFICATION_SIZE_V2	/* the bpf source */
 #include "records.h"
 
 static void need_device(void)
@@ -114,6 +115,12 @@ static void expect_record(const struct block_notification *r, __u64 sector, unsi
 	ASSERT_EQ(r->retries, 0);
 	ASSERT_EQ(r->transport, BLOCK_NOTIFY_TRANSPORT_NONE);
 	ASSERT_EQ(r->detail, 0);
+	/* A loop device has no transport: the device detail is all zero. */
+	ASSERT_EQ(r->status, 0);
+	ASSERT_EQ(r->command_id, 0);
+	ASSERT_EQ(r->sense_key | r->asc | r->ascq | r->opcode, 0);
+	ASSERT_EQ(r->device_lba, 0);
+	ASSERT_EQ(r->value, 0);
 	ASSERT_GE(r->time_ns, t0);
 	ASSERT_LE(r->time_ns, t1);
 }
@@ -183,13 +190,30 @@ static __u64 run_count(struct blknotify_queue *q)
 	return info.run_cnt;
 }
 
+/* Runs of the transport-detail programs this kernel loaded (none without SCSI or NVMe). */
+static __u64 detail_run_count(struct blknotify_queue *q, int *nr_progs)
+{
+	int fds[16], i, n = source_bpf_detail_fds(q, fds, 16);
+	__u64 runs = 0;
+
+	for (i = 0; i < n; i++) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+
+		ASSERT_EQ(bpf_obj_get_info_by_fd(fds[i], &info, &len), 0);
+		runs += info.run_cnt;
+	}
+	*nr_progs = n;
+	return runs;
+}
+
 /* The default attach point costs successful I/O nothing: it never runs. */
 TEST(healthy_io_runs_no_program)
 {
 	struct blknotify_queue *q, *qc, *qb;
 	struct bpf_prog_info info = {};
 	__u32 len = sizeof(info);
-	int stats_fd, i;
+	int stats_fd, i, nr_detail;
 
 	need_device();
 	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);	/* counts while open */
@@ -205,6 +229,8 @@ TEST(healthy_io_runs_no_program)
 	ASSERT_EQ(run_count(qb), 0);
 	ASSERT_EQ(bpf_obj_get_info_by_fd(source_bpf_bio_prog_fd(qb), &info, &len), 0);
 	ASSERT_EQ(info.run_cnt, 0);
+	ASSERT_EQ(detail_run_count(q, &nr_detail), 0);
+	printf("# %d transport-detail programs loaded, 0 runs\n", nr_detail);
 	/* The fallback runs on every completion of every disk (ours at least). */
 	ASSERT_GE(run_count(qc), 2000);
 	ASSERT_EQ(faulty_io(&dev, 1060, 1, 0), -EIO);
@@ -441,11 +467,11 @@ TEST(blocking_read_and_short_buffer)
 	}
 	/* Blocking read returns the record already queued. */
 	n = blknotify_queue_read(q, buf, sizeof(buf), -1);
-	ASSERT_EQ(n, BLOCK_NOTIFICATION_SIZE_V1);
+	ASSERT_EQ(n, BLOCK_NOTIFICATION_SIZE_V2);
 	/* Too small a buffer: -ENOBUFS, and the record stays queued. */
 	ASSERT_EQ(faulty_io(&dev, 1041, 1, 0), -EIO);
-	ASSERT_EQ(blknotify_queue_read(q, buf, BLOCK_NOTIFICATION_SIZE_V1 - 1, 0), -ENOBUFS);
-	ASSERT_EQ(blknotify_queue_read(q, buf, sizeof(buf), 0), BLOCK_NOTIFICATION_SIZE_V1);
+	ASSERT_EQ(blknotify_queue_read(q, buf, BLOCK_NOTIFICATION_SIZE_V2 - 1, 0), -ENOBUFS);
+	ASSERT_EQ(blknotify_queue_read(q, buf, sizeof(buf), 0), BLOCK_NOTIFICATION_SIZE_V2);
 	ASSERT_EQ(((struct block_notification *)buf)->sector, 1041);
 	blknotify_queue_free(q);
 }
@@ -533,7 +559,7 @@ TEST(read_once_per_poll_gets_records_of_the_batch_window)
 		int got = 0, empty = 0;
 
 		ASSERT_EQ(faulty_io(&dev, 1050, 1, 0), -EIO);
-		ASSERT_EQ(poll_then_read(q, buf, sizeof(buf), 5000), BLOCK_NOTIFICATION_SIZE_V1);
+		ASSERT_EQ(poll_then_read(q, buf, sizeof(buf), 5000), BLOCK_NOTIFICATION_SIZE_V2);
 		ASSERT_EQ(((struct block_notification *)buf)->sector, 1050);
 		__atomic_store_n(&helper.go, 1, __ATOMIC_RELEASE);
 		while (!got) {
@@ -543,7 +569,7 @@ TEST(read_once_per_poll_gets_records_of_the_batch_window)
 				ASSERT_LT(++empty, 4);	/* the fd does not stay readable */
 				continue;
 			}
-			ASSERT_EQ(n, BLOCK_NOTIFICATION_SIZE_V1);
+			ASSERT_EQ(n, BLOCK_NOTIFICATION_SIZE_V2);
 			ASSERT_EQ(((struct block_notification *)buf)->sector, 1051);
 			got = 1;
 		}

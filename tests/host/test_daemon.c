@@ -630,7 +630,7 @@ static void expect_all(const struct monitor *m, unsigned int id, const char *who
 		EXPECT_EQ(m->res.recs[i].op, ios[i].write ? BLOCK_NOTIFY_OP_WRITE : BLOCK_NOTIFY_OP_READ);
 		EXPECT_EQ(m->res.recs[i].id, id);
 		EXPECT_EQ(m->res.recs[i].error, -EIO);
-		EXPECT_EQ(m->res.recs[i].len, BLOCK_NOTIFICATION_SIZE_V1);
+		EXPECT_EQ(m->res.recs[i].len, BLOCK_NOTIFICATION_SIZE_V2);
 	}
 }
 

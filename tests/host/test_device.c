@@ -226,6 +226,7 @@ static void setup(void)
 }
 #define TEST_SETUP setup
 #include "../harness.h"
+#define RECORDS_LEN BLOCK_NOTIFICATION_SIZE_V2	/* the bpf source */
 #include "records.h"
 
 static void need_device(void)

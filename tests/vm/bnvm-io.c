@@ -10,7 +10,9 @@
  * discard (BLKDISCARD), zeroout (BLKZEROOUT), flush (fsync), or a zone
  * operation on the zones that the range covers: zone-open, zone-close,
  * zone-finish, zone-reset (BLK*ZONE ioctls).  REPEAT issues
- * the same I/O that many times (a burst of errors).  DEVICE "-" is standard
+ * the same I/O that many times (a burst of errors); with BNVM_STRIDE=N in
+ * the environment each repeat starts N sectors after the one before (a
+ * burst of errors of distinct requests).  DEVICE "-" is standard
  * input, opened by the caller beforehand: a SCSI disk set offline can no
  * longer be opened, but I/O through an open descriptor still reaches it.  Prints one line per
  * distinct outcome: "result OK|ERRNO_NAME N".  Exit status 0 whatever the I/O
@@ -122,7 +124,7 @@ static int do_io(const char *op, int fd, void *buf, uint64_t sector, uint64_t co
 
 int main(int argc, char **argv)
 {
-	unsigned long sector, count, repeat = 1, i, same = 0;
+	unsigned long sector, count, repeat = 1, stride = 0, i, same = 0;
 	int fd, flags, err, last = -1;
 	const char *op;
 	void *buf;
@@ -143,6 +145,8 @@ int main(int argc, char **argv)
 	count = parse("count", argv[4], zone_op(op) >= 0 ? 1UL << 40 : MAX_SECTORS);
 	if (argc == 6)
 		repeat = parse("repeat", argv[5], MAX_REPEAT);
+	if (getenv("BNVM_STRIDE"))
+		stride = parse("BNVM_STRIDE", getenv("BNVM_STRIDE"), MAX_SECTORS);
 
 	flags = !strcmp(op, "read") ? O_RDONLY : O_WRONLY;
 	if (!strcmp(op, "read") || !strcmp(op, "write"))
@@ -170,7 +174,7 @@ int main(int argc, char **argv)
 	memset(buf, 0xa5, MAX_SECTORS << 9);
 
 	for (i = 0; i < repeat; i++) {
-		err = do_io(op, fd, buf, sector, count);
+		err = do_io(op, fd, buf, sector + i * stride, count);
 		if (err != last && same) {
 			printf("result %s %lu\n", errno_name(last), same);
 			same = 0;

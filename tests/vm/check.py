@@ -216,8 +216,203 @@ def scsi_timeout(c, s, k):
     # after two medium-access timeouts.  The block layer never sees a
     # timeout status from SCSI.
     expect_io(c, s, "EIO 1")
-    expect_records(c, s, "bpf", 1, "io", "read", 2048, 8)
+    recs = expect_records(c, s, "bpf", 1, "io", "read", 2048, 8)
     c.eq("disk state after the timeouts", s.fact("device_state"), "offline")
+    # The record says the command timed out (host byte DID_TIME_OUT) and how
+    # often SCSI retried it.
+    for r in recs:
+        c.eq("record transport", r.get("transport"), "scsi")
+        c.eq("record (host_byte_name, opcode)", (r.get("host_byte_name"), r.get("opcode")),
+             ("DID_TIME_OUT", 0x28))
+        # Two tries after the first, then sd offlines the disk (6.1 and 6.12).
+        c.eq("record retries", r.get("retries"), 2)
+
+
+def expect_scsi_detail(c, p, r, sense=None, lba=None, retries=None, status=0x02, host=0,
+                       opcode=0x28):
+    """Record r carries the SCSI command's detail: status byte, host byte,
+    opcode, sense key/ASC/ASCQ (or none), the sense data's LBA, retries."""
+    c.eq(f"{p} transport", r.get("transport"), "scsi")
+    c.eq(f"{p} (scsi_status, host_byte, opcode)",
+         (r.get("scsi_status"), r.get("host_byte"), r.get("opcode")), (status, host, opcode))
+    c.eq(f"{p} (sense_key, asc, ascq)",
+         (r.get("sense_key"), r.get("asc"), r.get("ascq")) if sense else None,
+         sense if sense else None)
+    if sense is None:
+        c.eq(f"{p} no sense data", "sense_key" in r, False)
+    c.eq(f"{p} device_lba", r.get("device_lba"), lba)
+    if retries is not None:
+        c.eq(f"{p} retries", r.get("retries"), retries)
+
+
+def scsi_detail(c, s, k):
+    # MEDIUM ERROR 11/00 with the failing LBA in the sense data, no retry.
+    expect_io(c, s, "ENODATA 1", "ENODATA 1")
+    recs = expect_records(c, s, "bpf", 2, "medium", "read", [5000, 5004], 8)
+    for i, r in enumerate(recs):
+        expect_scsi_detail(c, f"bpf record {i}", r, sense=(3, 0x11, 0), lba=r.get("sector"),
+                           retries=0)
+        c.eq(f"bpf record {i} device_said", r.get("device_said"),
+             f"MEDIUM ERROR 11/00 unrecovered read error (opcode 0x28), "
+             f"device sector {r.get('sector')}, retries 0")
+
+
+def scsi_detail_4k(c, s, k):
+    c.eq("logical block size", s.fact("lbs"), "4096")
+    expect_io(c, s, "ENODATA 1")
+    for r in expect_records(c, s, "bpf", 1, "medium", "read", 40000, 8):
+        expect_scsi_detail(c, "bpf record", r, sense=(3, 0x11, 0), lba=40000, retries=0)
+
+
+def daemon_detail(c, s, k):
+    c.eq("pins of the daemon's queue",
+         s.fact("pins", "").split(),
+         sorted(["bss", "config", "events", "link", "detail-__scsi_queue_insert",
+                 "detail-scsi_check_sense", "detail-scsi_timeout"]))
+    expect_io(c, s, "ENODATA 1")
+    for r in expect_records(c, s, "d", 1, "medium", "read", 5000, 8):
+        expect_scsi_detail(c, "record after the restart", r, sense=(3, 0x11, 0), lba=5000,
+                           retries=0)
+
+
+def scsi_soft(c, s, k):
+    # Recovered errors at 100 and 200, one retry at 400 that succeeded,
+    # five at 500 that did not; then the final error at 500.
+    expect_io(c, s, "OK 1", "OK 1", "OK 1", "OK 1", "EIO 1")
+    soft = [r for r in s.recs.get("soft", []) if r.get("type") == "soft"]
+    c.eq("soft: watcher exit status", s.fact("soft.exit"), "0")
+    c.eq("soft records (subtype, sector, nr_sectors, retries)",
+         [(r.get("subtype"), r.get("sector"), r.get("nr_sectors"), r.get("retries"))
+          for r in soft],
+         [("recovered", 100, 8, 0), ("recovered", 200, 8, 0), ("retry", 400, 8, 1)] +
+         [("retry", 500, 8, n) for n in range(1, 6)])
+    for i, r in enumerate(soft):
+        c.eq(f"soft record {i} (dev, op, class)", (r.get("dev"), r.get("op"), r.get("type")),
+             (s.fact("dev"), "read", "soft"))
+        expect_scsi_detail(c, f"soft record {i}", r,
+                           sense=(1, 0x5d, 0) if r.get("subtype") == "recovered" else (0xb, 0x4b, 3))
+    recs = expect_records(c, s, "bpf", 1, "io", "read", 500, 8)
+    for r in recs:
+        expect_scsi_detail(c, "final record", r, sense=(0xb, 0x4b, 3), retries=5)
+    # block_rq_complete: the read at 400 succeeded after one retry (with the
+    # detail of the try that failed), the one at 500 did not.
+    recs = s.recs.get("complete", [])
+    c.eq("complete: watcher exit status", s.fact("complete.exit"), "0")
+    c.eq("complete: records (type, subtype, sector, retries)",
+         [(r.get("type"), r.get("subtype"), r.get("sector"), r.get("retries")) for r in recs],
+         [("soft", "retry_succeeded", 400, 1), ("error", "io", 500, 5)])
+    for r in recs[:1]:
+        expect_scsi_detail(c, "retry_succeeded record", r, sense=(0xb, 0x4b, 3), retries=1)
+
+
+def scsi_storm(c, s, k):
+    caused = int(s.fact("caused", "0"))
+    recs = s.errors("bpf")
+    lost = sum(r.get("nr_lost") or 0 for r in s.losses("bpf"))
+    c.eq("errors caused by two concurrent readers", caused, 800)
+    c.eq("records + reported loss = errors caused", len(recs) + lost, caused)
+    c.eq("records without the SCSI detail",
+         [r.get("sector") for r in recs if r.get("transport") != "scsi" or
+          (r.get("sense_key"), r.get("asc"), r.get("ascq")) != (3, 0x11, 0)], [])
+    c.eq("records whose device_lba is another request's",
+         [(r.get("sector"), r.get("device_lba")) for r in recs
+          if r.get("device_lba") != r.get("sector")], [])
+    c.eq("one record per request", len({r.get("sector") for r in recs}), len(recs))
+
+
+def nvme_blkdebug(c, s, k):
+    # blkdebug fails the first read of 4096 and every read of 2048: QEMU says
+    # Unrecovered Read Error (SCT 2, SC 0x81) without DNR; nvme retries it 5
+    # times, then completes it with BLK_STS_MEDIUM.
+    expect_io(c, s, "OK 1", "ENODATA 1", "OK 1")
+    retry_hook = kernel_at_least(k, 6, 12)	# nvme_retry_req() has BTF of its own
+    soft = [r for r in s.recs.get("soft", []) if r.get("type") == "soft"]
+    c.eq("soft records (subtype, sector, retries, nvme status)",
+         [(r.get("subtype"), r.get("sector"), r.get("retries"), r.get("status", 0) & 0x7ff)
+          for r in soft],
+         [("retry", 4096, 1, 0x281)] + [("retry", 2048, n, 0x281) for n in range(1, 6)]
+         if retry_hook else [])
+    for i, r in enumerate(soft):
+        c.eq(f"soft record {i} (transport, opcode, dnr, name)",
+             (r.get("transport"), r.get("opcode"), r.get("dnr"), r.get("nvme_status_name")),
+             ("nvme", 0x02, False, "unrecovered read error"))
+    # A kernel without a hook says so, once per queue, and still records.
+    said = [m for m in s.logs if m.startswith("blkwatch plain stderr: ") and
+            "BTF has no NVMe nvme_retry_req()" in m]
+    c.eq("plain: missing NVMe retry hook logged", len(said), 0 if retry_hook else 1)
+    for tag in ("status", "plain"):
+        recs = expect_records(c, s, tag, 1, "medium", "read", 2048, 8)
+        detail = tag == "status" or retry_hook
+        for r in recs:
+            c.eq(f"{tag} record transport", r.get("transport"), "nvme" if detail else "none")
+            if detail:
+                c.eq(f"{tag} record (nvme_sct, nvme_sc, dnr, opcode, retries)",
+                     (r.get("nvme_sct"), r.get("nvme_sc"), r.get("dnr"), r.get("opcode"),
+                      r.get("retries")), (2, 0x81, False, 0x02, 5))
+                c.eq(f"{tag} record device_said", r.get("device_said", "").split(" (")[0],
+                     "NVMe 0x281 unrecovered read error")
+
+
+def vblk_blkdebug(c, s, k):
+    # virtio-blk: the once-failing read, the always-failing one, then the
+    # first again (now fine).  No retries; nothing the record could decode.
+    expect_io(c, s, "EIO 1", "EIO 1", "OK 1")
+    recs = expect_records(c, s, "bpf", 2, "io", "read", [4096, 2048], 8)
+    for i, r in enumerate(recs):
+        c.eq(f"bpf record {i} (transport, retries)", (r.get("transport"), r.get("retries")),
+             ("none", None))
+
+
+def vscsi_blkdebug(c, s, k):
+    # QEMU's scsi-hd reports EIO as CHECK CONDITION, ABORTED COMMAND 00/06
+    # (I/O process terminated), which SCSI retries: the read of 4096 succeeds
+    # on its retry, the read of 2048 fails after 5.
+    expect_io(c, s, "OK 1", "EIO 1")
+    soft = [r for r in s.recs.get("soft", []) if r.get("type") == "soft"]
+    c.eq("soft records (subtype, sector, retries)",
+         [(r.get("subtype"), r.get("sector"), r.get("retries")) for r in soft],
+         [("retry", 4096, 1)] + [("retry", 2048, n) for n in range(1, 6)])
+    for i, r in enumerate(soft):
+        expect_scsi_detail(c, f"soft record {i}", r, sense=(0xb, 0x00, 0x06))
+    for r in expect_records(c, s, "bpf", 1, "io", "read", 2048, 8):
+        expect_scsi_detail(c, "final record", r, sense=(0xb, 0x00, 0x06), retries=5)
+
+
+def detail_cost(c, s, k):
+    # 2000 good reads on scsi_debug and on NVMe: no program at the default
+    # attach points ran.  --nvme-status's fentry on nvme_complete_rq() runs
+    # for NVMe completions that are not batched: with the default scheduler
+    # (none) nvme-pci batches them (reported, not asserted), with
+    # mq-deadline it cannot: one run per completion, whose cost is reported.
+    # Then one medium error runs the SCSI and block_rq_error programs of
+    # both watchers: they were loaded all along.
+    expect_io(c, s, "OK 2000", "OK 2000", "OK 2000", "ENODATA 1")
+    c.true("NVMe scheduler before: none", "[none]" in (s.fact("nvme_sched") or ""),
+           str(s.fact("nvme_sched")))
+
+    def sums(key):
+        runs, ns = {}, {}
+        for v in s.facts.get(key, []):
+            name, r, t = (v.split() + ["0", "0"])[:3]
+            runs[name] = runs.get(name, 0) + int(r)
+            ns[name] = ns.get(name, 0) + int(t)
+        return runs, ns
+    runs, ns = sums("prog")
+    runs2, ns2 = sums("prog2")
+    runs3, _ = sums("prog3")
+    default = ["block_rq_error", "bn_scsi_check_s", "bn_scsi_queue_i", "bn_scsi_timeout",
+               "bn_nvme_retry_r"]
+    c.eq("runs at the default attach points under healthy I/O",
+         {n: runs2.get(n) for n in default}, {n: 0 for n in default})
+    c.eq("runs of the error and sense programs for one medium error (two watchers)",
+         (runs3.get("block_rq_error", 0) - runs2.get("block_rq_error", 0),
+          runs3.get("bn_scsi_check_s", 0) - runs2.get("bn_scsi_check_s", 0)), (2, 2))
+    batched = runs.get("bn_nvme_complet", 0)
+    n = runs2.get("bn_nvme_complet", 0) - batched
+    t = ns2.get("bn_nvme_complet", 0) - ns.get("bn_nvme_complet", 0)
+    c.true("--nvme-status with mq-deadline: a run per NVMe completion", n >= 2000, f"got {n}")
+    print(f"# {k} detail_cost: nvme_complete_rq fentry ran {batched} times for 2000 reads "
+          f"without a scheduler, {n} with mq-deadline, {t / max(n, 1):.0f} ns per run (QEMU TCG)")
 
 
 def scsi_offline(c, s, k):
@@ -546,6 +741,15 @@ CHECKS = {
     "scsi_identity": scsi_identity,
     "scsi_timeout": scsi_timeout,
     "scsi_offline": scsi_offline,
+    "scsi_detail": scsi_detail,
+    "scsi_detail_4k": scsi_detail_4k,
+    "daemon_detail": daemon_detail,
+    "scsi_soft": scsi_soft,
+    "scsi_storm": scsi_storm,
+    "nvme_blkdebug": nvme_blkdebug,
+    "vblk_blkdebug": vblk_blkdebug,
+    "vscsi_blkdebug": vscsi_blkdebug,
+    "detail_cost": detail_cost,
     "null_badblocks": null_badblocks,
     "null_timeout": null_timeout,
     "null_slow": null_slow,

@@ -78,7 +78,8 @@ scn_scsi_timeout() {
 	for _h in "$SD"/adapter*/host*; do
 		echo 1 >"/sys/class/scsi_host/$(basename "$_h")/eh_deadline" 2>/dev/null
 	done
-	watch_start bpf --json --count 1 --device "$DISK"
+	# Only the final error: the tries before it give retry records.
+	watch_start bpf --json --count 1 --subtype io --device "$DISK"
 	dmesg_mark
 	echo 1 >"$SD/every_nth"
 	echo 128 >"$SD/opts"
@@ -88,6 +89,234 @@ scn_scsi_timeout() {
 	watch_finish bpf 60
 	fact device_state "$(cat "/sys/block/$DISK/device/state")"
 	dmesg_dump
+	scsi_debug_down
+}
+
+# --- scsi_debug: what the device said (transport detail) ---------------------
+# Medium errors at LBAs 5000..5011.  scsi_debug's sense data names the
+# command's first LBA as the failing one (past its fixed medium error
+# address 4660), so each record's device_lba must be its own sector.
+scn_scsi_detail() {
+	scsi_debug_up opts=2 medium_error_start=5000 medium_error_count=12 || return
+	watch_start bpf --json --count 2 --device "$DISK"
+	dmesg_mark
+	io read 5000 8
+	io read 5004 8
+	watch_finish bpf
+	dmesg_dump
+	scsi_debug_down
+}
+
+# The same on a disk of 4096-byte logical blocks: the sense data's LBA 5000
+# is sector 40000 of the record (device_lba is in 512-byte sectors).
+scn_scsi_detail_4k() {
+	scsi_debug_up sector_size=4096 dev_size_mb=32 opts=2 medium_error_start=5000 \
+		medium_error_count=4 || return
+	fact lbs "$(cat "/sys/block/$DISK/queue/logical_block_size")"
+	watch_start bpf --json --count 1 --device "$DISK"
+	dmesg_mark
+	io read 40000 8
+	watch_finish bpf
+	dmesg_dump
+	scsi_debug_down
+}
+
+# --- blknotifyd: the device detail across a restart ---------------------------
+# The daemon pins its BPF queue, the transport programs' links beside it.
+# Stopped and started again, it takes the pinned queue over without loading
+# anything: the detail of an error after the restart comes from the pinned
+# SCSI programs.  The pins are removed at the end (later scenarios start
+# their own daemon afresh).
+scn_daemon_detail() {
+	command -v blknotifyd >/dev/null || { log "blknotifyd not in the initramfs"; return; }
+	scsi_debug_up opts=2 medium_error_start=5000 medium_error_count=8 || return
+	mkdir -p /run/blknotify
+	_sock=/run/blknotify/detail.sock
+	blknotifyd --source bpf --socket "$_sock" -v >/tmp/dd.1 2>&1 &
+	_dpid=$!
+	wait_for "$_sock" 30 || { log "no daemon socket: $(cat /tmp/dd.1)"; return; }
+	kill "$_dpid"
+	wait "$_dpid"
+	fact pins "$(ls /sys/fs/bpf/blknotify | sort | tr '\n' ' ')"
+	blknotifyd --source bpf --socket "$_sock" -v >/tmp/dd.2 2>&1 &
+	_dpid=$!
+	wait_for "$_sock" 30 || { log "no daemon socket: $(cat /tmp/dd.2)"; return; }
+	watch_start d --source daemon --socket "$_sock" --json --count 1 --device "$DISK"
+	io read 5000 8
+	watch_finish d
+	kill "$_dpid"
+	wait "$_dpid"
+	for _l in /tmp/dd.1 /tmp/dd.2; do
+		while IFS= read -r _x; do log "blknotifyd: $_x"; done <"$_l"
+	done
+	rm -r /sys/fs/bpf/blknotify
+	scsi_debug_down
+}
+
+# --- scsi_debug: recovered errors and retries ----------------------------------
+# opts RECOVERED_ERR with every_nth 1: every read ends in RECOVERED ERROR
+# 5D/00 and succeeds.  opts TRANSPORT_ERR: ABORTED COMMAND 4B/03, which
+# SCSI retries; with every_nth 2 (the command count set even when written)
+# the read at 400 fails once and its retry succeeds; with every_nth 1 every
+# try of the read at 500 fails until the retries (5) run out.
+scn_scsi_soft() {
+	scsi_debug_up || return
+	watch_start soft --json --count 8 --subtype retry,recovered --device "$DISK"
+	watch_start bpf --json --count 1 --subtype io --device "$DISK"
+	# The per-completion attach point also sees the retried read succeed.
+	watch_start complete --json --count 2 --bpf-complete --subtype retry_succeeded,io \
+		--device "$DISK"
+	dmesg_mark
+	echo 1 >"$SD/every_nth"
+	echo 8 >"$SD/opts"
+	io read 100 8
+	io read 200 8
+	echo 0 >"$SD/opts"
+	echo 16 >"$SD/opts"
+	echo 2 >"$SD/every_nth"
+	io read 300 8
+	io read 400 8
+	echo 1 >"$SD/every_nth"
+	io read 500 8
+	echo 0 >"$SD/opts"
+	echo 0 >"$SD/every_nth"
+	watch_finish soft
+	watch_finish bpf
+	watch_finish complete
+	dmesg_dump
+	scsi_debug_down
+}
+
+# --- scsi_debug: a storm of medium errors, each request its own LBA --------------
+# Two readers, 400 failing 8-sector reads each at distinct sectors: every
+# record's device_lba (the sense data's, scsi_debug's first LBA of the
+# command) must be its own request's sector.
+SCSI_STORM=400
+scn_scsi_storm() {
+	scsi_debug_up opts=2 medium_error_start=8192 medium_error_count=16384 || return
+	watch_start bpf --json --count $((2 * SCSI_STORM)) --subtype medium --device "$DISK"
+	BNVM_STRIDE=8 bnvm-io read "/dev/$DISK" 8192 8 $SCSI_STORM >/tmp/sstorm.a &
+	_a=$!
+	BNVM_STRIDE=8 bnvm-io read "/dev/$DISK" 16384 8 $SCSI_STORM >/tmp/sstorm.b &
+	wait $_a $!
+	watch_finish bpf 60
+	fact caused "$(awk '$1 == "result" && $2 == "ENODATA" { n += $3 } END { print n + 0 }' \
+		/tmp/sstorm.a /tmp/sstorm.b)"
+	scsi_debug_down
+}
+
+# --- QEMU's transport drives (tests/vm/run: transport_drives) ------------------
+# Each is a raw image under QEMU's blkdebug driver: reads of sector 2048
+# always fail with EIO, the first read of 4096 fails (tests/vm/blkdebug.conf).
+
+# transport_disk_up DRIVER... : load the drivers, wait for the disk the
+# function named by $1's scenario finds; sets DISK and DEV.
+transport_disk_up() {
+	_find=$1; shift
+	for _m in "$@"; do load "$_m" || return 1; done
+	_n=300
+	while [ $_n -gt 0 ]; do
+		DISK=$($_find) && [ -n "$DISK" ] && [ -e "/dev/$DISK" ] && break
+		DISK=
+		sleep 0.1
+		_n=$((_n - 1))
+	done
+	[ -n "$DISK" ] || { log "no disk from $*"; return 1; }
+	DEV=$(dev_of "/dev/$DISK")
+	fact disk "$DISK"
+	fact dev "$DEV"
+}
+find_nvme() { [ -e /sys/block/nvme0n1 ] && echo nvme0n1; }
+find_vblk() { [ -e /sys/block/vda ] && echo vda; }
+find_vscsi() {
+	for _v in /sys/bus/scsi/devices/*/vendor; do
+		# The vendor is space-padded to 8 characters.
+		case $(cat "$_v" 2>/dev/null) in QEMU*) ;; *) continue ;; esac
+		for _b in "${_v%/vendor}"/block/*; do [ -e "$_b" ] && { basename "$_b"; return 0; }; done
+	done
+	return 1
+}
+
+# NVMe: QEMU completes a failed read with Unrecovered Read Error (0x281)
+# and no DNR, so nvme retries it (nvme_max_retries, 5).  "status" watches
+# with --nvme-status (a program on every NVMe completion), "plain" without,
+# "soft" the retries (6.12 and later: 6.1 inlines nvme_retry_req()).
+scn_nvme_blkdebug() {
+	transport_disk_up find_nvme nvme || return
+	watch_start soft --json --count 6 --subtype retry --device "$DISK"
+	watch_start status --json --count 1 --nvme-status --subtype medium --device "$DISK"
+	watch_start plain --json --count 1 --subtype medium --device "$DISK"
+	dmesg_mark
+	io read 4096 8
+	io read 2048 8
+	io read 0 8
+	watch_finish status
+	watch_finish plain
+	watch_finish soft 5
+	dmesg_dump
+}
+
+# virtio-blk: VIRTIO_BLK_S_IOERR, no retries, no device detail to read.
+scn_vblk_blkdebug() {
+	transport_disk_up find_vblk virtio_pci virtio_blk || return
+	watch_start bpf --json --count 2 --device "$DISK"
+	dmesg_mark
+	io read 4096 8
+	io read 2048 8
+	io read 4096 8
+	watch_finish bpf
+	dmesg_dump
+}
+
+# scsi-hd on virtio-scsi: QEMU's SCSI disk turns EIO into sense data; SCSI
+# retries what the sense allows.
+scn_vscsi_blkdebug() {
+	transport_disk_up find_vscsi sd_mod virtio_pci virtio_scsi || return
+	watch_start soft --json --count 6 --subtype retry,recovered --device "$DISK"
+	watch_start bpf --json --count 1 --subtype io --device "$DISK"
+	dmesg_mark
+	io read 4096 8
+	io read 2048 8
+	watch_finish bpf
+	watch_finish soft 5
+	dmesg_dump
+}
+
+# --- cost: healthy I/O runs none of the transport programs -------------------------
+# A scsi_debug disk and the NVMe drive; a watcher at the default attach
+# points on both, one with --nvme-status on the NVMe one; 2000 good reads on
+# each disk, then each program's run count and time (facts prog).  nvme-pci
+# completes successful requests in batches that bypass nvme_complete_rq(),
+# except on a queue with an I/O scheduler: 2000 more reads with mq-deadline,
+# the worst case for --nvme-status (prog2).  Last, one medium error (prog3):
+# the SCSI program was there, and runs when a command fails.
+DETAIL_PROGS="block_rq_error bn_scsi_check_s bn_scsi_queue_i bn_scsi_timeout bn_nvme_retry_r bn_nvme_complet"
+scn_detail_cost() {
+	scsi_debug_up || return
+	_sd=$DISK
+	load nvme || return
+	wait_for /dev/nvme0n1 30 || { log "no /dev/nvme0n1"; return; }
+	echo 1 >/proc/sys/kernel/bpf_stats_enabled
+	watch_start plain --json --device "$_sd" --device nvme0n1
+	watch_start status --json --nvme-status --device nvme0n1
+	bnvm-io read "/dev/$_sd" 0 8 2000 | while read -r _w _r _n; do fact io "$_r $_n"; done
+	bnvm-io read /dev/nvme0n1 0 8 2000 | while read -r _w _r _n; do fact io "$_r $_n"; done
+	# shellcheck disable=SC2086 # a list of names
+	bnvm-progstat $DETAIL_PROGS | while read -r _w _p _r _t; do fact prog "$_p $_r $_t"; done
+	fact nvme_sched "$(cat /sys/block/nvme0n1/queue/scheduler)"
+	echo mq-deadline >/sys/block/nvme0n1/queue/scheduler
+	bnvm-io read /dev/nvme0n1 0 8 2000 | while read -r _w _r _n; do fact io "$_r $_n"; done
+	# shellcheck disable=SC2086
+	bnvm-progstat $DETAIL_PROGS | while read -r _w _p _r _t; do fact prog2 "$_p $_r $_t"; done
+	echo none >/sys/block/nvme0n1/queue/scheduler
+	echo 2 >"$SD/opts"	# scsi_debug's default medium error LBAs: 4660..4669
+	io read 4660 8
+	echo 0 >"$SD/opts"
+	# shellcheck disable=SC2086
+	bnvm-progstat $DETAIL_PROGS | while read -r _w _p _r _t; do fact prog3 "$_p $_r $_t"; done
+	echo 0 >/proc/sys/kernel/bpf_stats_enabled
+	watch_finish plain 1
+	watch_finish status 1
 	scsi_debug_down
 }
 
@@ -837,6 +1066,15 @@ run_scenarios() {
 	scenario scsi_identity
 	scenario scsi_timeout
 	scenario scsi_offline
+	scenario scsi_detail
+	scenario scsi_detail_4k
+	scenario daemon_detail
+	scenario scsi_soft
+	scenario scsi_storm
+	scenario nvme_blkdebug
+	scenario vblk_blkdebug
+	scenario vscsi_blkdebug
+	scenario detail_cost
 	scenario null_badblocks
 	scenario null_timeout
 	scenario null_slow
