@@ -68,6 +68,7 @@ __u64 last_wake_ns;
  * pinned queue and the next owner does not report them again.
  */
 __u64 reported_misses;
+struct bn_reconcile reconcile;
 
 static __always_inline __u64 submit_flags(void)
 {
@@ -199,7 +200,7 @@ static __always_inline int handle(__u32 kdev, __u64 sector, __u32 nr_sector, int
 {
 	struct block_notification ev = {};
 	const struct bn_config *cfg;
-	__u32 zero = 0, i;
+	__u32 zero = 0, i, seen = 0;
 
 	cfg = bpf_map_lookup_elem(&config, &zero);
 	if (!cfg)
@@ -220,11 +221,15 @@ static __always_inline int handle(__u32 kdev, __u64 sector, __u32 nr_sector, int
 		__u32 info;
 
 		ev.watch.info = BN_RECORD_SIZE;
+		seen |= bn_watch_match(&cfg->watches[i], ev.dev, ev.sector);
 		if (!bn_watch_takes(cfg, i, &ev, &info))
 			continue;
 		ev.watch.info = info;
 		emit(&ev);
 	}
+	/* What ftrace's filter in lib/reconcile.c admits: compared there. */
+	if (seen)
+		__sync_fetch_and_add(&counters.watched, 1);
 	return 0;
 }
 

@@ -26,6 +26,7 @@
 #include <bpf/libbpf.h>
 
 #include "queue.h"
+#include "reconcile.h"
 #include "blknotify.bpf.h"
 
 #ifndef offsetofend
@@ -50,6 +51,8 @@ struct source_bpf {
 	size_t page_size;
 	int prog_fd;			/* the attached program */
 	bool own_fds;			/* resumed: ring, config and prog fds are ours */
+	bool pinned;			/* the program stays attached after us */
+	struct reconcile *recon;	/* with ftrace (lib/reconcile.c); NULL: none */
 };
 
 #define TRACEFS		"/sys/kernel/tracing"
@@ -119,10 +122,13 @@ static int bpf_update(struct blknotify_queue *q)
 {
 	struct source_bpf *s = q->priv;
 	__u32 zero = 0;
+	int err = 0;
 
+	reconcile_pause(s->recon);
 	if (bpf_map_update_elem(s->config_fd, &zero, &q->config, BPF_ANY))
-		return -errno;
-	return 0;
+		err = -errno;
+	reconcile_resume(s->recon, &q->config);
+	return err;
 }
 
 /* Load and attach a fresh instance of the program, sized for q. */
@@ -202,14 +208,25 @@ int source_bpf_unpin(const char *dir)
 {
 	char path[PATH_MAX];
 	int err = 0;
+	struct bpf_link_info link = {};
+	__u32 len = sizeof(link);
 	size_t i;
+	int fd;
 
+	/* The reconciliation's instance is named after the program. */
+	if (!pin_file(path, sizeof(path), dir, "link") && (fd = bpf_obj_get(path)) >= 0) {
+		if (bpf_obj_get_info_by_fd(fd, &link, &len))
+			link.prog_id = 0;
+		close(fd);
+	}
 	for (i = NR_PINS; i-- > 0;) {
 		if (pin_file(path, sizeof(path), dir, pin_names[i]))
 			return -ENAMETOOLONG;
 		if (unlink(path) && errno != ENOENT && !err)
 			err = -errno;
 	}
+	if (link.prog_id)
+		reconcile_remove(link.prog_id);
 	/* Not ours to remove if something else is in it. */
 	if (rmdir(dir) && errno != ENOENT && errno != ENOTEMPTY && !err)
 		err = -errno;
@@ -260,6 +277,7 @@ static void pin(struct blknotify_queue *q, struct source_bpf *s, bool use_comple
 	}
 	if (!err) {
 		bpf_link__disconnect(link);	/* destroy must not detach it */
+		s->pinned = true;
 		return;
 	}
 	source_bpf_unpin(q->pin_path);
@@ -335,6 +353,7 @@ static int resume(struct blknotify_queue *q, struct source_bpf *s)
 	if (err)
 		return queue_set_error(q, -err, "taking over the BPF queue pinned at %s: %s",
 				       q->pin_path, strerror(-err));
+	s->pinned = true;
 	return 0;
 }
 
@@ -353,6 +372,7 @@ static void forget_resumed(struct source_bpf *s)
 	s->bss_map_size = 0;
 	s->ring_fd = s->config_fd = s->prog_fd = -1;
 	s->own_fds = false;
+	s->pinned = false;
 }
 
 /* Whether any of a queue's pins is in directory dir. */
@@ -406,6 +426,24 @@ static int start_pinned(struct blknotify_queue *q, struct source_bpf *s, bool us
 	if (!err)
 		pin(q, s, use_complete);
 	return err;
+}
+
+/*
+ * Count the errors the kernel traces for our watches but runs no program
+ * for (lib/reconcile.c).  Only on block_rq_error: on the fallback, ftrace
+ * would cost every completion.  Without tracefs instances, without.
+ */
+static int start_reconcile(struct blknotify_queue *q, struct source_bpf *s, const char *tdir)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(s->prog_fd, &info, &len) ||
+	    strncmp(info.name, "block_rq_error", sizeof(info.name)))
+		return 0;
+	s->recon = reconcile_open(tdir, info.id, &q->config, &s->bss->reconcile,
+				  &s->bss->counters.watched);
+	return s->recon ? queue_watch_fd(q, reconcile_fd(s->recon)) : 0;
 }
 
 static int bpf_start(struct blknotify_queue *q)
@@ -462,6 +500,8 @@ static int bpf_start(struct blknotify_queue *q)
 		err = queue_watch_fd(q, s->timer_fd);
 	if (!err)
 		err = queue_watch_fd(q, s->kick_fd);
+	if (!err)
+		err = start_reconcile(q, s, tdir);
 	if (err)
 		return queue_set_error(q, -err, "epoll: %s", strerror(-err));
 	return 0;
@@ -609,7 +649,11 @@ static ssize_t bpf_read(struct blknotify_queue *q, void *buf, size_t len)
 		__u64 n = __atomic_exchange_n(&s->bss->counters.pending_loss, 0,
 					      __ATOMIC_SEQ_CST);
 
-		n += q->pending_loss + new_misses(s);
+		__u64 misses = new_misses(s);
+
+		/* With the reconciliation, misses on our watches are in its
+		 * count (and those on other devices are not our loss). */
+		n += q->pending_loss + (s->recon ? reconcile_check(s->recon) : misses);
 		q->pending_loss = 0;
 		if (n) {
 			if (len < sizeof(struct block_notification_loss)) {
@@ -638,6 +682,7 @@ static void bpf_stop(struct blknotify_queue *q)
 		close(s->timer_fd);
 	if (s->kick_fd >= 0)
 		close(s->kick_fd);
+	reconcile_close(s->recon, !s->pinned);
 	if (s->own_fds)
 		forget_resumed(s);
 	/* Detaches the program unless it was pinned (pin() disconnected it). */
