@@ -26,6 +26,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "bare.h"
 #include "bare.skel.h"
@@ -54,6 +55,18 @@ static int on_record(void *ctx, void *data, size_t size)
 		fprintf(dump, "%llu %llu\n", (unsigned long long)r->time_ns,
 			(unsigned long long)r->sector);
 	return 0;
+}
+
+/* The kernel's count of the program's skipped runs (recursion), 0 if unknown. */
+static unsigned long long recursion_misses(const struct bpf_program *p)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int fd = bpf_program__fd(p);
+
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		return 0;
+	return info.recursion_misses;
 }
 
 static void usage(FILE *f)
@@ -198,7 +211,8 @@ int main(int argc, char **argv)
 	printf("{\"source\": \"bare\", \"clients\": 1, \"received\": %llu, \"lost\": %llu, "
 	       "\"loss_records\": 0, \"wakeups\": %llu, \"first_ns\": %llu, \"last_ns\": %llu, \"cpu_s\": %.3f, "
 	       "\"kernel\": {\"runs\": %llu, \"matched\": %llu, \"dropped\": %llu, "
-	       "\"alloc_failed\": %llu, \"btf_runs\": %llu, \"btf_matched\": %llu}",
+	       "\"alloc_failed\": %llu, \"btf_runs\": %llu, \"btf_matched\": %llu, "
+	       "\"recursion_misses\": %llu, \"btf_recursion_misses\": %llu}",
 	       (unsigned long long)received, (unsigned long long)skel->bss->counters.dropped,
 	       (unsigned long long)wakeups,
 	       (unsigned long long)first_ns, (unsigned long long)last_ns,
@@ -209,7 +223,9 @@ int main(int argc, char **argv)
 	       (unsigned long long)skel->bss->counters.dropped,
 	       (unsigned long long)skel->bss->counters.alloc_failed,
 	       (unsigned long long)skel->bss->counters.btf_runs,
-	       (unsigned long long)skel->bss->counters.btf_matched);
+	       (unsigned long long)skel->bss->counters.btf_matched,
+	       recursion_misses(skel->progs.bare_rq_error),
+	       btf ? recursion_misses(skel->progs.bare_rq_error_btf) : 0ULL);
 	printf(", \"alloc_fails\": [");
 	for (uint64_t i = 0; i < skel->bss->counters.alloc_failed && i < BARE_ALLOC_FAILS_MAX; i++)
 		printf("%s[%llu, %u]", i ? ", " : "",

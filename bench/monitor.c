@@ -142,6 +142,7 @@ static void usage(FILE *f)
 "\n"
 "  -s, --source SRC     bpf (default), kmsg or daemon\n"
 "      --bpf-complete   bpf: the fallback attach point, block_rq_complete\n"
+"      --no-reconcile   bpf: no reconciliation with ftrace (BLKNOTIFY_QUEUE_BPF_NO_RECONCILE)\n"
 "      --socket PATH    daemon: its socket\n"
 "  -d, --device DEV     watch only this block device node (default: all)\n"
 "  -q, --size N         queue size in records (default: the library's, %u)\n"
@@ -161,6 +162,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "source", required_argument, NULL, 's' },
 		{ "bpf-complete", no_argument, NULL, 'C' },
+		{ "no-reconcile", no_argument, NULL, 'R' },
 		{ "socket", required_argument, NULL, 'S' },
 		{ "device", required_argument, NULL, 'd' },
 		{ "size", required_argument, NULL, 'q' },
@@ -198,6 +200,9 @@ int main(int argc, char **argv)
 			break;
 		case 'C':
 			flags |= BLKNOTIFY_QUEUE_BPF_COMPLETE;
+			break;
+		case 'R':
+			flags |= BLKNOTIFY_QUEUE_BPF_NO_RECONCILE;
 			break;
 		case 'S':
 			sock = optarg;

@@ -113,7 +113,8 @@ int blknotify_queue_new(struct blknotify_queue **ret, const struct blknotify_que
 	pin = OPTS_GET(opts, bpf_pin_path, NULL);
 	if (!sock)
 		sock = BLKNOTIFY_DAEMON_SOCKET;
-	if (flags & ~(unsigned int)(BLKNOTIFY_QUEUE_BPF_COMPLETE | BLKNOTIFY_QUEUE_KMSG_REPLAY))
+	if (flags & ~(unsigned int)(BLKNOTIFY_QUEUE_BPF_COMPLETE | BLKNOTIFY_QUEUE_KMSG_REPLAY |
+				    BLKNOTIFY_QUEUE_BPF_NO_RECONCILE))
 		return -EINVAL;
 	if (strlen(sock) >= 108)	/* sizeof(sockaddr_un.sun_path) */
 		return -ENAMETOOLONG;

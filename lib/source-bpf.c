@@ -438,7 +438,8 @@ static int start_reconcile(struct blknotify_queue *q, struct source_bpf *s, cons
 	struct bpf_prog_info info = {};
 	__u32 len = sizeof(info);
 
-	if (bpf_obj_get_info_by_fd(s->prog_fd, &info, &len) ||
+	if ((q->flags & BLKNOTIFY_QUEUE_BPF_NO_RECONCILE) ||
+	    bpf_obj_get_info_by_fd(s->prog_fd, &info, &len) ||
 	    strncmp(info.name, "block_rq_error", sizeof(info.name)))
 		return 0;
 	s->recon = reconcile_open(tdir, info.id, &q->config, &s->bss->reconcile,

@@ -61,6 +61,11 @@ enum {
 	BLKNOTIFY_QUEUE_BPF_COMPLETE	= 1U << 0,
 	/* kmsg: start at the beginning of the kernel log, not its end. */
 	BLKNOTIFY_QUEUE_KMSG_REPLAY	= 1U << 1,
+	/* bpf: no reconciliation with ftrace (a tracefs instance per queue that
+	 * counts the errors the kernel runs no BPF program for, reported as
+	 * loss; see libblknotify(3)).  For benchmarks, and where tracefs
+	 * instances are unwanted; such errors are then not counted. */
+	BLKNOTIFY_QUEUE_BPF_NO_RECONCILE = 1U << 4,
 };
 
 /*
