@@ -30,8 +30,18 @@ static const char *bad_ranges[] = { "1000+200", NULL };
 static struct faulty dev;
 static int setup_err;
 
+static char pin[64];
+
+/* A failed assertion must not leave the pinned test's program attached. */
+static void unpin_at_exit(void)
+{
+	source_bpf_unpin(pin);
+}
+
 static void setup(void)
 {
+	snprintf(pin, sizeof(pin), "/sys/fs/bpf/blknotify-test-recon-%d", getpid());
+	atexit(unpin_at_exit);
 	setup_err = faulty_start_for_program(&dev, bad_ranges);
 }
 #define TEST_SETUP setup
@@ -120,10 +130,10 @@ static void program_blind(struct blknotify_queue *q, bool blind)
 	close(fd);
 }
 
-static struct blknotify_queue *open_queue(const char *pin)
+static struct blknotify_queue *open_queue(const char *pin_path)
 {
 	BLKNOTIFY_OPTS(blknotify_queue_opts, opts, .source = BLKNOTIFY_SOURCE_BPF,
-		       .bpf_pin_path = pin);
+		       .bpf_pin_path = pin_path);
 	struct blknotify_queue *q = NULL;
 	int err;
 
@@ -314,11 +324,9 @@ TEST(pinned_queue_reports_a_miss_once_across_owners)
 	unsigned int records = 0, i;
 	struct blknotify_queue *q;
 	__u64 lost = 0;
-	char pin[64];
 	__u32 id;
 
 	need_device();
-	snprintf(pin, sizeof(pin), "/sys/fs/bpf/blknotify-test-recon-%d", getpid());
 	source_bpf_unpin(pin);
 	q = open_queue(pin);
 	id = prog_id(q);
