@@ -24,6 +24,7 @@
 #include "queue.h"
 #include "reconcile.h"
 #include "blknotify.bpf.h"
+#include "blknotify.skel.h"
 #include "faulty.h"
 
 static const char *bad_ranges[] = { "1000+200", NULL };
@@ -47,13 +48,8 @@ static void setup(void)
 #define TEST_SETUP setup
 #include "../harness.h"
 
-/* The program's .bss (bpf/blknotify.bpf.c), checked against the map's size. */
-struct program_bss {
-	struct bn_counters counters;
-	__u64 last_wake_ns;
-	__u64 reported_misses;
-	struct bn_reconcile reconcile;
-};
+/* The program's .bss (bpf/blknotify.bpf.c), as its skeleton lays it out. */
+#define program_bss blknotify_bpf__bss
 
 static void need_device(void)
 {
@@ -112,7 +108,7 @@ static struct program_bss program_bss(struct blknotify_queue *q)
 	__u32 size, zero = 0;
 	int fd = program_map(q, ".bss", &size);
 
-	ASSERT_EQ(size, sizeof(b));	/* the program's .bss changed: update program_bss */
+	ASSERT_EQ(size, sizeof(b));	/* the skeleton's own layout */
 	ASSERT_EQ(bpf_map_lookup_elem(fd, &zero, &b), 0);
 	close(fd);
 	return b;
