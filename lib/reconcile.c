@@ -342,7 +342,7 @@ struct reconcile *reconcile_open(const char *tracing_dir, __u32 prog_id,
 	char instances[256], cur[sizeof(((struct reconcile *)0)->filter)];
 	struct reconcile *r;
 	bool fresh;
-	__u64 w0, f0;
+	__u64 w0, f0 = 0;
 	int err;
 
 	r = calloc(1, sizeof(*r));
@@ -381,12 +381,17 @@ struct reconcile *reconcile_open(const char *tracing_dir, __u32 prog_id,
 		else if (!fresh && (strcmp(want, r->filter) || r->enabled != !nothing))
 			state->valid = 0;	/* counted under another filter: a new baseline */
 	}
-	/* A fresh baseline: the program's count before the event is on. */
+	/*
+	 * A fresh baseline: both counts before the event is on.  An error
+	 * between the two reads and the enable counts for the program only
+	 * (too little loss, never too much); one after it counts for both.
+	 */
 	w0 = __atomic_load_n(watched, __ATOMIC_SEQ_CST);
+	if (!err && fresh)
+		err = traced_now(r, &f0);
 	if (!err)
 		err = apply(r, cfg);
 	if (!err && fresh) {
-		err = traced_now(r, &f0);
 		state->base = f0 - w0;
 		state->traced = f0;
 		state->valid = 1;
