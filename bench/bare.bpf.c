@@ -15,6 +15,7 @@
 #include <linux/ptrace.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
 #include "bare.h"
 
 /* block_rq_error's record (5.18+), a CO-RE relocatable view. */
@@ -50,6 +51,41 @@ int bare_rq_error(struct trace_event_raw_block_rq_completion___bare *ctx)
 	r->time_ns = bpf_ktime_get_ns();
 	r->sector = ctx->sector;
 	bpf_ringbuf_submit(r, 0);
+	return 0;
+}
+
+/*
+ * Not loaded unless asked for (bench-bare -B): the same tracepoint through
+ * the raw-tracepoint path (tp_btf: __bpf_trace_run(), its own per-program
+ * recursion guard) instead of the perf-event one (tracepoint/:
+ * perf_trace_buf_alloc(), then trace_call_bpf() and bpf_prog_active), only
+ * counting, so that one run tells which path skipped an error ftrace traced.
+ */
+struct gendisk___bare {
+	int major;
+	int first_minor;
+} __attribute__((preserve_access_index));
+
+struct request_queue___bare {
+	struct gendisk___bare *disk;
+} __attribute__((preserve_access_index));
+
+struct request___bare {
+	struct request_queue___bare *q;
+} __attribute__((preserve_access_index));
+
+SEC("tp_btf/block_rq_error")
+int BPF_PROG(bare_rq_error_btf, struct request___bare *rq)
+{
+	struct gendisk___bare *disk = BPF_CORE_READ(rq, q, disk);
+	__u32 dev;
+
+	__sync_fetch_and_add(&counters.btf_runs, 1);
+	if (!disk)
+		return 0;
+	dev = (__u32)BPF_CORE_READ(disk, major) << 20 | (__u32)BPF_CORE_READ(disk, first_minor);
+	if (dev == watch_dev)
+		__sync_fetch_and_add(&counters.btf_matched, 1);
 	return 0;
 }
 

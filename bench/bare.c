@@ -26,6 +26,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "bare.h"
 #include "bare.skel.h"
@@ -56,6 +57,18 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* The kernel's count of the program's skipped runs (recursion), 0 if unknown. */
+static unsigned long long recursion_misses(const struct bpf_program *p)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int fd = bpf_program__fd(p);
+
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		return 0;
+	return info.recursion_misses;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -68,7 +81,9 @@ static void usage(FILE *f)
 "            reader's (as libblknotify's queue fd is), to measure what nesting costs\n"
 "  -K        also count (and time, per CPU) the kernel's failures to get a perf\n"
 "            trace buffer for any tracepoint (kretprobe on perf_trace_buf_alloc;\n"
-"            needs CONFIG_KPROBES)\n");
+"            needs CONFIG_KPROBES)\n"
+"  -B        also attach a counting tp_btf twin (the raw-tracepoint path) to\n"
+"            the same tracepoint: btf_runs/btf_matched next to runs/matched\n");
 }
 
 int main(int argc, char **argv)
@@ -79,6 +94,7 @@ int main(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "nested", no_argument, NULL, 'N' },
 		{ "kprobe-alloc", no_argument, NULL, 'K' },
+		{ "btf-twin", no_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -90,10 +106,10 @@ int main(int argc, char **argv)
 	struct rusage ru;
 	struct stat st;
 	uint64_t deadline;
-	bool done = false, nested = false, kprobe = false;
+	bool done = false, nested = false, kprobe = false, btf = false;
 	int c, ep, err, ring_ep;
 
-	while ((c = getopt_long(argc, argv, "d:T:o:NKh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:T:o:NKBh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			device = optarg;
@@ -105,6 +121,9 @@ int main(int argc, char **argv)
 			break;
 		case 'N':
 			nested = true;
+			break;
+		case 'B':
+			btf = true;
 			break;
 		case 'K':
 			kprobe = true;
@@ -144,6 +163,7 @@ int main(int argc, char **argv)
 	}
 	skel->rodata->watch_dev = (major(st.st_rdev) << 20) | minor(st.st_rdev);
 	bpf_program__set_autoload(skel->progs.perf_trace_buf_alloc_ret, kprobe);
+	bpf_program__set_autoload(skel->progs.bare_rq_error_btf, btf);
 	err = bare_bpf__load(skel);
 	err = err ?: bare_bpf__attach(skel);
 	if (err) {
@@ -191,7 +211,8 @@ int main(int argc, char **argv)
 	printf("{\"source\": \"bare\", \"clients\": 1, \"received\": %llu, \"lost\": %llu, "
 	       "\"loss_records\": 0, \"wakeups\": %llu, \"first_ns\": %llu, \"last_ns\": %llu, \"cpu_s\": %.3f, "
 	       "\"kernel\": {\"runs\": %llu, \"matched\": %llu, \"dropped\": %llu, "
-	       "\"alloc_failed\": %llu}",
+	       "\"alloc_failed\": %llu, \"btf_runs\": %llu, \"btf_matched\": %llu, "
+	       "\"recursion_misses\": %llu, \"btf_recursion_misses\": %llu}",
 	       (unsigned long long)received, (unsigned long long)skel->bss->counters.dropped,
 	       (unsigned long long)wakeups,
 	       (unsigned long long)first_ns, (unsigned long long)last_ns,
@@ -200,7 +221,11 @@ int main(int argc, char **argv)
 	       (unsigned long long)skel->bss->counters.runs,
 	       (unsigned long long)skel->bss->counters.matched,
 	       (unsigned long long)skel->bss->counters.dropped,
-	       (unsigned long long)skel->bss->counters.alloc_failed);
+	       (unsigned long long)skel->bss->counters.alloc_failed,
+	       (unsigned long long)skel->bss->counters.btf_runs,
+	       (unsigned long long)skel->bss->counters.btf_matched,
+	       recursion_misses(skel->progs.bare_rq_error),
+	       btf ? recursion_misses(skel->progs.bare_rq_error_btf) : 0ULL);
 	printf(", \"alloc_fails\": [");
 	for (uint64_t i = 0; i < skel->bss->counters.alloc_failed && i < BARE_ALLOC_FAILS_MAX; i++)
 		printf("%s[%llu, %u]", i ? ", " : "",

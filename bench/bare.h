@@ -15,6 +15,8 @@ struct bare_counters {
 	__u64 matched;		/* runs for the watched device */
 	__u64 dropped;		/* of those, the ring was full */
 	__u64 alloc_failed;	/* -K: perf_trace_buf_alloc() returned NULL (any event) */
+	__u64 btf_runs;		/* -B: runs of the tp_btf twin (raw tracepoint), any device */
+	__u64 btf_matched;	/* -B: its runs for the watched device */
 };
 
 #define BARE_ALLOC_FAILS_MAX	256

@@ -143,6 +143,7 @@ static void usage(FILE *f)
 "  -s, --source SRC     bpf (default), kmsg or daemon\n"
 "      --bpf-complete   bpf: the fallback attach point, block_rq_complete\n"
 "      --bio-errors     bpf: also the bio program (BLKNOTIFY_QUEUE_BPF_BIO)\n"
+"      --no-reconcile   bpf: no reconciliation with ftrace (BLKNOTIFY_QUEUE_BPF_NO_RECONCILE)\n"
 "      --socket PATH    daemon: its socket\n"
 "  -d, --device DEV     watch only this block device node (default: all)\n"
 "  -q, --size N         queue size in records (default: the library's, %u)\n"
@@ -163,6 +164,7 @@ int main(int argc, char **argv)
 		{ "source", required_argument, NULL, 's' },
 		{ "bpf-complete", no_argument, NULL, 'C' },
 		{ "bio-errors", no_argument, NULL, 'B' },
+		{ "no-reconcile", no_argument, NULL, 'R' },
 		{ "socket", required_argument, NULL, 'S' },
 		{ "device", required_argument, NULL, 'd' },
 		{ "size", required_argument, NULL, 'q' },
@@ -203,6 +205,9 @@ int main(int argc, char **argv)
 			break;
 		case 'B':
 			flags |= BLKNOTIFY_QUEUE_BPF_BIO;
+			break;
+		case 'R':
+			flags |= BLKNOTIFY_QUEUE_BPF_NO_RECONCILE;
 			break;
 		case 'S':
 			sock = optarg;

@@ -69,6 +69,7 @@ __u64 last_wake_ns;
  * pinned queue and the next owner does not report them again.
  */
 __u64 reported_misses;
+struct bn_reconcile reconcile;
 
 static __always_inline __u64 submit_flags(void)
 {
@@ -146,22 +147,28 @@ static __always_inline void emit_len(const struct block_notification *ev, const 
 }
 
 #define emit(ev) emit_len(ev, BN_RECORD_SIZE)
-/* One record per matching watch, as the kernel's watch queue posts
- * (the same rule as bn_fanout() in user space). */
+/*
+ * One record per matching watch, as the kernel's watch queue posts (the
+ * same rule as bn_fanout() in user space).  Returns whether a watch covers
+ * the record's disk and sector, whatever the filter says: what ftrace's
+ * filter in lib/reconcile.c admits.
+ */
 static __always_inline int fanout(const struct bn_config *cfg, struct block_notification *ev)
 {
+	int seen = 0;
 	__u32 i;
 
 	for (i = 0; i < BN_WATCHES_MAX; i++) {
 		__u32 info;
 
 		ev->watch.info = BN_RECORD_SIZE;
+		seen |= bn_watch_match(&cfg->watches[i], ev->dev, ev->sector);
 		if (!bn_watch_takes(cfg, i, ev, &info))
 			continue;
 		ev->watch.info = info;
 		emit(ev);
 	}
-	return 0;
+	return seen;
 }
 
 /* What the device said (transport hooks and the join), see detail.bpf.h. */
@@ -220,6 +227,7 @@ modifiers:
 	}
 }
 
+/* A failed request or bio: its records.  Returns fanout()'s "seen". */
 static __always_inline int handle(__u32 kdev, __u64 sector, __u32 nr_sector, int error,
 				  const char *rwbs)
 {
@@ -254,7 +262,10 @@ SEC("tracepoint/block/block_rq_error")
 int block_rq_error(struct trace_event_raw_block_rq_completion___x *ctx)
 {
 	__sync_fetch_and_add(&counters.runs, 1);
-	return HANDLE_CTX(ctx);
+	/* Compared with ftrace's count of the same tracepoint (lib/reconcile.c). */
+	if (HANDLE_CTX(ctx))
+		__sync_fetch_and_add(&counters.watched, 1);
+	return 0;
 }
 
 /* Fallback for kernels without block_rq_error: runs on every completion. */
@@ -270,14 +281,16 @@ int block_rq_complete(void *ctx)
 			return 0;
 		}
 		__sync_fetch_and_add(&counters.runs, 1);
-		return HANDLE_CTX(c);
+		HANDLE_CTX(c);
+		return 0;
 	} else {
 		struct trace_event_raw_block_rq_complete___x *c = ctx;
 
 		if (!c->error)
 			return 0;
 		__sync_fetch_and_add(&counters.runs, 1);
-		return HANDLE_CTX(c);
+		HANDLE_CTX(c);
+		return 0;
 	}
 }
 

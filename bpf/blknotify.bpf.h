@@ -24,6 +24,17 @@ struct bn_counters {
 	__u64 lost;		/* records dropped: queue full */
 	__u64 pending_loss;	/* dropped and not yet reported in a loss record */
 	__u64 deferred_wakeups;	/* records queued without waking the reader */
+	__u64 watched;		/* errors that matched a watch (once each), see lib/reconcile.c */
+};
+
+/*
+ * The reconciliation's baseline (lib/reconcile.c), written by the user side
+ * only; kept in the program's .bss so that it is pinned with the queue.
+ */
+struct bn_reconcile {
+	__u64 base;		/* traced - watched at the last check (mod 2^64) */
+	__u64 traced;		/* ftrace's count then (a smaller one later: reset) */
+	__u64 valid;		/* base is a baseline */
 };
 
 /* Transport detail (detail.bpf.h): the join table's bound and its counters. */

@@ -344,6 +344,9 @@ int upstream_readable(struct manager *m)
 				fan_out(m, n, rlen);
 			}
 		}
+		/* Serve the clients now: the next read (which finds the
+		 * source empty and arms its timers) is not on their way. */
+		clients_flush_dirty(m);
 	}
 	return i;
 }

@@ -115,7 +115,8 @@ int blknotify_queue_new(struct blknotify_queue **ret, const struct blknotify_que
 	if (!sock)
 		sock = BLKNOTIFY_DAEMON_SOCKET;
 	if (flags & ~(unsigned int)(BLKNOTIFY_QUEUE_BPF_COMPLETE | BLKNOTIFY_QUEUE_KMSG_REPLAY |
-				    BLKNOTIFY_QUEUE_BPF_BIO | BLKNOTIFY_QUEUE_BPF_NVME_STATUS))
+				    BLKNOTIFY_QUEUE_BPF_BIO | BLKNOTIFY_QUEUE_BPF_NVME_STATUS |
+				    BLKNOTIFY_QUEUE_BPF_NO_RECONCILE))
 		return -EINVAL;
 	if (strlen(sock) >= 108)	/* sizeof(sockaddr_un.sun_path) */
 		return -ENAMETOOLONG;

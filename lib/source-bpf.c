@@ -29,6 +29,7 @@
 #include "lifecycle.h"
 #include "queue.h"
 #include "source-bpf-bio.h"
+#include "reconcile.h"
 #include "blknotify.bpf.h"
 #include "slow.h"
 #include "source-bpf-slow.h"
@@ -58,6 +59,8 @@ struct source_bpf {
 	struct blknotify_bpf *hooks;	/* resumed: the lifecycle hooks, loaded on the pinned maps */
 	bool own_fds;			/* resumed: ring, config and prog fds are ours */
 	struct bpf_slow slow;		/* slow I/O: source-bpf-slow.c */
+	bool pinned;			/* the program stays attached after us */
+	struct reconcile *recon;	/* with ftrace (lib/reconcile.c); NULL: none */
 };
 
 #define TRACEFS		"/sys/kernel/tracing"
@@ -127,10 +130,13 @@ static int bpf_update(struct blknotify_queue *q)
 {
 	struct source_bpf *s = q->priv;
 	__u32 zero = 0;
+	int err = 0;
 
+	reconcile_pause(s->recon);
 	if (bpf_map_update_elem(s->config_fd, &zero, &q->config, BPF_ANY))
-		return -errno;
-	return 0;
+		err = -errno;
+	reconcile_resume(s->recon, &q->config);
+	return err;
 }
 
 /*
@@ -339,9 +345,18 @@ int source_bpf_unpin(const char *dir)
 {
 	char path[PATH_MAX];
 	int err = 0, bio_err, slow_err;
+	struct bpf_link_info link = {};
+	__u32 len = sizeof(link);
 	size_t i;
+	int fd;
 
 	source_bpf_detail_unpin(dir);
+	/* The reconciliation's instance is named after the program. */
+	if (!pin_file(path, sizeof(path), dir, "link") && (fd = bpf_obj_get(path)) >= 0) {
+		if (bpf_obj_get_info_by_fd(fd, &link, &len))
+			link.prog_id = 0;
+		close(fd);
+	}
 	for (i = NR_PINS; i-- > 0;) {
 		if (pin_file(path, sizeof(path), dir, pin_names[i]))
 			return -ENAMETOOLONG;
@@ -354,6 +369,8 @@ int source_bpf_unpin(const char *dir)
 	slow_err = bpf_slow_unpin(dir);	/* the slow programs' links, if any */
 	if (slow_err && !err)
 		err = slow_err;
+	if (link.prog_id)
+		reconcile_remove(link.prog_id);
 	/* Not ours to remove if something else is in it. */
 	if (rmdir(dir) && errno != ENOENT && errno != ENOTEMPTY && !err)
 		err = -errno;
@@ -412,6 +429,7 @@ static void pin(struct blknotify_queue *q, struct source_bpf *s, bool use_comple
 		bpf_link__disconnect(link);	/* destroy must not detach it */
 		source_bpf_bio_disconnect(s->skel);
 		bpf_slow_disconnect(s->skel, &s->slow);
+		s->pinned = true;
 		return;
 	}
 	source_bpf_unpin(q->pin_path);
@@ -536,6 +554,7 @@ static int resume(struct blknotify_queue *q, struct source_bpf *s)
 	if (err)
 		return queue_set_error(q, -err, "taking over the BPF queue pinned at %s: %s",
 				       q->pin_path, strerror(-err));
+	s->pinned = true;
 	return 0;
 }
 
@@ -554,6 +573,7 @@ static void forget_resumed(struct source_bpf *s)
 	s->bss_map_size = 0;
 	s->ring_fd = s->config_fd = s->prog_fd = -1;
 	s->own_fds = false;
+	s->pinned = false;
 }
 
 /* Whether any of a queue's pins is in directory dir. */
@@ -613,6 +633,25 @@ static int start_pinned(struct blknotify_queue *q, struct source_bpf *s, bool us
 	return err;
 }
 
+/*
+ * Count the errors the kernel traces for our watches but runs no program
+ * for (lib/reconcile.c).  Only on block_rq_error: on the fallback, ftrace
+ * would cost every completion.  Without tracefs instances, without.
+ */
+static int start_reconcile(struct blknotify_queue *q, struct source_bpf *s, const char *tdir)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	if ((q->flags & BLKNOTIFY_QUEUE_BPF_NO_RECONCILE) ||
+	    bpf_obj_get_info_by_fd(s->prog_fd, &info, &len) ||
+	    strncmp(info.name, "block_rq_error", sizeof(info.name)))
+		return 0;
+	s->recon = reconcile_open(tdir, info.id, &q->config, &s->bss->reconcile,
+				  &s->bss->counters.watched);
+	return s->recon ? queue_watch_fd(q, reconcile_fd(s->recon)) : 0;
+}
+
 static int bpf_start(struct blknotify_queue *q)
 {
 	bool use_complete = q->flags & BLKNOTIFY_QUEUE_BPF_COMPLETE;
@@ -668,6 +707,8 @@ static int bpf_start(struct blknotify_queue *q)
 		err = queue_watch_fd(q, s->timer_fd);
 	if (!err)
 		err = queue_watch_fd(q, s->kick_fd);
+	if (!err)
+		err = start_reconcile(q, s, tdir);
 	if (err)
 		return queue_set_error(q, -err, "epoll: %s", strerror(-err));
 	lifecycle_start(q);
@@ -856,7 +897,12 @@ static ssize_t bpf_read(struct blknotify_queue *q, void *buf, size_t len)
 		__u64 n = __atomic_exchange_n(&s->bss->counters.pending_loss, 0,
 					      __ATOMIC_SEQ_CST);
 
-		n += q->pending_loss + new_misses(s) + bpf_slow_new_misses(&s->slow, s->bss);
+		__u64 misses = new_misses(s);
+
+		/* With the reconciliation, misses on our watches are in its
+		 * count (and those on other devices are not our loss). */
+		n += q->pending_loss + (s->recon ? reconcile_check(s->recon) : misses) +
+		     bpf_slow_new_misses(&s->slow, s->bss);
 		q->pending_loss = 0;
 		if (n) {
 			if (len < sizeof(struct block_notification_loss)) {
@@ -885,6 +931,7 @@ static void bpf_stop(struct blknotify_queue *q)
 		close(s->timer_fd);
 	if (s->kick_fd >= 0)
 		close(s->kick_fd);
+	reconcile_close(s->recon, !s->pinned);
 	if (s->own_fds)
 		forget_resumed(s);
 	bpf_slow_close(&s->slow);

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
@@ -44,6 +45,8 @@ struct daemon_src {
 	struct timespec lost_at;
 	__u64 inbox_lost;		/* records dropped because the inbox was full */
 	__u32 unacked;			/* records handed out, not yet acknowledged */
+	int kick_fd;			/* eventfd: "read again" to send the ACK, see daemon_read() */
+	bool kicked;
 	unsigned char *inbox;		/* whole records, from off to len */
 	size_t in_off, in_len;
 	size_t in_stale;		/* inbox bytes before this came over an old connection */
@@ -460,6 +463,8 @@ static void daemon_stop(struct blknotify_queue *q)
 		close(s->fd);
 	if (s->timer_fd >= 0)
 		close(s->timer_fd);
+	if (s->kick_fd >= 0)
+		close(s->kick_fd);
 	free(s->inbox);
 	free(s->msg);
 	free(s);
@@ -469,6 +474,7 @@ static void daemon_stop(struct blknotify_queue *q)
 static int daemon_start(struct blknotify_queue *q)
 {
 	struct daemon_src *s;
+	int n;
 
 	s = calloc(1, sizeof(*s));
 	if (!s)
@@ -476,11 +482,15 @@ static int daemon_start(struct blknotify_queue *q)
 	q->priv = s;
 	s->fd = -1;
 	s->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	s->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	s->inbox = malloc(INBOX_MAX);
 	s->msg = aligned_alloc(8, BND_MSG_MAX);
-	if (s->timer_fd < 0 || !s->inbox || !s->msg)
+	if (s->timer_fd < 0 || s->kick_fd < 0 || !s->inbox || !s->msg)
 		return queue_set_error(q, errno ?: ENOMEM, "cannot set up the daemon source: %s",
 				       strerror(errno ?: ENOMEM));
+	n = queue_watch_fd(q, s->kick_fd);
+	if (n)
+		return queue_set_error(q, -n, "epoll: %s", strerror(-n));
 	return establish(q, s, false);
 }
 
@@ -573,6 +583,20 @@ static ssize_t daemon_read(struct blknotify_queue *q, void *buf, size_t len)
 	struct bnd_msg m;
 	ssize_t n;
 
+	/*
+	 * The ACK for what the last read returned goes now, not on that
+	 * read's way out: it wakes the daemon (another CPU), which cost the
+	 * records' latency about as much as the rest of the read.  The last
+	 * read left the fd readable (kick_fd) so that this read comes at
+	 * once even from a caller that reads once per poll.
+	 */
+	if (s->kicked) {
+		eventfd_t v;
+
+		(void)eventfd_read(s->kick_fd, &v);
+		s->kicked = false;
+	}
+	send_ack(s);
 	for (;;) {
 		done = take_inbox(q, s, buf, len, done);
 		if (s->in_off < s->in_len && !gap_due(s))
@@ -601,6 +625,10 @@ static ssize_t daemon_read(struct blknotify_queue *q, void *buf, size_t len)
 				s->inbox_lost = 0;
 			continue;
 		}
+		/* Records in hand: return them; a second recv() only says
+		 * "empty" (the socket stays readable if it is not). */
+		if (done)
+			break;
 		if (s->fd < 0) {
 			n = reconnect(q, s);
 			if (n < 0)
@@ -624,7 +652,10 @@ static ssize_t daemon_read(struct blknotify_queue *q, void *buf, size_t len)
 			inbox_add(s, m.records, m.body_len);
 		/* Anything else unasked for (a late reply) is dropped. */
 	}
-	send_ack(s);
+	if (s->unacked && !s->kicked && eventfd_write(s->kick_fd, 1) == 0)
+		s->kicked = true;
+	if (!s->kicked)
+		send_ack(s);	/* no kick: do not keep the daemon waiting */
 	if (done)
 		return done;
 	return s->in_off < s->in_len ? -ENOBUFS : -EAGAIN;
@@ -693,7 +724,7 @@ const struct source_ops source_daemon_ops = {
 
 int bnd_query_stats(const char *path, struct bnd_stats **ret, char *why, size_t why_len)
 {
-	struct daemon_src s = { .fd = -1, .timer_fd = -1 };
+	struct daemon_src s = { .fd = -1, .timer_fd = -1, .kick_fd = -1 };
 	unsigned char buf[64] __attribute__((aligned(8)));
 	struct bnd_msg m;
 	int r;

@@ -72,6 +72,11 @@ enum {
 	 * NVMe request's record carries the device's status.  Without it NVMe
 	 * records carry only what the retry hook saw (docs/transport-detail.md). */
 	BLKNOTIFY_QUEUE_BPF_NVME_STATUS	= 1U << 8,
+	/* bpf: no reconciliation with ftrace (a tracefs instance per queue that
+	 * counts the errors the kernel runs no BPF program for, reported as
+	 * loss; see libblknotify(3)).  For benchmarks, and where tracefs
+	 * instances are unwanted; such errors are then not counted. */
+	BLKNOTIFY_QUEUE_BPF_NO_RECONCILE = 1U << 4,
 };
 
 /*

@@ -8,6 +8,7 @@
  * Needs root, /dev/fuse, /dev/loop-control, BPF.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <time.h>
 
@@ -368,5 +369,38 @@ TEST(gap_loss_comes_before_the_new_connections_records)
 	cause_errors(1);
 	drain(q, &t, 1000);
 	ASSERT_EQ(t.records, 2);
+	blknotify_queue_free(q);
+}
+
+/*
+ * The ACK for what a read returned is sent by the next read, off the
+ * records' way to the caller; the read leaves the queue's fd readable so
+ * that a caller who reads once per poll makes that next read at once.
+ * With a queue of one record at the daemon, an ACK that never went would
+ * make the daemon drop the next error's record.
+ */
+TEST(reading_once_per_poll_gives_the_credit_back)
+{
+	struct pollfd pfd;
+	struct blknotify_queue *q;
+	unsigned char buf[4096];
+	int round;
+
+	need_daemon();
+	q = daemon_queue(1, 1);
+	pfd = (struct pollfd){ .fd = blknotify_queue_get_fd(q), .events = POLLIN };
+	for (round = 0; round < 3; round++) {
+		const struct watch_notification *w = (const void *)buf;
+
+		cause_errors(1);
+		ASSERT_EQ(poll(&pfd, 1, WAIT_MS), 1);
+		ASSERT_EQ(blknotify_queue_read(q, buf, sizeof(buf), 0), BLOCK_NOTIFICATION_SIZE_V2);
+		ASSERT_EQ(w->type, WATCH_TYPE_BLOCK_NOTIFY);	/* a record, no loss */
+		/* Readable again at once: the read that sends the ACK. */
+		ASSERT_EQ(poll(&pfd, 1, 0), 1);
+		ASSERT_EQ(blknotify_queue_read(q, buf, sizeof(buf), 0), -EAGAIN);
+		ASSERT_EQ(wait_held(0), 0);
+		ASSERT_EQ(poll(&pfd, 1, 0), 0);	/* and then quiet */
+	}
 	blknotify_queue_free(q);
 }
