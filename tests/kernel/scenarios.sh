@@ -405,6 +405,49 @@ bw_add_remove() {
 	fi
 }
 
+# The kernel ends a watch on a disk that goes away (null_blk powered off:
+# del_gendisk; a loop disk is only removed by LOOP_CTL_REMOVE, which this
+# guest has no command for, and losetup -d leaves the disk).  blkwatch
+# shows it as with the bpf source: one "removed" line with the watch's ID,
+# nothing after it (the kernel's removal notice is not a record), and it
+# goes on running until stopped, exit 0.
+bw_removal_ends_like_bpf() {
+	nb=/sys/kernel/config/nullb/bnend
+	mkdir $nb && echo 16 > $nb/size && echo 1 > $nb/power || {
+		fail "blkwatch:removal-like-bpf cannot set up null_blk"
+		return
+	}
+	i=0
+	while [ ! -b /dev/bnend ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	dev=$(cat /sys/block/bnend/dev)
+	before=$(cat $WATCHES)
+	if ! bw_start /tmp/bw-end --source watch_queue -d bnend --id 62; then
+		fail "blkwatch:removal-like-bpf start: $(cat /tmp/bw-end.err)"
+		rmdir $nb
+		return
+	fi
+	during=$(cat $WATCHES)
+	echo 0 > $nb/power
+	bw_until "bnend ($dev) removed id 62" || true
+	after=$(cat $WATCHES)
+	running=no
+	kill -0 $BW_PID 2>/dev/null && running=yes
+	kill $BW_PID
+	wait $BW_PID
+	status=$?
+	rmdir $nb
+	cat /tmp/bw-end /tmp/bw-end.err
+	lines=$(wc -l < /tmp/bw-end)
+	if [ "$lines" = 1 ] && grep -q "^[^ ]* bnend ($dev) removed id 62\$" /tmp/bw-end &&
+	   [ "$running" = yes ] && [ "$status" = 0 ] &&
+	   [ "$during" = $((before + 1)) ] && [ "$after" = "$before" ] &&
+	   [ "$(grep -vc watching /tmp/bw-end.err)" = 0 ]; then
+		pass "blkwatch:removal-like-bpf"
+	else
+		fail "blkwatch:removal-like-bpf expected one line 'bnend ($dev) removed id 62', blkwatch running until stopped (exit 0), watches $before -> $((before + 1)) -> $before; got $lines line(s) '$(cat /tmp/bw-end)', running $running, exit $status, watches $before -> $during -> $after, stderr '$(cat /tmp/bw-end.err)'"
+	fi
+}
+
 run_all() {
 	selftest
 	if ! command -v blkwatch > /dev/null; then
@@ -421,4 +464,5 @@ run_all() {
 	bw_flood
 	bw_lifecycle
 	bw_add_remove
+	bw_removal_ends_like_bpf
 }
