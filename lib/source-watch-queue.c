@@ -16,6 +16,17 @@
  * Loss passes through in both modes: the kernel's counted loss record
  * (struct block_notification_loss, 16 bytes) and the 8-byte note a full
  * pipe leaves, which carries no count.
+ *
+ * A removed disk ends its kernel watches: the kernel posts the disk's
+ * NOTIFY_BLOCK_DEVICE_REMOVED record to them (after the disk's errors),
+ * then removes them, and the queue gets the watch queue's removal notice
+ * (WATCH_META_REMOVAL_NOTIFICATION, 16 bytes, the watch's ID in info, the
+ * disk's number as its id).  The consumer gets the removal record, as the
+ * bpf and kmsg sources deliver it, and not the notice (they have none);
+ * the library's watch stays until it is removed, as there.  The notice
+ * marks the kernel watch ended (note_removal()): it is not removed again
+ * nor added back for that library watch.  Our own BLOCK_WATCH_REMOVE
+ * causes the same notice; those are counted and told apart by order.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -34,14 +45,28 @@
 /* A kernel watch: a disk (or 0: all) and the ID the kernel stamps. */
 struct kwatch {
 	bool	active;
+	bool	ended;		/* the kernel removed it (its disk went away) */
 	__u32	id;
 	__u64	dev;
 };
+
+/* Watch IDs: 0-255 (WATCH_INFO_ID). */
+#define WQ_IDS		256
 
 struct wq_state {
 	int fd[2];			/* the notification pipe */
 	bool fanout;			/* kernel watches all, library matches */
 	struct kwatch kw[BN_WATCHES_MAX];
+	/*
+	 * Removal notices our own BLOCK_WATCH_REMOVE caused (or found caused:
+	 * ENOENT) and read() has not seen yet, by watch ID: the pipe delivers
+	 * them in order, so the next notice with that ID is one of these while
+	 * this is not 0.  A notice lost to a full pipe leaves one too many: the
+	 * kernel's next ending of a watch with that ID is then not noticed (its
+	 * removal record still is, and removing the watch gets ENOENT, which
+	 * is taken as done).
+	 */
+	__u32 own_removals[WQ_IDS];
 };
 
 /* Tests stand in for the kernel here (see queue.h). */
@@ -157,10 +182,19 @@ static int sync_kernel(struct blknotify_queue *q, struct wq_state *s)
 			keep = same_kwatch(&s->kw[i], &want[j]);
 		if (keep)
 			continue;
-		err = kwatch_ioctl(s, BLOCK_WATCH_REMOVE, s->kw[i].id, s->kw[i].dev);
+		/* One the kernel ended is gone already: nothing to remove. */
+		err = s->kw[i].ended ? 0 :
+		      kwatch_ioctl(s, BLOCK_WATCH_REMOVE, s->kw[i].id, s->kw[i].dev);
 		if (err && err != -ENOENT)
 			return err;
-		s->kw[i].active = false;
+		/*
+		 * Either way a notice follows: ours, or (ENOENT) the kernel's
+		 * for a disk removed meanwhile, which must not end a watch
+		 * added later with this ID.
+		 */
+		if (!s->kw[i].ended && s->kw[i].id < WQ_IDS)
+			s->own_removals[s->kw[i].id]++;
+		s->kw[i] = (struct kwatch){ .active = false };
 	}
 	for (j = 0; j < BN_WATCHES_MAX; j++) {
 		struct kwatch *slot = NULL;
@@ -176,6 +210,11 @@ static int sync_kernel(struct blknotify_queue *q, struct wq_state *s)
 		}
 		if (have)
 			continue;
+		/*
+		 * An ended watch is "had": its library watch stays, and adding
+		 * it again would fail (ENODEV) or follow its number to another
+		 * disk, which the kernel never does for a watch.
+		 */
 		if (!slot)
 			return -ENOSPC;		/* cannot happen: as many slots as watches */
 		err = kwatch_ioctl(s, 0, want[j].id, want[j].dev);
@@ -267,8 +306,38 @@ static int watch_queue_update(struct blknotify_queue *q)
 }
 
 /*
- * Direct mode: the kernel's records are ours.  Drop the removal notes our
- * own watch changes cause (and any other META record but loss).
+ * A removal notice (WATCH_META_REMOVAL_NOTIFICATION): one our own
+ * BLOCK_WATCH_REMOVE caused, or the kernel ending a disk watch after its
+ * disk's removal record.  Mark that kernel watch ended.  Not delivered:
+ * the removal record before it is the end the consumer sees.
+ */
+static void note_removal(struct wq_state *s, const struct watch_notification *w, size_t rl)
+{
+	__u32 id = (w->info & WATCH_INFO_ID) >> WATCH_INFO_ID__SHIFT;
+	struct watch_notification_removal r;
+	unsigned int i;
+
+	if (id < WQ_IDS && s->own_removals[id]) {
+		s->own_removals[id]--;
+		return;
+	}
+	if (rl < sizeof(r))
+		return;		/* 8 bytes: not a disk's; the kernel ends no other watch */
+	memcpy(&r, w, sizeof(r));	/* the caller's buffer may be unaligned */
+	for (i = 0; r.id && i < BN_WATCHES_MAX; i++)
+		if (s->kw[i].active && !s->kw[i].ended && s->kw[i].id == id &&
+		    s->kw[i].dev == r.id)
+			s->kw[i].ended = true;
+}
+
+static bool is_removal(const struct watch_notification *w)
+{
+	return w->type == WATCH_TYPE_META && w->subtype == WATCH_META_REMOVAL_NOTIFICATION;
+}
+
+/*
+ * Direct mode: the kernel's records are ours.  Drop the removal notes
+ * (note_removal()) and any other META record but loss.
  */
 static ssize_t read_direct(struct wq_state *s, void *buf, size_t len)
 {
@@ -286,7 +355,9 @@ static ssize_t read_direct(struct wq_state *s, void *buf, size_t len)
 
 			if (rl < sizeof(*w) || rl > (size_t)n - in)
 				return -EPROTO;	/* the kernel never does this */
-			if (w->type != WATCH_TYPE_META || bn_is_loss(w)) {
+			if (is_removal(w)) {
+				note_removal(s, w, rl);
+			} else if (w->type != WATCH_TYPE_META || bn_is_loss(w)) {
 				memmove((char *)buf + out, w, rl);
 				out += rl;
 			}
@@ -354,6 +425,8 @@ static ssize_t read_fanout(struct blknotify_queue *q, struct wq_state *s, void *
 				queue_add_loss(q, l->nr_lost);
 			} else if (bn_is_loss(w)) {
 				pending_note(q, w);
+			} else if (is_removal(w)) {
+				note_removal(s, w, rl);
 			}
 			in += rl;
 		}
