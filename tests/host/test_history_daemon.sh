@@ -4,9 +4,11 @@
 # the user's group (device_access = readable lets the user watch it), B
 # not.  The user's query returns exactly A's rows and says B's were
 # withheld; --summary is exact; root reading the file and root through the
-# daemon agree row for row; a malformed query gets a clear error.
+# daemon agree row for row, also over many pages (a storm of 5,000 on A,
+# more than a page examines: B's last rows come after a page with none); a malformed
+# query gets a clear error.
 # TAP output.  Needs root, /dev/fuse, /dev/loop-control, BPF, sqlite3,
-# python3, useradd, setpriv.  BLKFAULT, BLKNOTIFYD and HISTORY name the binaries.
+# python3, useradd, setpriv.  BLKFAULT, BLKNOTIFYD, HISTORY and ERRSTORM name the binaries.
 set -u
 
 . "$(dirname "$0")/lib-outputs.sh"
@@ -151,7 +153,38 @@ ok "... and 20 withheld" $(grep -q " 20 rows on disks you may not watch" "$work/
 as_user "$HISTORY" --socket "$sock" -t medium 2>"$work/userM.err" | grep -q " sector "
 expect_eq "user --subtype medium: none (B's medium errors are withheld)" $? 1
 
-# 4. Malformed queries: a clear error, the connection closed (as for any malformed
+# 4. Many pages: 5,000 more errors on A, so a query for B examines pages
+# (HISTORY_QUERY_SCAN rows) that hold none of its rows before it finds them.
+caused=$("$ERRSTORM" -d "$devA" -s 4096+256 -n 5000 -t 2 | python3 -c 'import json, sys; print(json.load(sys.stdin)["caused"])')
+want=$((40 + caused))
+for _ in $(seq 300); do [ "$(rows "$nA")" = "$want" ] && break; sleep 0.1; done
+for i in $(seq 20 29); do	# and B's next 10 after the storm: past the first page's scan
+	dd if="$devB" of=/dev/null bs=512 skip=$((8192 + 2 * i)) count=1 iflag=direct 2>/dev/null
+done
+for _ in $(seq 200); do [ "$(rows "$nB")" = 30 ] && break; sleep 0.1; done
+expect_eq "storm: B's 10 more after it" "$(rows "$nB")" 30
+echo "# storm: caused $caused, A has $(rows "$nA") rows"
+expect_eq "storm: A's rows are in the history" "$(rows "$nA")" "$want"
+same=0
+for f in "" "--summary" "-d $majB" "-d $majB --json" "--since -1h -n 300"; do
+	# shellcheck disable=SC2086
+	"$HISTORY" -f "$db" $f >"$work/direct" 2>&1
+	# shellcheck disable=SC2086
+	"$HISTORY" --socket "$sock" $f >"$work/viad" 2>"$work/viad.err"
+	cmp -s "$work/direct" "$work/viad" && [ ! -s "$work/viad.err" ] || { echo "# root '$f' differs"; same=1; }
+done
+ok "storm: root's file and daemon listings agree over many pages" $same
+expect_eq "storm: root through the daemon: every row" \
+	"$("$HISTORY" --socket "$sock" | grep -c " sector ")" $((want + 30))
+as_user "$HISTORY" --socket "$sock" >"$work/user" 2>"$work/user.err"
+expect_eq "storm: the user gets all of A's rows" "$(grep -c "($majA)" "$work/user")" "$want"
+ok "... and is told B's 30 were withheld" $(grep -q "^blknotify-history: 30 rows" "$work/user.err"; echo $?)
+as_user "$HISTORY" --socket "$sock" -d "$majB" >"$work/userB" 2>"$work/userB.err"
+expect_eq "storm: the user's query for B: nothing, after the empty pages" \
+	"$(grep -c " sector " "$work/userB")" 0
+ok "... 30 withheld" $(grep -q "^blknotify-history: 30 rows" "$work/userB.err"; echo $?)
+
+# 5. Malformed queries: a clear error, the connection closed (as for any malformed
 # request), and the daemon goes on.
 as_user /usr/bin/python3 - "$sock" >"$work/bad.out" 2>&1 <<'PY'
 import socket, struct, sys
