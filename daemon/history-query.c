@@ -175,7 +175,7 @@ bool history_query_handle(struct manager *m, struct client *c, const struct bnd_
 	struct verdicts vs = { .nr = 0 };
 	struct bnd_history *h;
 	unsigned int examined = 0;
-	__u64 last = g->after;
+	__u64 last = g->after, t0;
 	int rc = SQLITE_DONE;
 
 	if (!m->cfg.outputs.history_path[0])
@@ -195,6 +195,7 @@ bool history_query_handle(struct manager *m, struct client *c, const struct bnd_
 	}
 	if (open_reader(m, q, why, sizeof(why)) < 0)
 		return reply_error(m, c, msg->seq, -EIO, "%s", why);
+	t0 = now_ns();
 	h = bnd_msg_init(c->out, BND_HISTORY, msg->seq, sizeof(*h) +
 			 BND_HISTORY_DISKS_MAX * sizeof(struct bnd_history_disk) +
 			 g->limit * sizeof(struct bnd_history_row));
@@ -247,6 +248,8 @@ bool history_query_handle(struct manager *m, struct client *c, const struct bnd_
 	memmove((struct bnd_history_disk *)(h + 1) + h->nr_disks, rows,
 		h->nr_rows * sizeof(*rows));
 	q->pages++;
+	if (now_ns() - t0 > q->page_ns_max)
+		q->page_ns_max = now_ns() - t0;
 	q->rows += h->nr_rows;
 	q->withheld += h->withheld;
 	((struct bnd_hdr *)c->out)->len = sizeof(struct bnd_hdr) + sizeof(*h) +
@@ -260,6 +263,12 @@ void history_query_free(struct manager *m)
 
 	if (!q)
 		return;
+	if (q->pages || q->limited)
+		log_info("history queries: %llu pages (the longest %llu us), %llu rows given, %llu "
+			 "withheld by the policy; %llu pages refused over %d a second",
+			 (unsigned long long)q->pages, (unsigned long long)q->page_ns_max / 1000,
+			 (unsigned long long)q->rows, (unsigned long long)q->withheld,
+			 (unsigned long long)q->limited, HISTORY_QUERY_RATE);
 	sqlite3_finalize(q->page);
 	sqlite3_close(q->db);
 	free(q);

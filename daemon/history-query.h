@@ -23,7 +23,7 @@
 
 #include "manager.h"
 
-#define HISTORY_QUERY_SCAN		4096
+#define HISTORY_QUERY_SCAN		1024
 #define HISTORY_QUERY_POLICY_CACHED	64
 #define HISTORY_QUERY_BURST		32
 #define HISTORY_QUERY_RATE		200
@@ -33,7 +33,8 @@ struct history_query {
 	struct sqlite3_stmt *page;
 	unsigned int tokens;
 	__u64 refilled_ns;
-	__u64 pages, rows, withheld, limited;
+	__u64 pages, rows, withheld, limited;	/* logged at stop */
+	__u64 page_ns_max;			/* the longest page, on the loop */
 };
 
 /* Answer one GET_HISTORY.  Returns false when the client was closed. */

@@ -58,7 +58,8 @@ history_path = $db
 history_commit_ms = 50
 EOF
 "$BLKNOTIFYD" -c "$work/d.conf" 2>>"$work/daemon.err" &
-pids+=($!)
+daemonpid=$!
+pids+=($daemonpid)
 for _ in $(seq 200); do [ -S "$sock" ] && break; sleep 0.05; done
 ok "blknotifyd starts with a history" $([ -S "$sock" ]; echo $?)
 
@@ -228,6 +229,13 @@ expect_eq "--socket naming no daemon: exit 1" $? 1
 ok "... saying it cannot connect" $(grep -q "through blknotifyd: cannot connect to blknotifyd at $work/nothing.sock" "$work/nosock.err"; echo $?)
 "$HISTORY" --socket 2>/dev/null
 expect_eq "--socket without a path: exit 2" $? 2
+
+kill "$daemonpid" && wait "$daemonpid"
+expect_eq "blknotifyd stops cleanly" $? 0
+line=$(grep "history queries:" "$work/daemon.err")
+echo "# $line"
+ok "... logging the pages it answered and the rows it withheld" \
+	$(echo "$line" | grep -Eq "[1-9][0-9]* pages .* [1-9][0-9]* withheld by the policy"; echo $?)
 
 [ "$failed" -eq 0 ] || { echo "# daemon log:"; tail -20 "$work/daemon.err" | sed 's/^/# /'; }
 echo "1..$n"
