@@ -233,6 +233,8 @@ bool history_query_handle(struct manager *m, struct client *c, const struct bnd_
 	if (h->nr_rows == g->limit && rc == SQLITE_ROW && examined < HISTORY_QUERY_SCAN)
 		rc = sqlite3_step(q->page) == SQLITE_DONE ? SQLITE_DONE : SQLITE_ROW;
 	sqlite3_reset(q->page);	/* the read transaction ends here */
+	if ((rc & 0xff) == SQLITE_BUSY)	/* (a WAL reader only while the WAL is recovered) */
+		return reply_error(m, c, msg->seq, -EAGAIN, "the history is busy; ask again later");
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		log_warn("history %s: reading for client %u: %s", m->cfg.outputs.history_path, c->id,
 			 sqlite3_errstr(rc));
