@@ -13,24 +13,12 @@
 #include <unistd.h>
 #include <sqlite3.h>
 #include "history.h"
+#include "history-schema.h"
 #include "log.h"
 
-/*
- * Version 1.  events: one row per record (kind 0) or loss (kind 1); the
- * columns a record's length does not cover are NULL.  disks: each disk's
- * identity once, as it was when its first row was made.
- */
+/* Version 1 (history-schema.h). */
 static const char schema_v1[] =
-	"CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
-	"CREATE TABLE disks(id INTEGER PRIMARY KEY, dev INTEGER NOT NULL, diskseq INTEGER NOT NULL,"
-	" name TEXT, serial TEXT, wwn TEXT, by_id TEXT, model TEXT, first_time INTEGER);"
-	"CREATE INDEX disks_dev ON disks(dev, diskseq);"
-	"CREATE TABLE events(id INTEGER PRIMARY KEY, time INTEGER NOT NULL, kind INTEGER NOT NULL,"
-	" disk INTEGER, dev INTEGER, source INTEGER, watch INTEGER, subtype INTEGER, op INTEGER,"
-	" flags INTEGER, sector INTEGER, nr_sectors INTEGER, error INTEGER, mono INTEGER,"
-	" retries INTEGER, transport INTEGER, detail INTEGER, status INTEGER, command_id INTEGER,"
-	" sense_key INTEGER, asc INTEGER, ascq INTEGER, opcode INTEGER, device_lba INTEGER,"
-	" value INTEGER, lost INTEGER, reason INTEGER);"
+	HISTORY_SCHEMA_V1_TABLES
 	"INSERT INTO meta VALUES('clean', 1);";
 
 /*

@@ -16,6 +16,7 @@
 #include <systemd/sd-daemon.h>
 #include "clients.h"
 #include "devices.h"
+#include "history-query.h"
 #include "listen.h"
 #include "log.h"
 #include "manager.h"
@@ -312,6 +313,7 @@ void manager_free(struct manager *m)
 		if (m->clients[s])
 			client_close(m, m->clients[s], "daemon stopping");
 	listen_close(m);
+	history_query_free(m);	/* before the writer closes (and removes the WAL) */
 	outputs_stop(m);	/* after the last records: summaries, the textfile */
 	blknotify_queue_free(m->upstream);
 	m->upstream = NULL;

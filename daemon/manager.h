@@ -170,6 +170,9 @@ struct manager {
 	__u64 impact_refilled_ns;
 	__u64 impact_lookups, impact_refused, impact_limited;
 
+	/* history-query.c: GET_HISTORY's reading connection, opened at the first; NULL before */
+	struct history_query *history_query;
+
 	/* outputs.c: metrics and journal; NULL when none is configured */
 	struct outputs *outputs;
 	__u64 clients_refused;

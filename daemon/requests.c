@@ -7,6 +7,7 @@
 #include <sys/sysmacros.h>
 #include "clients.h"
 #include "devices.h"
+#include "history-query.h"
 #include "impact.h"
 #include "log.h"
 #include "requests.h"
@@ -223,6 +224,8 @@ bool request_handle(struct manager *m, struct client *c, const void *buf, size_t
 		return handle_ack(m, c, &msg);
 	case BND_GET_IMPACT:
 		return impact_handle(m, c, &msg);
+	case BND_GET_HISTORY:
+		return history_query_handle(m, c, &msg);
 	}
 	return reply_error(m, c, msg.seq, -EOPNOTSUPP, "unexpected message");
 }

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <blknotify/blknotify.h>
@@ -40,6 +41,14 @@ _Static_assert(BN_FILTERS_MAX == BLKNOTIFY_FILTERS_MAX, "one bound");
 _Static_assert(sizeof(struct bnd_get_impact) == 24, "wire layout");
 _Static_assert(sizeof(struct bnd_impact) == 16, "wire layout");
 _Static_assert(sizeof(struct bnd_extent) == 48, "wire layout");
+_Static_assert(sizeof(struct bnd_get_history) == 40, "wire layout");
+_Static_assert(sizeof(struct bnd_history) == 32, "wire layout");
+_Static_assert(sizeof(struct bnd_history_disk) == 448, "wire layout");
+_Static_assert(sizeof(struct bnd_history_row) == 112, "wire layout");
+_Static_assert(sizeof(struct bnd_hdr) + sizeof(struct bnd_history) +
+	       BND_HISTORY_DISKS_MAX * sizeof(struct bnd_history_disk) +
+	       BND_HISTORY_ROWS_MAX * sizeof(struct bnd_history_row) <= BND_MSG_MAX,
+	       "a full HISTORY page fits BND_MSG_MAX");
 
 const char *bnd_type_name(unsigned int type)
 {
@@ -58,6 +67,8 @@ const char *bnd_type_name(unsigned int type)
 	case BND_STATS:		return "STATS";
 	case BND_GET_IMPACT:	return "GET_IMPACT";
 	case BND_IMPACT:	return "IMPACT";
+	case BND_GET_HISTORY:	return "GET_HISTORY";
+	case BND_HISTORY:	return "HISTORY";
 	default:		return "unknown";
 	}
 }
@@ -279,6 +290,110 @@ bool bnd_msg_impact_add(void *buf, const struct blknotify_extent *e)
 	return true;
 }
 
+const struct bnd_history_disk *bnd_history_disks(const struct bnd_history *h)
+{
+	return (const void *)(h + 1);
+}
+
+const struct bnd_history_row *bnd_history_rows(const struct bnd_history *h)
+{
+	return (const void *)(bnd_history_disks(h) + h->nr_disks);
+}
+
+/* A fixed string field: NUL-terminated, the rest zero. */
+static bool fixed_string(const char *s, size_t size)
+{
+	const char *nul = memchr(s, '\0', size);
+
+	return nul && zero_pad(nul, s + size);
+}
+
+static bool zero_bytes(const void *p, size_t n)
+{
+	return zero_pad(p, (const char *)p + n);
+}
+
+static int check_history_row(const struct bnd_history_row *r, unsigned int i, char *why, size_t why_len)
+{
+	/* A NULL column is zero on the wire. */
+	static const struct { unsigned int col; size_t off, size; } cols[] = {
+#define COL(c, f) { BND_HCOL_##c, offsetof(struct bnd_history_row, f), \
+		    sizeof(((struct bnd_history_row *)0)->f) }
+		COL(DISK, disk), COL(DEV, dev), COL(SOURCE, source), COL(WATCH, watch),
+		COL(SUBTYPE, subtype), COL(OP, op), COL(FLAGS, flags), COL(SECTOR, sector),
+		COL(NR_SECTORS, nr_sectors), COL(ERROR, error), COL(MONO, mono),
+		COL(RETRIES, retries), COL(TRANSPORT, transport), COL(DETAIL, detail),
+		COL(STATUS, status), COL(COMMAND_ID, command_id), COL(SENSE_KEY, sense_key),
+		COL(ASC, asc), COL(ASCQ, ascq), COL(OPCODE, opcode), COL(DEVICE_LBA, device_lba),
+		COL(VALUE, value), COL(LOST, lost), COL(REASON, reason),
+#undef COL
+	};
+	size_t k;
+
+	if (!r->id || r->kind > 1 || r->nulls >> BND_HCOL_COUNT || !zero_bytes(r->__reserved, sizeof(r->__reserved)))
+		return bn_refuse(why, why_len, EBADMSG, "HISTORY: row %u has id 0, kind %u, unknown "
+				 "null bits 0x%x or reserved bytes set", i, r->kind, r->nulls);
+	if (!(r->nulls & 1U << BND_HCOL_DISK) && !r->disk)
+		return bn_refuse(why, why_len, EBADMSG, "HISTORY: row %u names disk 0", i);
+	for (k = 0; k < sizeof(cols) / sizeof(cols[0]); k++)
+		if (r->nulls & 1U << cols[k].col && !zero_bytes((const char *)r + cols[k].off, cols[k].size))
+			return bn_refuse(why, why_len, EBADMSG, "HISTORY: row %u: a NULL column (%u) is "
+					 "not zero", i, cols[k].col);
+	return 0;
+}
+
+static int check_history(const struct bnd_history *h, size_t body_len, char *why, size_t why_len)
+{
+	const struct bnd_history_disk *d = bnd_history_disks(h);
+	const struct bnd_history_row *r;
+	__u64 prev = 0;
+	__u32 i, j;
+	int e;
+
+	if (body_len < sizeof(*h))
+		return bn_refuse(why, why_len, EBADMSG, "HISTORY: body is %zu bytes, at least %zu needed",
+				 body_len, sizeof(*h));
+	if (h->flags & ~BND_HISTORY_END || h->__reserved)
+		return bn_refuse(why, why_len, EBADMSG, "HISTORY: unknown flags or reserved bits set");
+	if (h->nr_rows > BND_HISTORY_ROWS_MAX || h->nr_disks > BND_HISTORY_DISKS_MAX ||
+	    body_len != sizeof(*h) + h->nr_disks * sizeof(*d) +
+			h->nr_rows * sizeof(struct bnd_history_row))
+		return bn_refuse(why, why_len, EBADMSG, "HISTORY: body is %zu bytes for %u disks and "
+				 "%u rows (at most %d and %d)", body_len, h->nr_disks, h->nr_rows,
+				 BND_HISTORY_DISKS_MAX, BND_HISTORY_ROWS_MAX);
+	for (i = 0; i < h->nr_disks; i++) {
+		if (!d[i].id || !fixed_string(d[i].name, sizeof(d[i].name)) ||
+		    !fixed_string(d[i].serial, sizeof(d[i].serial)) ||
+		    !fixed_string(d[i].wwn, sizeof(d[i].wwn)) ||
+		    !fixed_string(d[i].by_id, sizeof(d[i].by_id)) ||
+		    !fixed_string(d[i].model, sizeof(d[i].model)))
+			return bn_refuse(why, why_len, EBADMSG, "HISTORY: disk %u has id 0 or a string "
+					 "that is not NUL-terminated and zero-padded", i);
+		for (j = 0; j < i; j++)
+			if (d[j].id == d[i].id)
+				return bn_refuse(why, why_len, EBADMSG, "HISTORY: disk id %llu twice",
+						 (unsigned long long)d[i].id);
+	}
+	r = bnd_history_rows(h);
+	for (i = 0; i < h->nr_rows; i++) {
+		if ((e = check_history_row(&r[i], i, why, why_len)))
+			return e;
+		if (r[i].id <= prev || r[i].id > h->last)
+			return bn_refuse(why, why_len, EBADMSG, "HISTORY: row %u has id %llu, not between "
+					 "the previous row's and the cursor %llu", i,
+					 (unsigned long long)r[i].id, (unsigned long long)h->last);
+		prev = r[i].id;
+		if (r[i].nulls & 1U << BND_HCOL_DISK)
+			continue;
+		for (j = 0; j < h->nr_disks && d[j].id != r[i].disk; j++)
+			;
+		if (j == h->nr_disks)
+			return bn_refuse(why, why_len, EBADMSG, "HISTORY: row %u names disk %llu, which "
+					 "the reply does not hold", i, (unsigned long long)r[i].disk);
+	}
+	return 0;
+}
+
 static int check_body(struct bnd_msg *m, const void *body, size_t body_len,
 		      char *why, size_t why_len)
 {
@@ -323,6 +438,10 @@ static int check_body(struct bnd_msg *m, const void *body, size_t body_len,
 		m->records = body;
 		return 0;
 	case BND_GET_IMPACT:	want = sizeof(struct bnd_get_impact); break;
+	case BND_GET_HISTORY:	want = sizeof(struct bnd_get_history); break;
+	case BND_HISTORY:
+		m->history = body;
+		return check_history(body, body_len, why, why_len);
 	case BND_IMPACT:
 		m->impact = body;
 		return check_impact(body, body_len, why, why_len);
@@ -419,6 +538,24 @@ short_body:
 			return bn_refuse(why, why_len, EBADMSG, "GET_IMPACT: a device and 1..%u sectors "
 				      "are needed", BND_IMPACT_SECTORS_MAX);
 		break;
+	case BND_GET_HISTORY: {
+		const struct bnd_get_history *g = body;
+
+		m->get_history = g;
+		if (g->flags)
+			return bn_refuse(why, why_len, EBADMSG, "GET_HISTORY: unknown flags 0x%x", g->flags);
+		if (g->limit < 1 || g->limit > BND_HISTORY_ROWS_MAX)
+			return bn_refuse(why, why_len, EBADMSG, "GET_HISTORY: limit %u (must be 1..%d)",
+					 g->limit, BND_HISTORY_ROWS_MAX);
+		if (g->sub_lo > g->sub_hi || g->sub_hi > 255)
+			return bn_refuse(why, why_len, EBADMSG, "GET_HISTORY: subtypes %u..%u (need "
+					 "lo <= hi <= 255)", g->sub_lo, g->sub_hi);
+		if (g->since_ns < 0 || g->since_ns > g->until_ns)
+			return bn_refuse(why, why_len, EBADMSG, "GET_HISTORY: time range %lld..%lld "
+					 "(need 0 <= since <= until)", (long long)g->since_ns,
+					 (long long)g->until_ns);
+		break;
+	}
 	}
 	return 0;
 }

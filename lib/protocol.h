@@ -57,6 +57,7 @@ enum bnd_type {
 	BND_GET_STATS		= 0x06,	/* no body */
 	BND_ACK			= 0x07,	/* struct bnd_ack; no reply */
 	BND_GET_IMPACT		= 0x08,	/* struct bnd_get_impact */
+	BND_GET_HISTORY		= 0x09,	/* struct bnd_get_history */
 	/* Daemon to client. */
 	BND_HELLO_REPLY		= 0x81,	/* struct bnd_hello_reply */
 	BND_OK			= 0x82,	/* struct bnd_ok */
@@ -64,9 +65,10 @@ enum bnd_type {
 	BND_RECORDS		= 0x84,	/* records, back to back */
 	BND_STATS		= 0x85,	/* struct bnd_stats + clients */
 	BND_IMPACT		= 0x86,	/* struct bnd_impact + mount + extents */
+	BND_HISTORY		= 0x87,	/* struct bnd_history + disks + rows */
 };
-#define BND_TYPE_TO_DAEMON_LAST	BND_GET_IMPACT
-#define BND_TYPE_TO_CLIENT_LAST	BND_IMPACT
+#define BND_TYPE_TO_DAEMON_LAST	BND_GET_HISTORY
+#define BND_TYPE_TO_CLIENT_LAST	BND_HISTORY
 
 struct bnd_hello {
 	__u32	version;	/* the protocol version the client speaks: BND_VERSION */
@@ -252,6 +254,97 @@ struct bnd_impact *bnd_msg_impact_init(void *buf, __u32 seq, const char *mount,
 				       __u32 dropped, __u32 unnamed);
 bool bnd_msg_impact_add(void *buf, const struct blknotify_extent *x);
 
+/*
+ * GET_HISTORY: one page of the daemon's history (history_path), rows after
+ * the cursor `after` (a row id; 0: from the first), in id order.  The daemon
+ * examines at most its own bound of rows per page (docs/protocol.md), so a
+ * page may hold fewer than limit rows, none at all, and still not be the
+ * end: ask again after the reply's `last` until BND_HISTORY_END.  Error rows
+ * must match dev and the subtype range; loss rows (kind 1) are sent whatever
+ * the filter.  Error rows on disks the policy does not let the client watch
+ * are withheld and counted.
+ */
+struct bnd_get_history {
+	__u64	after;		/* rows with a greater id */
+	__s64	since_ns;	/* CLOCK_REALTIME, inclusive; 0 .. until_ns */
+	__s64	until_ns;	/* inclusive */
+	__u64	dev;		/* whole disk, st_rdev encoding; 0: every disk */
+	__u16	sub_lo;		/* error rows of subtypes sub_lo .. sub_hi (<= 255) */
+	__u16	sub_hi;
+	__u16	limit;		/* 1 .. BND_HISTORY_ROWS_MAX rows in the reply */
+	__u16	flags;		/* zero */
+};
+#define BND_HISTORY_ROWS_MAX	256
+#define BND_HISTORY_DISKS_MAX	16	/* distinct disks in one reply */
+#define BND_HISTORY_NAME_MAX	32	/* the string fields, NUL included (daemon/history.h's) */
+#define BND_HISTORY_SERIAL_MAX	96
+#define BND_HISTORY_WWN_MAX	64
+#define BND_HISTORY_BY_ID_MAX	160
+#define BND_HISTORY_MODEL_MAX	64
+
+/* bnd_history.flags */
+#define BND_HISTORY_END		(1U << 0)	/* no row after `last`: the query is done */
+
+/*
+ * HISTORY: struct bnd_history, nr_disks struct bnd_history_disk (the disks
+ * the rows name), then nr_rows struct bnd_history_row, ids increasing.
+ */
+struct bnd_history {
+	__u32	nr_rows;	/* 0 .. BND_HISTORY_ROWS_MAX */
+	__u32	nr_disks;	/* 0 .. BND_HISTORY_DISKS_MAX */
+	__u64	last;		/* the cursor: the last row id examined (>= every row's id) */
+	__u64	withheld;	/* rows examined that matched but the policy withheld */
+	__u32	flags;		/* BND_HISTORY_* */
+	__u32	__reserved;
+};
+
+/* A disks row.  Strings: NUL-terminated, zero-padded; "" is SQL NULL. */
+struct bnd_history_disk {
+	__u64	id;		/* >= 1, as rows' disk name it; distinct in a reply */
+	__u64	dev;
+	__u64	diskseq;
+	__s64	first_time;
+	char	name[BND_HISTORY_NAME_MAX];
+	char	serial[BND_HISTORY_SERIAL_MAX];
+	char	wwn[BND_HISTORY_WWN_MAX];
+	char	by_id[BND_HISTORY_BY_ID_MAX];
+	char	model[BND_HISTORY_MODEL_MAX];
+};
+
+/* Columns of an events row that may be NULL: bit (1 << BND_HCOL_x) of nulls. */
+enum bnd_history_col {
+	BND_HCOL_DISK, BND_HCOL_DEV, BND_HCOL_SOURCE, BND_HCOL_WATCH, BND_HCOL_SUBTYPE,
+	BND_HCOL_OP, BND_HCOL_FLAGS, BND_HCOL_SECTOR, BND_HCOL_NR_SECTORS, BND_HCOL_ERROR,
+	BND_HCOL_MONO, BND_HCOL_RETRIES, BND_HCOL_TRANSPORT, BND_HCOL_DETAIL, BND_HCOL_STATUS,
+	BND_HCOL_COMMAND_ID, BND_HCOL_SENSE_KEY, BND_HCOL_ASC, BND_HCOL_ASCQ, BND_HCOL_OPCODE,
+	BND_HCOL_DEVICE_LBA, BND_HCOL_VALUE, BND_HCOL_LOST, BND_HCOL_REASON,
+	BND_HCOL_COUNT
+};
+
+/* An events row, every column; a NULL column is zero here and its bit set in nulls. */
+struct bnd_history_row {
+	__u64	id;		/* >= 1 */
+	__s64	time;		/* CLOCK_REALTIME ns */
+	__u64	disk;		/* a bnd_history_disk id of this reply */
+	__u64	dev;
+	__u64	sector;
+	__s64	mono;
+	__u64	device_lba;
+	__u64	value;
+	__u64	lost;
+	__u32	nulls;		/* 1 << BND_HCOL_* */
+	__u32	nr_sectors;
+	__s32	error;
+	__u16	op, flags, retries, status, command_id;
+	__u8	kind;		/* 0 a record, 1 a loss */
+	__u8	subtype, source, watch, transport, detail, sense_key, asc, ascq, opcode, reason;
+	__u8	__reserved[7];
+};
+
+/* Walking a validated HISTORY body. */
+const struct bnd_history_disk *bnd_history_disks(const struct bnd_history *h);
+const struct bnd_history_row *bnd_history_rows(const struct bnd_history *h);
+
 /* A parsed, validated message: pointers into the buffer that was parsed. */
 struct bnd_msg {
 	const struct bnd_hdr *hdr;
@@ -270,6 +363,8 @@ struct bnd_msg {
 		const struct bnd_stats *stats;
 		const struct bnd_get_impact *get_impact;
 		const struct bnd_impact *impact;
+		const struct bnd_get_history *get_history;
+		const struct bnd_history *history;
 		const void *records;
 	};
 	size_t body_len;	/* RECORDS: bytes of records */

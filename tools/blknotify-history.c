@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <sqlite3.h>
 #include <blknotify/blknotify.h>
+#include "history-daemon.h"
 #include "history-time.h"
 
 #define HISTORY_PATH_DEFAULT	"/var/lib/blknotify/history.db"
@@ -32,6 +33,8 @@ struct options {
 	const char *name, *serial;
 	unsigned int sub_lo, sub_hi;
 	bool summary, json, utc;
+	bool daemon;			/* through blknotifyd (--daemon, --socket, or EACCES) */
+	const char *socket;
 	long long lines;		/* -1: all */
 };
 
@@ -55,6 +58,9 @@ static void usage(FILE *f)
 "                         last time, distinct sectors; and the losses\n"
 "  -j, --json             one JSON object per line\n"
 "      --utc              times in UTC\n"
+"      --daemon           ask blknotifyd (its policy decides which disks' rows\n"
+"                         you get); the default when the file is not readable\n"
+"      --socket PATH      blknotifyd's socket (implies --daemon)\n"
 "  -h, --help             show this help\n"
 "  -V, --version          show the version\n"
 "\n"
@@ -409,8 +415,40 @@ static int summary(sqlite3 *db, const struct options *o)
 	return r;
 }
 
-/* The history, read-only; refused unless it is blknotifyd's. */
-static sqlite3 *open_history(const char *path)
+/* The rows blknotifyd's policy lets this user see, in memory; says what was withheld. */
+static sqlite3 *open_daemon(const struct options *o, bool denied)
+{
+	struct history_daemon_query q = {
+		.socket = o->socket, .since_ns = o->since_ns, .until_ns = o->until_ns,
+		.dev = o->dev_set ? o->dev : 0, .sub_lo = o->sub_lo, .sub_hi = o->sub_hi,
+	};
+	char why[512];
+	__u64 withheld;
+	sqlite3 *db;
+	int r;
+
+	if (o->dev_set && !o->dev) {
+		fprintf(stderr, "blknotify-history: --device 0:0 names no disk\n");
+		return NULL;
+	}
+	r = history_daemon_load(&q, &db, &withheld, why, sizeof(why));
+	if (r < 0) {
+		if (denied)
+			fprintf(stderr, "blknotify-history: %s is readable by root only (it holds "
+				"every disk's errors), and asking blknotifyd failed: %s\n", o->path, why);
+		else
+			fprintf(stderr, "blknotify-history: through blknotifyd: %s\n", why);
+		return NULL;
+	}
+	if (withheld)
+		fprintf(stderr, "blknotify-history: %llu rows on disks you may not watch were "
+			"withheld by blknotifyd's policy (device_access and privileged_groups in "
+			"blknotifyd.conf(5))\n", (unsigned long long)withheld);
+	return db;
+}
+
+/* The history, read-only; refused unless it is blknotifyd's.  *denied: not readable. */
+static sqlite3 *open_history(const char *path, bool *denied)
 {
 	long long app = -1, version = -1;
 	sqlite3_stmt *s;
@@ -423,9 +461,7 @@ static sqlite3 *open_history(const char *path)
 				"blknotifyd.conf(5) and restart blknotifyd, or name the file with --file\n",
 				path);
 		else if (errno == EACCES)
-			fprintf(stderr, "blknotify-history: cannot read %s: %s: the history is "
-				"readable by root only (it holds every disk's errors): run "
-				"blknotify-history as root\n", path, strerror(errno));
+			*denied = true;	/* ask blknotifyd instead */
 		else
 			fprintf(stderr, "blknotify-history: %s: %s\n", path, strerror(errno));
 		return NULL;
@@ -500,6 +536,8 @@ int main(int argc, char **argv)
 		{ "summary", no_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "utc", no_argument, NULL, 2 },
+		{ "daemon", no_argument, NULL, 3 },
+		{ "socket", required_argument, NULL, 4 },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{}
@@ -507,7 +545,8 @@ int main(int argc, char **argv)
 	struct options o = { .path = HISTORY_PATH_DEFAULT, .until_ns = INT64_MAX, .sub_hi = 255,
 			     .lines = -1 };
 	int64_t now = realtime_us(), us;
-	sqlite3 *db;
+	sqlite3 *db = NULL;
+	bool denied = false;
 	char *end;
 	int c, r;
 
@@ -567,6 +606,13 @@ int main(int argc, char **argv)
 		case 2:
 			o.utc = true;
 			break;
+		case 3:
+			o.daemon = true;
+			break;
+		case 4:
+			o.daemon = true;
+			o.socket = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -587,9 +633,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "blknotify-history: --lines does not go with --summary\n");
 		return 2;
 	}
-	db = open_history(o.path);
-	if (!db)
-		return 1;
+	if (!o.daemon) {
+		db = open_history(o.path, &denied);
+		if (!db && !denied)
+			return 1;
+	}
+	if (o.daemon || denied) {
+		db = open_daemon(&o, denied);
+		if (!db)
+			return 1;
+	}
 	r = o.summary ? summary(db, &o) : list(db, &o);
 	sqlite3_close(db);
 	if (fflush(stdout) == EOF || ferror(stdout)) {

@@ -82,6 +82,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case BND_IMPACT:
 			impact_round_trip(&m, len);
 			break;
+		case BND_GET_HISTORY:
+			sink += m.get_history->after + m.get_history->limit;
+			break;
+		case BND_HISTORY: {
+			const struct bnd_history_disk *d = bnd_history_disks(m.history);
+			const struct bnd_history_row *r = bnd_history_rows(m.history);
+
+			for (i = 0; i < m.history->nr_disks; i++)
+				sink += strlen(d[i].name) + strlen(d[i].serial) + strlen(d[i].wwn) +
+					strlen(d[i].by_id) + strlen(d[i].model);
+			for (i = 0; i < m.history->nr_rows; i++)
+				sink += r[i].id + r[i].nulls + r[i].reason;
+			if ((const char *)(r + m.history->nr_rows) != (const char *)m.hdr + len)
+				abort();	/* the walk and the length check disagree */
+			break;
+		}
 		case BND_STATS:
 			for (i = 0; i < m.stats->nr_clients; i++)
 				sink += m.stats->clients[i].connected_ns;

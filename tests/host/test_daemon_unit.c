@@ -655,3 +655,78 @@ TEST(config_unknown_key_lists_every_key)
 	    !strstr(err, "handlers_rate_keys, ") || err[strlen(err) - 1] != ')')
 		TEST_FAIL_(0, "the list of keys is cut: \"%s\"", err);
 }
+
+/* GET_HISTORY and HISTORY (docs/protocol.md): what is accepted, and each malformation refused. */
+TEST(protocol_history_validation)
+{
+	unsigned char buf[BND_MSG_MAX] __attribute__((aligned(8)));
+	struct bnd_get_history g = { .until_ns = 1, .sub_hi = 255, .limit = 256 };
+	struct {
+		struct bnd_history h;
+		struct bnd_history_disk d;
+		struct bnd_history_row r[2];
+	} p, good;
+	char why[256];
+	struct bnd_msg m;
+	size_t len;
+
+	len = build(buf, BND_GET_HISTORY, &g, sizeof(g));
+	ASSERT_EQ(bnd_parse(buf, len, BND_TO_DAEMON, &m, why, sizeof(why)), 0);
+	ASSERT_EQ(m.get_history->limit, 256);
+	g.limit = 257;
+	len = build(buf, BND_GET_HISTORY, &g, sizeof(g));
+	ASSERT_EQ(bnd_parse(buf, len, BND_TO_DAEMON, &m, why, sizeof(why)), -EBADMSG);
+	ASSERT_TRUE(strstr(why, "limit 257") != NULL);
+	g.limit = 1;
+	g.sub_hi = 256;
+	len = build(buf, BND_GET_HISTORY, &g, sizeof(g));
+	ASSERT_EQ(bnd_parse(buf, len, BND_TO_DAEMON, &m, why, sizeof(why)), -EBADMSG);
+	g.sub_hi = 255;
+	g.since_ns = -1;
+	len = build(buf, BND_GET_HISTORY, &g, sizeof(g));
+	ASSERT_EQ(bnd_parse(buf, len, BND_TO_DAEMON, &m, why, sizeof(why)), -EBADMSG);
+
+	memset(&good, 0, sizeof(good));
+	good.h = (struct bnd_history){ .nr_rows = 2, .nr_disks = 1, .last = 9, .withheld = 3,
+				       .flags = BND_HISTORY_END };
+	good.d.id = 4;
+	strcpy(good.d.name, "loop0");
+	good.r[0] = (struct bnd_history_row){ .id = 5, .disk = 4, .subtype = 10, .sector = 8,
+					      .nulls = 1U << BND_HCOL_LOST | 1U << BND_HCOL_REASON };
+	good.r[1] = (struct bnd_history_row){ .id = 9, .kind = 1, .lost = 17, .reason = 1,
+					      .nulls = 1U << BND_HCOL_DISK | 1U << BND_HCOL_DEV };
+#define HISTORY_PARSE(want) do {							\
+		len = build(buf, BND_HISTORY, &p, sizeof(p));				\
+		ASSERT_EQ(bnd_parse(buf, len, BND_TO_CLIENT, &m, why, sizeof(why)), want);	\
+	} while (0)
+	p = good;
+	HISTORY_PARSE(0);
+	ASSERT_EQ(bnd_history_rows(m.history)[1].lost, 17);
+	ASSERT_STREQ(bnd_history_disks(m.history)[0].name, "loop0");
+	p = good, p.r[0].disk = 7;			/* a disk the reply does not hold */
+	HISTORY_PARSE(-EBADMSG);
+	ASSERT_TRUE(strstr(why, "names disk 7") != NULL);
+	p = good, p.r[1].id = 5;			/* not increasing */
+	HISTORY_PARSE(-EBADMSG);
+	p = good, p.h.last = 8;				/* a row past the cursor */
+	HISTORY_PARSE(-EBADMSG);
+	p = good, p.r[0].lost = 1;			/* a NULL column that is not zero */
+	HISTORY_PARSE(-EBADMSG);
+	p = good, p.r[0].nulls |= 1U << BND_HCOL_COUNT;	/* an unknown column */
+	HISTORY_PARSE(-EBADMSG);
+	p = good, p.r[0].__reserved[6] = 1;
+	HISTORY_PARSE(-EBADMSG);
+	p = good, p.r[0].kind = 2;
+	HISTORY_PARSE(-EBADMSG);
+	p = good, memset(p.d.model, 'x', sizeof(p.d.model));	/* no NUL */
+	HISTORY_PARSE(-EBADMSG);
+	p = good, p.d.serial[sizeof(p.d.serial) - 1] = 'x';	/* padding not zero */
+	HISTORY_PARSE(-EBADMSG);
+	p = good, p.d.id = 0;
+	HISTORY_PARSE(-EBADMSG);
+	p = good, p.h.flags = 2;
+	HISTORY_PARSE(-EBADMSG);
+	p = good, p.h.nr_rows = 1;			/* the length says two */
+	HISTORY_PARSE(-EBADMSG);
+#undef HISTORY_PARSE
+}

@@ -192,9 +192,17 @@ wait_active blknotifyd.service 30
 fact hist.mode "$(stat -c '%a %U' /var/lib/blknotify /var/lib/blknotify/history.db | tr '\n' ' ')"
 fact hist.summary "$(blknotify-history --summary -d "$DISK" -t medium | grep -c ': 4 errors, ')"
 blknotify-history --summary 2>&1 | while IFS= read -r _l; do log "history: $_l"; done
-runuser -u alice -- blknotify-history >/dev/null 2>/tmp/hist-alice.err
-fact hist.alice "$? $(grep -c 'readable by root only' /tmp/hist-alice.err)"
+# alice (group blknotify: she may connect) cannot read the file: the tool asks
+# the daemon, whose policy gives her the rows of $DISK while she may read its
+# node (o+r above), and withholds them once she may not.
+runuser -u alice -- blknotify-history >/tmp/hist-alice.out 2>/tmp/hist-alice.err
+fact hist.alice "$? $(grep -c " medium read " /tmp/hist-alice.out) $(grep -c 'were withheld' /tmp/hist-alice.err)"
 logcmd cat /tmp/hist-alice.err
+chmod o-r "/dev/$DISK"
+runuser -u alice -- blknotify-history >/tmp/hist-alice.out 2>/tmp/hist-alice.err
+fact hist.alice_denied "$? $(grep -c ' sector ' /tmp/hist-alice.out) $(grep -c '^blknotify-history: 4 rows on disks you may not watch were withheld' /tmp/hist-alice.err)"
+logcmd cat /tmp/hist-alice.err
+chmod o+r "/dev/$DISK"
 systemctl kill -s KILL blknotifyd.service
 sleep 2
 wait_active blknotifyd.service 30	# Restart=on-failure
