@@ -84,6 +84,16 @@ struct {
 	__type(value, struct bn_detail_stats);
 } detail_stats SEC(".maps");
 
+/*
+ * The detail programs' recursion misses the reader has counted so far
+ * (lib/source-bpf-detail.c): of the hooks that make soft records (reported
+ * as loss) and of those that only fill the table.  Written by the user
+ * side only; in .bss so that they stay with a pinned queue and its next
+ * owner does not count them again.
+ */
+__u64 detail_reported_misses;
+__u64 detail_only_misses;
+
 static __always_inline void detail_count(int which)
 {
 	__u32 zero = 0;

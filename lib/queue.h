@@ -146,6 +146,8 @@ int source_bpf_prog_fd(const struct blknotify_queue *q);
 int source_bpf_bio_prog_fd(const struct blknotify_queue *q);
 /* The transport-detail programs' fds (lib/source-bpf-detail.c); how many. */
 int source_bpf_detail_fds(const struct blknotify_queue *q, int *fds, int max);
+/* Their recursion misses that cost records their detail only (counted, not loss). */
+__u64 source_bpf_detail_misses_of(const struct blknotify_queue *q);
 
 extern const struct source_ops source_bpf_ops;
 extern const struct source_ops source_kmsg_ops;

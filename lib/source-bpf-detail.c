@@ -17,6 +17,8 @@
  * daemon starts; otherwise restart it.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -211,4 +213,126 @@ int source_bpf_detail_prog_fds(struct blknotify_bpf *skel, int *fds, int max)
 			fds[n++] = bpf_program__fd(prog);
 	}
 	return n;
+}
+
+/* --- recursion misses, as loss (see source-bpf-detail.h) --- */
+
+_Static_assert(NR_DETAIL_PROGS == SOURCE_BPF_DETAIL_PROGS, "SOURCE_BPF_DETAIL_PROGS");
+
+__u64 source_bpf_detail_fake_misses[2];
+
+/* Hooks that make no record of their own: a skipped run costs detail only. */
+static bool detail_only(const struct detail_prog *p)
+{
+	return !strcmp(p->func, "scsi_timeout") || !strcmp(p->func, "nvme_complete_rq");
+}
+
+void source_bpf_detail_progs_init(struct bpf_detail_progs *d)
+{
+	size_t i;
+
+	for (i = 0; i < NR_DETAIL_PROGS; i++)
+		d->fd[i] = -1;
+	d->detail_only = 0;
+	d->said = false;
+}
+
+void source_bpf_detail_progs_from_skel(struct bpf_detail_progs *d, struct blknotify_bpf *skel)
+{
+	size_t i;
+
+	for (i = 0; skel && i < NR_DETAIL_PROGS; i++) {
+		struct bpf_program *prog = prog_of(skel, &detail_progs[i]);
+
+		if (d->fd[i] < 0 && bpf_program__autoload(prog) && bpf_program__fd(prog) >= 0)
+			d->fd[i] = fcntl(bpf_program__fd(prog), F_DUPFD_CLOEXEC, 3);
+	}
+}
+
+void source_bpf_detail_progs_from_pins(struct bpf_detail_progs *d, const char *dir)
+{
+	char path[4096];
+	size_t i;
+
+	for (i = 0; i < NR_DETAIL_PROGS; i++) {
+		struct bpf_link_info info = {};
+		__u32 len = sizeof(info);
+		int link;
+
+		if (d->fd[i] >= 0 || detail_pin_path(path, sizeof(path), dir, &detail_progs[i]))
+			continue;
+		link = bpf_obj_get(path);
+		if (link < 0)
+			continue;	/* not loaded by the first owner, or its pin failed (logged then) */
+		if (!bpf_obj_get_info_by_fd(link, &info, &len))
+			d->fd[i] = bpf_prog_get_fd_by_id(info.prog_id);
+		if (d->fd[i] < 0) {
+			d->fd[i] = -1;
+			fprintf(stderr, "blknotify: cannot open the program behind %s (%s): its "
+				"recursion misses are not counted\n", path, strerror(errno));
+		}
+		close(link);
+	}
+}
+
+void source_bpf_detail_progs_close(struct bpf_detail_progs *d)
+{
+	size_t i;
+
+	for (i = 0; i < NR_DETAIL_PROGS; i++)
+		if (d->fd[i] >= 0)
+			close(d->fd[i]);
+	source_bpf_detail_progs_init(d);
+}
+
+__u64 source_bpf_detail_misses_step(__u64 *baseline, __u64 total)
+{
+	__u64 n = total >= *baseline ? total - *baseline : 0;
+
+	*baseline = total;
+	return n;
+}
+
+__u64 source_bpf_detail_new_misses(struct bpf_detail_progs *d, struct bpf_detail_baseline b)
+{
+	__u64 lost = 0, only = 0, n;
+	size_t i, open = 0;
+
+	for (i = 0; i < NR_DETAIL_PROGS; i++) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+
+		if (d->fd[i] < 0)
+			continue;
+		open++;
+		if (bpf_obj_get_info_by_fd(d->fd[i], &info, &len) ||
+		    len < offsetof(struct bpf_prog_info, recursion_misses) +
+			  sizeof(info.recursion_misses))
+			return 0;	/* kernels before 5.12 do not count them */
+		if (detail_only(&detail_progs[i]))
+			only += info.recursion_misses;
+		else
+			lost += info.recursion_misses;
+	}
+	/* Tests: counts added as if a loaded program had them. */
+	lost += source_bpf_detail_fake_misses[0];
+	only += source_bpf_detail_fake_misses[1];
+	open += source_bpf_detail_fake_misses[0] || source_bpf_detail_fake_misses[1];
+	if (!open)
+		return 0;	/* none loaded: the baselines stay as they are */
+	n = source_bpf_detail_misses_step(b.detail_only, only);
+	d->detail_only += n;
+	if (n && !d->said) {
+		fprintf(stderr, "blknotify: the kernel skipped %llu run(s) of the transport-detail "
+			"hooks scsi_timeout()/nvme_complete_rq() (another BPF program ran on that "
+			"CPU): as many error records may carry no device detail (said once per "
+			"queue; the records themselves are not lost)\n", (unsigned long long)n);
+		d->said = true;
+	}
+	return source_bpf_detail_misses_step(b.lost, lost);
+}
+
+__u64 source_bpf_detail_misses(const struct bpf_detail_progs *d)
+{
+	return d->detail_only;
 }

@@ -59,6 +59,7 @@ struct source_bpf {
 	struct blknotify_bpf *hooks;	/* resumed: the lifecycle hooks, loaded on the pinned maps */
 	bool own_fds;			/* resumed: ring, config and prog fds are ours */
 	struct bpf_slow slow;		/* slow I/O: source-bpf-slow.c */
+	struct bpf_detail_progs detail;	/* their recursion misses: source-bpf-detail.c */
 	bool pinned;			/* the program stays attached after us */
 	struct reconcile *recon;	/* with ftrace (lib/reconcile.c); NULL: none */
 };
@@ -687,11 +688,16 @@ static int bpf_start(struct blknotify_queue *q)
 	s->ring_fd = s->config_fd = s->timer_fd = s->kick_fd = s->prog_fd = -1;
 	s->page_size = sysconf(_SC_PAGESIZE);
 	bpf_slow_init(&s->slow);
+	source_bpf_detail_progs_init(&s->detail);
 	q->priv = s;
 
 	err = q->pin_path ? start_pinned(q, s, use_complete) : load_fresh(q, s, use_complete);
 	if (err)
 		return err;
+	if (s->skel)
+		source_bpf_detail_progs_from_skel(&s->detail, s->skel);
+	else
+		source_bpf_detail_progs_from_pins(&s->detail, q->pin_path);
 
 	err = map_ring(q, s);
 	if (err)
@@ -902,7 +908,9 @@ static ssize_t bpf_read(struct blknotify_queue *q, void *buf, size_t len)
 		/* With the reconciliation, misses on our watches are in its
 		 * count (and those on other devices are not our loss). */
 		n += q->pending_loss + (s->recon ? reconcile_check(s->recon) : misses) +
-		     bpf_slow_new_misses(&s->slow, s->bss);
+		     bpf_slow_new_misses(&s->slow, s->bss) +
+		     source_bpf_detail_new_misses(&s->detail, (struct bpf_detail_baseline){
+				&s->bss->detail_reported_misses, &s->bss->detail_only_misses });
 		q->pending_loss = 0;
 		if (n) {
 			if (len < sizeof(struct block_notification_loss)) {
@@ -935,6 +943,7 @@ static void bpf_stop(struct blknotify_queue *q)
 	if (s->own_fds)
 		forget_resumed(s);
 	bpf_slow_close(&s->slow);
+	source_bpf_detail_progs_close(&s->detail);
 	lifecycle_stop(q);
 	blknotify_bpf__destroy(s->hooks);
 	/* Detaches the program unless it was pinned (pin() disconnected it). */
@@ -981,6 +990,13 @@ int source_bpf_detail_fds(const struct blknotify_queue *q, int *fds, int max)
 	const struct source_bpf *s = q->priv;
 
 	return q->ops == &source_bpf_ops && s ? source_bpf_detail_prog_fds(s->skel, fds, max) : 0;
+}
+
+__u64 source_bpf_detail_misses_of(const struct blknotify_queue *q)
+{
+	const struct source_bpf *s = q->priv;
+
+	return q->ops == &source_bpf_ops && s ? source_bpf_detail_misses(&s->detail) : 0;
 }
 
 const struct source_ops source_bpf_ops = {

@@ -22,6 +22,7 @@
 #include <blknotify/blknotify.h>
 #include "queue.h"
 #include "blknotify.bpf.h"
+#include "source-bpf-detail.h"
 #include "faulty.h"
 
 /*
@@ -836,4 +837,59 @@ TEST(size_cannot_change_after_start)
 	ASSERT_EQ(blknotify_queue_set_size(q, 100), -EBUSY);
 	ASSERT_EQ(blknotify_queue_watch_all(q, 8), -EEXIST);
 	blknotify_queue_free(q);
+}
+
+/*
+ * The transport-detail programs' recursion misses (lib/source-bpf-detail.c),
+ * stood in for by source_bpf_detail_fake_misses: those of the hooks that
+ * make soft records are loss, reported once, also across a takeover of the
+ * pinned queue (the baseline is in its .bss); those of the detail-only
+ * hooks are counted apart and are not loss.
+ */
+TEST(detail_misses_are_loss_once_across_owners)
+{
+	struct block_notification recs[4];
+	struct blknotify_queue *q;
+	char pin[64];
+	__u64 lost;
+
+	need_device();
+	snprintf(pin, sizeof(pin), "/sys/fs/bpf/blknotify-test-dm-%d", getpid());
+	remove_pins(pin);
+	q = open_pinned(pin, 0);
+	source_bpf_detail_fake_misses[0] = 3;
+	ASSERT_EQ(faulty_io(&dev, 1150, 1, 0), -EIO);
+	lost = 0;
+	ASSERT_EQ(drain_records(q, recs, 4, &lost, NULL), 1);
+	ASSERT_EQ(recs[0].sector, 1150);
+	ASSERT_EQ(lost, 3);		/* 0 before the change: silent */
+	lost = 0;
+	ASSERT_EQ(drain_records(q, recs, 4, &lost, NULL), 0);
+	ASSERT_EQ(lost, 0);		/* reported once */
+	blknotify_queue_free(q);
+
+	q = open_pinned(pin, 0);	/* a new owner takes the pinned queue over */
+	ASSERT_EQ(faulty_io(&dev, 1151, 1, 0), -EIO);
+	lost = 0;
+	ASSERT_EQ(drain_records(q, recs, 4, &lost, NULL), 1);
+	ASSERT_EQ(lost, 0);		/* not again */
+	source_bpf_detail_fake_misses[0] = 5;
+	ASSERT_EQ(drain_records(q, recs, 4, &lost, NULL), 0);
+	ASSERT_EQ(lost, 2);		/* only the new ones */
+
+	/* Detail-only misses: a count of records without detail, no loss. */
+	source_bpf_detail_fake_misses[1] = 4;
+	lost = 0;
+	ASSERT_EQ(faulty_io(&dev, 1152, 1, 0), -EIO);
+	ASSERT_EQ(drain_records(q, recs, 4, &lost, NULL), 1);
+	ASSERT_EQ(lost, 0);
+	ASSERT_EQ(source_bpf_detail_misses_of(q), 4);
+	blknotify_queue_free(q);
+	q = open_pinned(pin, 0);
+	ASSERT_EQ(drain_records(q, recs, 4, &lost, NULL), 0);
+	ASSERT_EQ(lost, 0);
+	ASSERT_EQ(source_bpf_detail_misses_of(q), 0);	/* the old owner's were counted */
+	source_bpf_detail_fake_misses[0] = source_bpf_detail_fake_misses[1] = 0;
+	blknotify_queue_free(q);
+	remove_pins(pin);
 }
