@@ -360,7 +360,8 @@ const char *blknotify_nvme_status_name(unsigned int status)
 }
 
 #define APPEND(...) do {							\
-	int _n = snprintf(buf + (n < size ? n : size), n < size ? size - n : 0, __VA_ARGS__); \
+	/* No pointer arithmetic on a NULL buf (size 0: only the length). */	\
+	int _n = snprintf(n < size ? buf + n : NULL, n < size ? size - n : 0, __VA_ARGS__); \
 	if (_n > 0)								\
 		n += (size_t)_n;						\
 } while (0)
