@@ -61,23 +61,11 @@ static void setup(void)
 #include "../harness.h"
 #define RECORDS_LEN BLOCK_NOTIFICATION_SIZE_V2	/* the bpf source */
 #include "records.h"
+#include "host-test.h"
 
 static void need_device(void)
 {
-	if (setup_err == -EPERM)
-		SKIP("needs root");
-	if (!getenv("BLKFAULT"))
-		TEST_FAIL_(1, "%s", "BLKFAULT names no blkfault binary: run through meson test");
-	if (setup_err)
-		TEST_FAIL_(1, "blkfault did not start: %s", strerror(-setup_err));
-}
-
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(BLOCK_NOTIFY_CLOCK, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	need_faulty(setup_err, NULL);
 }
 
 static struct blknotify_queue *open_queue(unsigned int flags, unsigned int size,
