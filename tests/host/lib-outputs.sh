@@ -1,18 +1,9 @@
 # shellcheck shell=bash
 # What the outputs' host tests (test_metrics.sh, test_journal.sh) and
-# bench/outputs.sh share: TAP results, a work directory whose processes are
+# bench/outputs.sh share: TAP results (lib-tap.sh), a work directory whose processes are
 # stopped at exit, a blkfault device, a journald of their own.  Sourced.
 
-n=0
-failed=0
-ok() {		# description, then the command's status
-	n=$((n + 1))
-	if [ "$2" -eq 0 ]; then echo "ok $n - $1"; else echo "not ok $n - $1"; failed=$((failed + 1)); fi
-}
-expect_eq() {	# description actual expected
-	[ "$2" = "$3" ] || echo "# $1: got '$2', expected '$3'"
-	ok "$1" $([ "$2" = "$3" ]; echo $?)
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib-tap.sh"	# ok, expect_*, skip, wait_*
 
 work=$(mktemp -d)
 pids=()

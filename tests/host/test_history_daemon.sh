@@ -14,11 +14,6 @@ set -u
 . "$(dirname "$0")/lib-outputs.sh"
 
 echo "TAP version 13"
-skip() {
-	echo "1..0 # SKIP $1"
-	[ -n "${BLKNOTIFY_TEST_NO_SKIP:-}" ] && exit 1
-	exit 0
-}
 [ "$(id -u)" -eq 0 ] || skip "needs root"
 for t in sqlite3 python3 useradd setpriv; do
 	command -v $t >/dev/null || skip "$t is not installed (scripts/bootstrap daemon)"
