@@ -11,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <blknotify/block_notify.h>
+#include <sys/types.h>
+#include <blknotify/blknotify.h>
 
 /*
  * For a test that needs the device its program's setup started
@@ -38,6 +39,28 @@ static inline __u64 now_ns(void)
 
 	clock_gettime(BLOCK_NOTIFY_CLOCK, &ts);
 	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
+
+/*
+ * A queue of opts, of size records (0: the default), watching rdev with id;
+ * anything refused fails the test.
+ */
+static inline struct blknotify_queue *queue_watching(const struct blknotify_queue_opts *opts,
+						     unsigned int size, dev_t rdev, unsigned int id)
+{
+	struct blknotify_queue *q = NULL;
+	int err;
+
+	err = blknotify_queue_new(&q, opts);
+	if (err)
+		TEST_FAIL_(1, "blknotify_queue_new: %s", strerror(-err));
+	if (size && (err = blknotify_queue_set_size(q, size)))
+		TEST_FAIL_(1, "set_size: %s", strerror(-err));
+	err = blknotify_queue_watch_device(q, rdev, id);
+	if (err)
+		TEST_FAIL_(1, "watch_device: %s (%s)", strerror(-err),
+			   blknotify_queue_get_error(q) ?: "");
+	return q;
 }
 
 #endif /* BLKNOTIFY_TEST_HOST_TEST_H */

@@ -73,19 +73,8 @@ static struct blknotify_queue *open_queue(unsigned int flags, unsigned int size,
 {
 	BLKNOTIFY_OPTS(blknotify_queue_opts, opts, .source = BLKNOTIFY_SOURCE_BPF,
 		       .flags = flags);
-	struct blknotify_queue *q = NULL;
-	int err;
 
-	err = blknotify_queue_new(&q, &opts);
-	if (err)
-		TEST_FAIL_(1, "blknotify_queue_new: %s", strerror(-err));
-	if (size && (err = blknotify_queue_set_size(q, size)))
-		TEST_FAIL_(1, "set_size: %s", strerror(-err));
-	err = blknotify_queue_watch_device(q, dev.rdev, id);
-	if (err)
-		TEST_FAIL_(1, "watch_device: %s (%s)", strerror(-err),
-			   blknotify_queue_get_error(q) ?: "");
-	return q;
+	return queue_watching(&opts, size, dev.rdev, id);
 }
 
 static void expect_record(const struct block_notification *r, __u64 sector, unsigned int nr,

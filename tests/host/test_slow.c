@@ -57,19 +57,8 @@ static struct blknotify_queue *open_slow(__u64 threshold_ns, unsigned int relati
 	BLKNOTIFY_OPTS(blknotify_queue_opts, opts, .source = BLKNOTIFY_SOURCE_BPF,
 		       .slow_threshold_ns = threshold_ns, .slow_relative = relative,
 		       .bpf_pin_path = pin);
-	struct blknotify_queue *q = NULL;
-	int err;
 
-	err = blknotify_queue_new(&q, &opts);
-	if (err)
-		TEST_FAIL_(1, "blknotify_queue_new: %s", strerror(-err));
-	if (size && (err = blknotify_queue_set_size(q, size)))
-		TEST_FAIL_(1, "set_size: %s", strerror(-err));
-	err = blknotify_queue_watch_device(q, dev.rdev, 5);
-	if (err)
-		TEST_FAIL_(1, "watch_device: %s (%s)", strerror(-err),
-			   blknotify_queue_get_error(q) ?: "");
-	return q;
+	return queue_watching(&opts, size, dev.rdev, 5);
 }
 
 /*
