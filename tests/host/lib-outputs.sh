@@ -30,6 +30,19 @@ start_blkfault() {	# blkfault ARGS...
 	[ -b "$dev" ] || { echo "Bail out! blkfault gave no device"; exit 1; }
 }
 
+# One-sector O_DIRECT requests at every other sector from first, so that
+# each is a request (and an error) of its own: count reads, or writes.
+sector_io() {	# read|write first count [device, default $dev]
+	local i d=${4:-$dev}
+	for i in $(seq 0 $(($3 - 1))); do
+		if [ "$1" = write ]; then
+			dd if=/dev/zero of="$d" bs=512 seek=$(($2 + 2 * i)) count=1 oflag=direct conv=notrunc 2>/dev/null
+		else
+			dd if="$d" of=/dev/null bs=512 skip=$(($2 + 2 * i)) count=1 iflag=direct 2>/dev/null
+		fi
+	done
+}
+
 # systemd-journald, standalone, in this (private) mount namespace: tmpfs
 # over /run/systemd, /run/log/journal and /var/log/journal, so it creates
 # its sockets there and stores only this run's entries.  Returns 1 if it

@@ -90,15 +90,9 @@ expect_eq "Prometheus scrapes blknotifyd" "$(wait_query 'up{job="blknotify"}' 1)
 expect_eq "Prometheus scrapes node_exporter" "$(wait_query 'up{job="node"}' 1)" 1
 
 # The errors, with no client connected: 30 io reads, 20 medium reads, 10 io writes.
-for i in $(seq 0 29); do
-	dd if="$dev" of=/dev/null bs=512 skip=$((4096 + 2 * i)) count=1 iflag=direct 2>/dev/null
-done
-for i in $(seq 0 19); do
-	dd if="$dev" of=/dev/null bs=512 skip=$((8192 + 2 * i)) count=1 iflag=direct 2>/dev/null
-done
-for i in $(seq 0 9); do
-	dd if=/dev/zero of="$dev" bs=512 seek=$((12288 + 2 * i)) count=1 oflag=direct conv=notrunc 2>/dev/null
-done
+sector_io read 4096 30
+sector_io read 8192 20
+sector_io write 12288 10
 
 sel="devnum=\"$majmin\""
 for job in blknotify node; do
