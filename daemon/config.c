@@ -106,6 +106,22 @@ int config_parse_uint(const char *key, const char *v, int base, unsigned long mi
 	return 0;
 }
 
+int config_key_once(const char *key, const char *const *keys, size_t nr,
+		    const unsigned int *seen, char *err, size_t err_len)
+{
+	size_t i;
+
+	for (i = 0; i < nr && strcmp(key, keys[i]); i++)
+		;
+	if (i == nr)
+		return -ENOENT;
+	if (seen[i]) {
+		snprintf(err, err_len, "%s is set twice (first on line %u)", key, seen[i]);
+		return -EINVAL;
+	}
+	return (int)i;
+}
+
 static int parse_uint(struct parse_ctx *p, const char *key, const char *v, int base,
 		      unsigned long min, unsigned long max, unsigned long *ret)
 {

@@ -74,6 +74,15 @@ int config_source_from_name(const char *name);
 int config_parse_uint(const char *key, const char *v, int base, unsigned long min,
 		      unsigned long max, unsigned long *ret, char *err, size_t err_len);
 
+/*
+ * The file's "each key once" for a section's table of keys: where key
+ * stands in keys[nr], -ENOENT when it is none of them, or -EINVAL with
+ * err[] when seen[] (the line each was set on, 0: not yet) has it.  The
+ * caller stores the line in seen[] once the value is taken.
+ */
+int config_key_once(const char *key, const char *const *keys, size_t nr,
+		    const unsigned int *seen, char *err, size_t err_len);
+
 /* Fill c with the built-in defaults (documented in blknotifyd.conf(5)). */
 void config_defaults(struct daemon_config *c);
 

@@ -163,19 +163,13 @@ int handlers_config_set(struct handlers_config *c, const char *key, const char *
 		"handlers_timeout_ms", "handlers_max_running", "handlers_queue_size",
 		"handlers_interval_ms", "handlers_output_max", "handlers_rate_keys",
 	};
-	size_t i;
-	int r;
+	int i, r;
 
 	if (!strncmp(key, "threshold_", strlen("threshold_")))
 		return set_rule(c, key, value, line, err, err_len);
-	for (i = 0; i < sizeof(order) / sizeof(order[0]) && strcmp(key, order[i]); i++)
-		;
-	if (i == sizeof(order) / sizeof(order[0]))
-		return -ENOENT;
-	if (c->seen[i]) {
-		snprintf(err, err_len, "%s is set twice (first on line %u)", key, c->seen[i]);
-		return -EINVAL;
-	}
+	i = config_key_once(key, order, sizeof(order) / sizeof(order[0]), c->seen, err, err_len);
+	if (i < 0)
+		return i;
 	r = set_key(c, key, value, err, err_len);
 	if (r == 0)
 		c->seen[i] = line;

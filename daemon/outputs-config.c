@@ -293,19 +293,13 @@ int outputs_config_set(struct outputs_config *c, const char *key, const char *va
 		"history_path", "history_max_age_s", "history_max_bytes", "history_batch",
 		"history_commit_ms", "history_queue",
 	};
-	size_t i;
-	int r;
+	int i, r;
 
 	if ((r = handlers_config_set(&c->handlers, key, value, line, err, err_len)) != -ENOENT)
 		return r;
-	for (i = 0; i < sizeof(order) / sizeof(order[0]) && strcmp(key, order[i]); i++)
-		;
-	if (i == sizeof(order) / sizeof(order[0]))
-		return -ENOENT;
-	if (c->seen[i]) {
-		snprintf(err, err_len, "%s is set twice (first on line %u)", key, c->seen[i]);
-		return -EINVAL;
-	}
+	i = config_key_once(key, order, sizeof(order) / sizeof(order[0]), c->seen, err, err_len);
+	if (i < 0)
+		return i;
 	r = set_key(c, key, value, err, err_len);
 	if (r == 0)
 		c->seen[i] = line;

@@ -20,6 +20,7 @@
 #include <blknotify/blknotify.h>
 #include "history-daemon.h"
 #include "history-time.h"
+#include "wall-time.h"
 
 #define HISTORY_PATH_DEFAULT	"/var/lib/blknotify/history.db"
 #define APPLICATION_ID		0x626c6b68	/* daemon/history.h */
@@ -79,17 +80,7 @@ static int64_t realtime_us(void)
 
 static void format_time(int64_t ns, bool utc, char *buf, size_t len)
 {
-	time_t secs = ns / 1000000000LL;
-	struct tm tm;
-	size_t n;
-
-	if (utc)
-		gmtime_r(&secs, &tm);
-	else
-		localtime_r(&secs, &tm);
-	n = strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
-	n += snprintf(buf + n, len - n, ".%06lld", (long long)(ns % 1000000000LL) / 1000);
-	strftime(buf + n, len - n, utc ? " UTC" : "", &tm);
+	wall_time_format(ns, utc, WALL_TIME_JOURNAL, buf, len);
 }
 
 static void json_str(const char *s)

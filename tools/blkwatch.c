@@ -27,6 +27,7 @@
 #include "blkwatch-identity.h"
 #include "blkwatch-follow.h"
 #include "blkwatch-detail.h"
+#include "wall-time.h"
 
 #define MAX_DEVICES	BLKNOTIFY_QUEUE_WATCHES_MAX
 #define NAME_CACHE	64
@@ -214,17 +215,8 @@ static __s64 clock_ns(clockid_t clock)
 static void format_time(__u64 mono_ns, bool utc, char *buf, size_t len)
 {
 	__s64 real_ns = clock_ns(CLOCK_REALTIME) - (clock_ns(CLOCK_MONOTONIC) - (__s64)mono_ns);
-	time_t secs = real_ns / 1000000000LL;
-	struct tm tm;
-	size_t n;
 
-	if (utc)
-		gmtime_r(&secs, &tm);
-	else
-		localtime_r(&secs, &tm);
-	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	n += snprintf(buf + n, len - n, ".%06lld", (long long)(real_ns % 1000000000LL) / 1000);
-	strftime(buf + n, len - n, "%z", &tm);
+	wall_time_format(real_ns, utc, WALL_TIME_ISO, buf, len);
 }
 
 static const char *errno_name(int err)

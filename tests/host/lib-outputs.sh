@@ -1,18 +1,9 @@
 # shellcheck shell=bash
 # What the outputs' host tests (test_metrics.sh, test_journal.sh) and
-# bench/outputs.sh share: TAP results, a work directory whose processes are
+# bench/outputs.sh share: TAP results (lib-tap.sh), a work directory whose processes are
 # stopped at exit, a blkfault device, a journald of their own.  Sourced.
 
-n=0
-failed=0
-ok() {		# description, then the command's status
-	n=$((n + 1))
-	if [ "$2" -eq 0 ]; then echo "ok $n - $1"; else echo "not ok $n - $1"; failed=$((failed + 1)); fi
-}
-expect_eq() {	# description actual expected
-	[ "$2" = "$3" ] || echo "# $1: got '$2', expected '$3'"
-	ok "$1" $([ "$2" = "$3" ]; echo $?)
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib-tap.sh"	# ok, expect_*, skip, wait_*
 
 work=$(mktemp -d)
 pids=()
@@ -37,6 +28,19 @@ start_blkfault() {	# blkfault ARGS...
 	for _ in $(seq 100); do [ -s "$work/dev$i" ] && break; sleep 0.1; done
 	read -r dev majmin <"$work/dev$i"
 	[ -b "$dev" ] || { echo "Bail out! blkfault gave no device"; exit 1; }
+}
+
+# One-sector O_DIRECT requests at every other sector from first, so that
+# each is a request (and an error) of its own: count reads, or writes.
+sector_io() {	# read|write first count [device, default $dev]
+	local i d=${4:-$dev}
+	for i in $(seq 0 $(($3 - 1))); do
+		if [ "$1" = write ]; then
+			dd if=/dev/zero of="$d" bs=512 seek=$(($2 + 2 * i)) count=1 oflag=direct conv=notrunc 2>/dev/null
+		else
+			dd if="$d" of=/dev/null bs=512 skip=$(($2 + 2 * i)) count=1 iflag=direct 2>/dev/null
+		fi
+	done
 }
 
 # systemd-journald, standalone, in this (private) mount namespace: tmpfs

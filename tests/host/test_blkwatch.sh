@@ -5,16 +5,7 @@
 # preload of raise_before_wait.c (meson sets them).
 set -u
 
-n=0
-failed=0
-ok() {		# description, then the command's status
-	n=$((n + 1))
-	if [ "$2" -eq 0 ]; then echo "ok $n - $1"; else echo "not ok $n - $1"; failed=$((failed + 1)); fi
-}
-expect_eq() {	# description actual expected
-	[ "$2" = "$3" ] || echo "# $1: got '$2', expected '$3'"
-	ok "$1" "$([ "$2" = "$3" ]; echo $?)"
-}
+. "$(dirname "$0")/lib-tap.sh"
 
 work=$(mktemp -d)
 faultpid=
@@ -28,11 +19,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "TAP version 13"
-if [ "$(id -u)" -ne 0 ]; then
-	echo "1..0 # SKIP needs root"
-	[ -n "${BLKNOTIFY_TEST_NO_SKIP:-}" ] && exit 1
-	exit 0
-fi
+[ "$(id -u)" -eq 0 ] || skip "needs root"
 
 # A device with 100 bad sectors at 4096..4195 (every 2nd read below).
 mkfifo "$work/ctl"
@@ -43,23 +30,6 @@ for _ in $(seq 100); do [ -s "$work/dev" ] && break; sleep 0.1; done
 read -r dev majmin <"$work/dev"
 [ -b "$dev" ] || { echo "Bail out! blkfault gave no device"; exit 1; }
 
-wait_watching() {	# errfile pid
-	for _ in $(seq 200); do
-		grep -q "watching" "$1" && return 0
-		kill -0 "$2" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	return 1
-}
-
-wait_exit() {	# pid: its exit status, or 124 after 20 s (a hang fails the test, not blocks it)
-	for _ in $(seq 200); do
-		kill -0 "$1" 2>/dev/null || { wait "$1"; return; }
-		sleep 0.1
-	done
-	kill -9 "$1"; wait "$1" 2>/dev/null
-	return 124
-}
 
 # --- the issue's acceptance check: exactly those 100 records ---
 # Every device is watched, and other tests on this machine may make errors

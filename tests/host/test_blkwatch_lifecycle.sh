@@ -5,16 +5,7 @@
 # TAP output.  Needs root and /dev/loop-control; BLKWATCH names the binary.
 set -u
 
-n=0
-failed=0
-ok() {		# description, then the command's status
-	n=$((n + 1))
-	if [ "$2" -eq 0 ]; then echo "ok $n - $1"; else echo "not ok $n - $1"; failed=$((failed + 1)); fi
-}
-expect_in() {	# description file fixed-string
-	grep -qF -- "$3" "$2" || { echo "# $1: no '$3' in:"; sed 's/^/#   /' "$2"; }
-	ok "$1" "$(grep -qF -- "$3" "$2"; echo $?)"
-}
+. "$(dirname "$0")/lib-tap.sh"
 
 work=$(mktemp -d)
 pids=()
@@ -35,20 +26,8 @@ cleanup() {
 trap cleanup EXIT
 
 echo "TAP version 13"
-if [ "$(id -u)" -ne 0 ]; then
-	echo "1..0 # SKIP needs root"
-	[ -n "${BLKNOTIFY_TEST_NO_SKIP:-}" ] && exit 1
-	exit 0
-fi
+[ "$(id -u)" -eq 0 ] || skip "needs root"
 
-wait_watching() {	# errfile pid
-	for _ in $(seq 200); do
-		grep -q "watching" "$1" && return 0
-		kill -0 "$2" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	return 1
-}
 wait_line() {		# file fixed-string: until it is there (10 s)
 	for _ in $(seq 100); do grep -qF -- "$2" "$1" && return 0; sleep 0.1; done
 	return 1

@@ -5,11 +5,7 @@
 # BLKWATCH, BLKFAULT and BLKNOTIFYD name the binaries (meson sets them).
 set -u
 
-. "$(dirname "$0")/lib-outputs.sh"	# ok, expect_eq, $work, start_blkfault
-expect_match() {	# description actual regex
-	[[ $2 =~ $3 ]] || echo "# $1: got '$2', expected to match '$3'"
-	ok "$1" "$([[ $2 =~ $3 ]]; echo $?)"
-}
+. "$(dirname "$0")/lib-outputs.sh"	# ok, expect_*, wait_*, $work, start_blkfault
 daemonpid=
 trap '[ -n "$daemonpid" ] && { kill "$daemonpid"; wait "$daemonpid"; } 2>/dev/null; cleanup' EXIT
 
@@ -25,22 +21,6 @@ name=${dev#/dev/}
 
 rd() { dd if="$dev" of=/dev/null bs=$(($2 * 512)) skip=$(($1 * 512)) count=1 \
 	iflag=direct,skip_bytes 2>/dev/null; }
-wait_watching() {	# errfile pid
-	for _ in $(seq 200); do
-		grep -q "watching" "$1" && return 0
-		kill -0 "$2" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	return 1
-}
-wait_exit() {	# pid: its exit status, or 124 after 20 s
-	for _ in $(seq 200); do
-		kill -0 "$1" 2>/dev/null || { wait "$1"; return; }
-		sleep 0.1
-	done
-	kill -9 "$1"; wait "$1" 2>/dev/null
-	return 124
-}
 
 # --- text: the 100 ms read is below 300 ms, so the first line is the 400 ms one ---
 "$BLKWATCH" --device "$dev" --slow 300 --count 1 >"$work/out.txt" 2>"$work/err" &

@@ -62,23 +62,11 @@ static void setup(void)
 #include "../harness.h"
 #define RECORDS_LEN BLOCK_NOTIFICATION_SIZE_V2	/* the bpf source */
 #include "records.h"
+#include "host-test.h"
 
 static void need_device(void)
 {
-	if (setup_err == -EPERM)
-		SKIP("needs root");
-	if (!getenv("BLKFAULT"))
-		TEST_FAIL_(1, "%s", "BLKFAULT names no blkfault binary: run through meson test");
-	if (setup_err)
-		TEST_FAIL_(1, "blkfault did not start: %s", strerror(-setup_err));
-}
-
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(BLOCK_NOTIFY_CLOCK, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	need_faulty(setup_err, NULL);
 }
 
 static struct blknotify_queue *open_queue(unsigned int flags, unsigned int size,
@@ -86,19 +74,8 @@ static struct blknotify_queue *open_queue(unsigned int flags, unsigned int size,
 {
 	BLKNOTIFY_OPTS(blknotify_queue_opts, opts, .source = BLKNOTIFY_SOURCE_BPF,
 		       .flags = flags);
-	struct blknotify_queue *q = NULL;
-	int err;
 
-	err = blknotify_queue_new(&q, &opts);
-	if (err)
-		TEST_FAIL_(1, "blknotify_queue_new: %s", strerror(-err));
-	if (size && (err = blknotify_queue_set_size(q, size)))
-		TEST_FAIL_(1, "set_size: %s", strerror(-err));
-	err = blknotify_queue_watch_device(q, dev.rdev, id);
-	if (err)
-		TEST_FAIL_(1, "watch_device: %s (%s)", strerror(-err),
-			   blknotify_queue_get_error(q) ?: "");
-	return q;
+	return queue_watching(&opts, size, dev.rdev, id);
 }
 
 static void expect_record(const struct block_notification *r, __u64 sector, unsigned int nr,

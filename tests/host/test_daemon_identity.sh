@@ -8,22 +8,14 @@
 # useradd, setpriv.  BLKWATCH, BLKFAULT and BLKNOTIFYD name the binaries.
 set -u
 
-. "$(dirname "$0")/lib-outputs.sh"	# ok, expect_eq, $work, $pids, cleanup
-expect_in() {	# description file text
-	grep -qF -- "$3" "$2" || { echo "# $1: no '$3' in:"; sed 's/^/#   /' "$2"; }
-	ok "$1" "$(grep -qF -- "$3" "$2"; echo $?)"
-}
+. "$(dirname "$0")/lib-outputs.sh"	# ok, expect_*, skip, wait_*, $work, $pids, cleanup
 expect_not_in() {	# description file text
 	! grep -qF -- "$3" "$2" || { echo "# $1: '$3' in:"; sed 's/^/#   /' "$2"; }
 	ok "$1" "$(! grep -qF -- "$3" "$2"; echo $?)"
 }
 
 echo "TAP version 13"
-if [ "$(id -u)" -ne 0 ]; then
-	echo "1..0 # SKIP needs root"
-	[ -n "${BLKNOTIFY_TEST_NO_SKIP:-}" ] && exit 1
-	exit 0
-fi
+[ "$(id -u)" -eq 0 ] || skip "needs root"
 
 chmod 0711 "$work"
 user=bnid$$
@@ -75,23 +67,6 @@ start_daemon() {	# extra configuration lines
 	return 1
 }
 stop_daemon() { kill "$daemonpid"; wait "$daemonpid"; daemonpid=; }
-
-wait_watching() {	# errfile pid
-	for _ in $(seq 200); do
-		grep -q "watching" "$1" && return 0
-		kill -0 "$2" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	return 1
-}
-wait_exit() {	# pid: its exit status, or 124 after 20 s
-	for _ in $(seq 200); do
-		kill -0 "$1" 2>/dev/null || { wait "$1"; return; }
-		sleep 0.1
-	done
-	kill -9 "$1"; wait "$1" 2>/dev/null
-	return 124
-}
 
 # One failed 4 KiB read of the file's block, seen by blkwatch --identity
 # through the daemon as who ("root" or the user); output in $work/$2.

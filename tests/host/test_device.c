@@ -228,15 +228,11 @@ static void setup(void)
 #include "../harness.h"
 #define RECORDS_LEN BLOCK_NOTIFICATION_SIZE_V2	/* the bpf source */
 #include "records.h"
+#include "host-test.h"
 
 static void need_device(void)
 {
-	if (setup_err == -EPERM)
-		SKIP("needs root");
-	if (!getenv("BLKFAULT"))
-		TEST_FAIL_(1, "%s", "BLKFAULT names no blkfault binary: run through meson test");
-	if (setup_err)
-		TEST_FAIL_(1, "setup failed at %s: %s", setup_step, strerror(-setup_err));
+	need_faulty(setup_err, setup_step);
 }
 
 /* The physical byte (on its partition) of a file's byte, from FIEMAP. */
@@ -814,14 +810,6 @@ TEST(reused_loop_number_gets_new_identity)
 	blknotify_device_unref(a);
 	blknotify_device_unref(b);
 	blknotify_device_cache_free(c);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 /* A daemon on the path of a failing disk's errors must not read it: NO_PROBE. */

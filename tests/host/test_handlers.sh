@@ -12,17 +12,13 @@
 # BLKFAULT, BLKNOTIFYD and BENCH_ERRSTORM name the binaries (meson sets them).
 set -u
 
-skip() {
-	echo "TAP version 13"
-	echo "1..0 # SKIP $1"
-	[ -n "${BLKNOTIFY_TEST_NO_SKIP:-}" ] && exit 1
-	exit 0
-}
+. "$(dirname "$0")/lib-tap.sh"	# skip (lib-outputs.sh, below, has it too)
+
+echo "TAP version 13"
 [ "$(id -u)" -eq 0 ] || skip "needs root"
 id nobody >/dev/null 2>&1 || skip "no user nobody to run the handlers as"
 [ -d /sys/fs/bpf ] || skip "no bpffs at /sys/fs/bpf"
 
-echo "TAP version 13"
 STORM=20000
 INTERVAL_MS=4000
 TIMEOUT_MS=5000	# a loaded machine may take a while to start a shell: only the hanging one may time out

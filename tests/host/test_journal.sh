@@ -51,12 +51,8 @@ pids+=($daemon)
 for _ in $(seq 100); do grep -q "reading bpf" "$work/daemon.log" && break; sleep 0.1; done
 
 # Isolated medium errors, then a storm of io errors, no client connected.
-for i in $(seq 0 $((MEDIUM - 1))); do
-	dd if="$dev" of=/dev/null bs=512 skip=$((8192 + 2 * i)) count=1 iflag=direct 2>/dev/null
-done
-for i in $(seq 0 $((STORM - 1))); do
-	dd if="$dev" of=/dev/null bs=512 skip=$((4096 + 2 * i)) count=1 iflag=direct 2>/dev/null
-done
+sector_io read 8192 "$MEDIUM"
+sector_io read 4096 "$STORM"
 # Stopping writes the summaries of the windows still open.
 kill "$daemon"
 wait "$daemon"
@@ -127,9 +123,7 @@ for _ in $(seq 100); do [ -S "$work/sock" ] && break; sleep 0.1; done
 client=$!
 for _ in $(seq 100); do grep -q watching "$work/client.err" && break; sleep 0.05; done
 kill -STOP "$journald"
-for i in $(seq 0 $((MORE - 1))); do
-	dd if="$dev" of=/dev/null bs=512 skip=$((4096 + 2 * STORM + 2 * i)) count=1 iflag=direct 2>/dev/null
-done
+sector_io read $((4096 + 2 * STORM)) "$MORE"
 for _ in $(seq 200); do kill -0 $client 2>/dev/null || break; sleep 0.1; done
 kill -0 $client 2>/dev/null && kill $client
 wait $client

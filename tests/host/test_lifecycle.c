@@ -45,15 +45,11 @@ static void setup(void)
 }
 #define TEST_SETUP setup
 #include "../harness.h"
+#include "host-test.h"
 
 static void need_root(void)
 {
-	if (setup_err == -EPERM)
-		SKIP("needs root");
-	if (!getenv("BLKFAULT"))
-		TEST_FAIL_(1, "%s", "BLKFAULT names no blkfault binary: run through meson test");
-	if (setup_err)
-		TEST_FAIL_(1, "blkfault did not start: %s", strerror(-setup_err));
+	need_faulty(setup_err, NULL);
 }
 
 /* --- a loop device of our own --- */

@@ -47,18 +47,14 @@ static void setup(void)
 }
 #define TEST_SETUP setup
 #include "../harness.h"
+#include "host-test.h"
 
 /* The program's .bss (bpf/blknotify.bpf.c), as its skeleton lays it out. */
 #define program_bss blknotify_bpf__bss
 
 static void need_device(void)
 {
-	if (setup_err == -EPERM)
-		SKIP("needs root");
-	if (!getenv("BLKFAULT"))
-		TEST_FAIL_(1, "%s", "BLKFAULT names no blkfault binary: run through meson test");
-	if (setup_err)
-		TEST_FAIL_(1, "blkfault did not start: %s", strerror(-setup_err));
+	need_faulty(setup_err, NULL);
 	if (access("/sys/kernel/tracing/instances", W_OK))
 		SKIP("no writable tracefs instances (/sys/kernel/tracing/instances)");
 }

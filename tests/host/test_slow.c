@@ -44,23 +44,11 @@ static void setup(void)
 }
 #define TEST_SETUP setup
 #include "../harness.h"
+#include "host-test.h"
 
 static void need_device(void)
 {
-	if (setup_err == -EPERM)
-		SKIP("needs root");
-	if (!getenv("BLKFAULT"))
-		TEST_FAIL_(1, "%s", "BLKFAULT names no blkfault binary: run through meson test");
-	if (setup_err)
-		TEST_FAIL_(1, "blkfault did not start: %s", strerror(-setup_err));
-}
-
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(BLOCK_NOTIFY_CLOCK, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	need_faulty(setup_err, NULL);
 }
 
 static struct blknotify_queue *open_slow(__u64 threshold_ns, unsigned int relative,
@@ -69,19 +57,8 @@ static struct blknotify_queue *open_slow(__u64 threshold_ns, unsigned int relati
 	BLKNOTIFY_OPTS(blknotify_queue_opts, opts, .source = BLKNOTIFY_SOURCE_BPF,
 		       .slow_threshold_ns = threshold_ns, .slow_relative = relative,
 		       .bpf_pin_path = pin);
-	struct blknotify_queue *q = NULL;
-	int err;
 
-	err = blknotify_queue_new(&q, &opts);
-	if (err)
-		TEST_FAIL_(1, "blknotify_queue_new: %s", strerror(-err));
-	if (size && (err = blknotify_queue_set_size(q, size)))
-		TEST_FAIL_(1, "set_size: %s", strerror(-err));
-	err = blknotify_queue_watch_device(q, dev.rdev, 5);
-	if (err)
-		TEST_FAIL_(1, "watch_device: %s (%s)", strerror(-err),
-			   blknotify_queue_get_error(q) ?: "");
-	return q;
+	return queue_watching(&opts, size, dev.rdev, 5);
 }
 
 /*

@@ -29,14 +29,6 @@ static struct daemon_run bnd;
 static char pin_path[64];
 static pid_t test_pid;
 
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 static void teardown(void)
 {
 	if (getpid() != test_pid)
@@ -98,6 +90,7 @@ static void setup(void)
 }
 #define TEST_SETUP setup
 #include "../harness.h"
+#include "host-test.h"
 
 static void need_daemon(void)
 {
