@@ -105,10 +105,14 @@ wait_watching "$work/err" $pid
 kill -STOP $pid		# a monitor that does not read
 dd if="$dev" of=/dev/null bs=512 skip=4096 count=200 iflag=direct conv=noerror 2>/dev/null
 kill -CONT $pid
-sleep 1
+# Until it has said what became of all 200 (or 20 s: then the check below fails).
+lossy_sum() {
+	got=$(grep -c '"type":"error"' "$work/lossy")
+	lost=$(grep '"type":"loss"' "$work/lossy" | sed 's/.*"nr_lost":\([0-9]*\).*/\1/' | awk '{s+=$1} END {print s+0}')
+}
+for _ in $(seq 200); do lossy_sum; [ $((got + lost)) -ge 200 ] && break; sleep 0.1; done
 kill $pid; wait $pid
-got=$(grep -c '"type":"error"' "$work/lossy")
-lost=$(grep '"type":"loss"' "$work/lossy" | sed 's/.*"nr_lost":\([0-9]*\).*/\1/' | awk '{s+=$1} END {print s+0}')
+lossy_sum
 expect_eq "records + reported loss = 200 errors" "$((got + lost))" 200
 [ "$lost" -gt 0 ]
 ok "loss was reported (got $got, lost $lost)" $?
@@ -128,7 +132,11 @@ wait_watching "$work/err" $pid
 kill -STOP $pid
 dd if="$dev" of=/dev/null bs=512 skip=4096 count=4 iflag=direct conv=noerror 2>/dev/null
 kill -CONT $pid
-sleep 1
+# Until both the record and the loss line are out (or 20 s).
+for _ in $(seq 200); do
+	grep -q LOSS "$work/utc" && grep -q ' loop' "$work/utc" && break
+	sleep 0.1
+done
 kill $pid; wait $pid
 expect_eq "--utc: error and loss lines, all in UTC" \
 	"$(cut -d' ' -f1,2 "$work/utc" | sed 's/^.*\(.....\) \([^ ]*\)$/\1 \2/; s/ loop.*/ error/' | sort -u)" \
